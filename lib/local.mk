@@ -1,0 +1,38 @@
+# libpushcore: no Dovecot code in here.
+lib_LTLIBRARIES += lib/libpushcore.la
+
+pushcore_headers = \
+	lib/pushcore.h \
+	lib/pushcore-driver.h \
+	lib/pushcore-event.h \
+	lib/pushcore-http.h \
+	lib/pushcore-json.h \
+	lib/pushcore-log.h \
+	lib/pushcore-mem.h \
+	lib/pushcore-redact.h \
+	lib/pushcore-spec.h \
+	lib/pushcore-text.h
+
+lib_libpushcore_la_SOURCES = \
+	$(pushcore_headers) \
+	lib/pushcore-driver.c \
+	lib/pushcore-event.c \
+	lib/pushcore-http.c \
+	lib/pushcore-json.c \
+	lib/pushcore-log.c \
+	lib/pushcore-mem.c \
+	lib/pushcore-redact.c \
+	lib/pushcore-spec.c \
+	lib/pushcore-text.c \
+	lib/push-driver-dlog.c \
+	lib/push-driver-ox.c
+
+lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) -fvisibility=default
+lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS)
+lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined
+
+pushcoreincludedir = $(includedir)/pushcore
+pushcoreinclude_HEADERS = $(pushcore_headers)
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = lib/pushcore.pc

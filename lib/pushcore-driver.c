@@ -1,0 +1,217 @@
+/* The driver registry, users and transactions. */
+#include "pushcore-driver.h"
+#include "pushcore-http.h"
+#include "pushcore-mem.h"
+#include "pushcore-spec.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_DRIVERS 32
+#define DEFAULT_MAX_WAIT_MSECS 5000
+
+extern const struct pushcore_driver push_driver_dlog;
+extern const struct pushcore_driver push_driver_ox;
+
+static const struct pushcore_driver *drivers[MAX_DRIVERS];
+static unsigned int driver_count = 0;
+
+void pushcore_driver_register(const struct pushcore_driver *driver)
+{
+	if (pushcore_driver_lookup(driver->name) != NULL ||
+	    driver_count == MAX_DRIVERS)
+		return;
+	drivers[driver_count++] = driver;
+}
+
+void pushcore_driver_unregister(const struct pushcore_driver *driver)
+{
+	unsigned int i;
+
+	for (i = 0; i < driver_count; i++) {
+		if (drivers[i] == driver) {
+			drivers[i] = drivers[--driver_count];
+			return;
+		}
+	}
+}
+
+const struct pushcore_driver *pushcore_driver_lookup(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < driver_count; i++) {
+		if (strcasecmp(drivers[i]->name, name) == 0)
+			return drivers[i];
+	}
+	return NULL;
+}
+
+void pushcore_drivers_init(void)
+{
+	pushcore_driver_register(&push_driver_dlog);
+	pushcore_driver_register(&push_driver_ox);
+}
+
+struct pushcore_user *
+pushcore_user_new(const char *username, const struct pushcore_host *host,
+		  void *host_ctx)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushcore_user *user = pushcore_palloc(pool, sizeof(*user));
+
+	user->pool = pool;
+	user->username = pushcore_pstrdup(pool, username);
+	user->host = host;
+	user->host_ctx = host_ctx;
+	user->max_wait_msecs = DEFAULT_MAX_WAIT_MSECS;
+	return user;
+}
+
+int pushcore_user_add_driver(struct pushcore_user *user,
+			     const char *setting_name, const char *spec_str,
+			     const char **error_r)
+{
+	struct pushcore_driver_instance *inst, **instances;
+	const struct pushcore_spec *spec;
+	const char *error;
+
+	spec = pushcore_spec_parse(user->pool, spec_str, &error);
+	if (spec == NULL) {
+		*error_r = pushcore_psprintf(user->pool, "%s: %s", setting_name, error);
+		return -1;
+	}
+	inst = pushcore_palloc(user->pool, sizeof(*inst));
+	inst->driver = pushcore_driver_lookup(spec->name);
+	if (inst->driver == NULL) {
+		*error_r = pushcore_psprintf(user->pool,
+			"%s: Unknown push notification driver: %s",
+			setting_name, spec->name);
+		return -1;
+	}
+	inst->user = user;
+	inst->setting_name = pushcore_pstrdup(user->pool, setting_name);
+	inst->spec = spec;
+	if (inst->driver->init(inst, &error) < 0) {
+		*error_r = pushcore_psprintf(user->pool, "%s (%s): %s",
+					     setting_name, spec->name, error);
+		return -1;
+	}
+	instances = pushcore_palloc(user->pool, sizeof(*instances) *
+				    (user->instance_count + 1));
+	if (user->instance_count > 0)
+		memcpy(instances, user->instances,
+		       sizeof(*instances) * user->instance_count);
+	instances[user->instance_count++] = inst;
+	user->instances = instances;
+	return 0;
+}
+
+void pushcore_user_free(struct pushcore_user **_user)
+{
+	struct pushcore_user *user = *_user;
+	unsigned int i;
+
+	if (user == NULL)
+		return;
+	*_user = NULL;
+	for (i = 0; i < user->instance_count; i++) {
+		if (user->instances[i]->driver->deinit != NULL)
+			user->instances[i]->driver->deinit(user->instances[i]);
+	}
+	pushcore_pool_free(&user->pool);
+}
+
+bool pushcore_user_wants(const struct pushcore_user *user,
+			 enum pushcore_event_type type)
+{
+	unsigned int i;
+
+	for (i = 0; i < user->instance_count; i++) {
+		if ((user->instances[i]->events & PUSHCORE_EVENT_MASK(type)) != 0)
+			return true;
+	}
+	return false;
+}
+
+struct pushcore_txn *pushcore_txn_begin(struct pushcore_user *user)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushcore_txn *txn = pushcore_palloc(pool, sizeof(*txn));
+
+	txn->pool = pool;
+	txn->user = user;
+	txn->events_tail = &txn->events;
+	return txn;
+}
+
+struct pushcore_event *pushcore_txn_add(struct pushcore_txn *txn,
+					enum pushcore_event_type type,
+					const char *mailbox)
+{
+	struct pushcore_event *ev = pushcore_event_new(txn->pool, type, mailbox);
+
+	*txn->events_tail = ev;
+	txn->events_tail = &ev->next;
+	txn->event_count++;
+	return ev;
+}
+
+static void txn_run_instance(struct pushcore_txn *txn,
+			     struct pushcore_driver_instance *inst)
+{
+	const struct pushcore_event *ev;
+	void *txn_ctx = NULL;
+	bool any = false;
+
+	for (ev = txn->events; ev != NULL && !any; ev = ev->next)
+		any = (inst->events & PUSHCORE_EVENT_MASK(ev->type)) != 0;
+	if (!any)
+		return;
+	if (inst->driver->begin_txn != NULL &&
+	    !inst->driver->begin_txn(inst, txn, &txn_ctx))
+		return;
+	for (ev = txn->events; ev != NULL; ev = ev->next) {
+		if ((inst->events & PUSHCORE_EVENT_MASK(ev->type)) != 0)
+			inst->driver->process(inst, txn, txn_ctx, ev);
+	}
+	if (inst->driver->end_txn != NULL)
+		inst->driver->end_txn(inst, txn, txn_ctx);
+}
+
+void pushcore_txn_commit(struct pushcore_txn **_txn)
+{
+	struct pushcore_txn *txn = *_txn;
+	unsigned int i;
+
+	*_txn = NULL;
+	for (i = 0; i < txn->user->instance_count; i++)
+		txn_run_instance(txn, txn->user->instances[i]);
+	if (pushcore_http_pending() > 0)
+		pushcore_http_run(txn->user->max_wait_msecs);
+	pushcore_pool_free(&txn->pool);
+}
+
+void pushcore_txn_rollback(struct pushcore_txn **_txn)
+{
+	struct pushcore_txn *txn = *_txn;
+
+	*_txn = NULL;
+	pushcore_pool_free(&txn->pool);
+}
+
+void pushcore_driver_log(struct pushcore_driver_instance *inst,
+			 enum pushcore_log_level level, const char *fmt, ...)
+{
+	struct pushcore_buf buf;
+	va_list args;
+
+	pushcore_buf_init(&buf);
+	va_start(args, fmt);
+	pushcore_buf_vprintf(&buf, fmt, args);
+	va_end(args);
+	pushcore_log(level, inst->user->host_ctx, "%s (%s): %s",
+		     inst->setting_name, inst->driver->name, buf.data);
+	pushcore_buf_free(&buf);
+}

@@ -1,0 +1,123 @@
+#ifndef PUSHCORE_DRIVER_H
+#define PUSHCORE_DRIVER_H
+
+/* Drivers, the users they serve, and the transactions they are given.
+
+   A host (the Dovecot plugin, pushadm) creates one pushcore_user per mail
+   user with the driver specs configured for it, opens a pushcore_txn per
+   mail transaction, adds events, and commits it. Each driver instance sees
+   only the events it asked for: one driver's wishes never leak into
+   another's. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pushcore-event.h"
+#include "pushcore-log.h"
+
+struct pushcore_pool;
+struct pushcore_spec;
+struct pushcore_txn;
+struct pushcore_user;
+struct pushcore_driver_instance;
+
+/* What only the host can answer about a user's mailboxes. Any callback may
+   be NULL; drivers then go without. */
+struct pushcore_host {
+	/* Private server METADATA (RFC 5464) entry, e.g.
+	   "/private/vendor/vendor.dovecot/http-notify". Returns 1 and sets
+	   *value_r if set, 0 if not set, -1 on error (with *error_r). */
+	int (*metadata_get)(void *host_ctx, const char *key,
+			    const char **value_r, const char **error_r);
+	/* Number of unseen messages in the mailbox, as of now. */
+	int (*mailbox_unseen)(void *host_ctx, const char *mailbox,
+			      uint32_t *unseen_r, const char **error_r);
+};
+
+struct pushcore_driver {
+	const char *name;
+	/* Parses the spec's options into inst->context and sets
+	   inst->events. Returns -1 with *error_r (the cause, for a log line
+	   that names the driver) if they are unusable. */
+	int (*init)(struct pushcore_driver_instance *inst,
+		    const char **error_r);
+	/* Optional: called once per transaction that has events for this
+	   instance, before them. Returning false skips the transaction. */
+	bool (*begin_txn)(struct pushcore_driver_instance *inst,
+			  struct pushcore_txn *txn, void **txn_ctx_r);
+	void (*process)(struct pushcore_driver_instance *inst,
+			struct pushcore_txn *txn, void *txn_ctx,
+			const struct pushcore_event *ev);
+	/* Optional: after the last event of the transaction. */
+	void (*end_txn)(struct pushcore_driver_instance *inst,
+			struct pushcore_txn *txn, void *txn_ctx);
+	/* Optional. */
+	void (*deinit)(struct pushcore_driver_instance *inst);
+};
+
+struct pushcore_driver_instance {
+	const struct pushcore_driver *driver;
+	struct pushcore_user *user;
+	/* the setting it came from, e.g. "push_notification_driver2" */
+	const char *setting_name;
+	const struct pushcore_spec *spec;
+	/* PUSHCORE_EVENT_MASK() of the events it wants */
+	uint32_t events;
+	void *context;
+};
+
+struct pushcore_user {
+	struct pushcore_pool *pool;
+	const char *username;
+	const struct pushcore_host *host;
+	void *host_ctx;
+	/* the longest a commit may wait for endpoints, all drivers together */
+	unsigned int max_wait_msecs;
+	unsigned int instance_count;
+	struct pushcore_driver_instance **instances;
+};
+
+struct pushcore_txn {
+	struct pushcore_pool *pool;
+	struct pushcore_user *user;
+	struct pushcore_event *events, **events_tail;
+	unsigned int event_count;
+};
+
+void pushcore_driver_register(const struct pushcore_driver *driver);
+void pushcore_driver_unregister(const struct pushcore_driver *driver);
+const struct pushcore_driver *pushcore_driver_lookup(const char *name);
+
+/* Registers the built-in drivers (dlog, ox); idempotent. */
+void pushcore_drivers_init(void);
+
+struct pushcore_user *
+pushcore_user_new(const char *username, const struct pushcore_host *host,
+		  void *host_ctx);
+/* Parses spec_str and starts a driver instance for it. On failure returns
+   -1 with *error_r naming the driver and the cause. */
+int pushcore_user_add_driver(struct pushcore_user *user,
+			     const char *setting_name, const char *spec_str,
+			     const char **error_r);
+void pushcore_user_free(struct pushcore_user **user);
+
+/* True if any driver of the user wants events of this type. */
+bool pushcore_user_wants(const struct pushcore_user *user,
+			 enum pushcore_event_type type);
+
+struct pushcore_txn *pushcore_txn_begin(struct pushcore_user *user);
+/* A new event in the transaction (appended, so order is kept). */
+struct pushcore_event *pushcore_txn_add(struct pushcore_txn *txn,
+					enum pushcore_event_type type,
+					const char *mailbox);
+/* Hands the events to the drivers and waits (bounded) for what they send. */
+void pushcore_txn_commit(struct pushcore_txn **txn);
+/* Drops the events: nothing is sent. */
+void pushcore_txn_rollback(struct pushcore_txn **txn);
+
+/* Logs on behalf of a driver instance: "<setting> (<driver>): <text>". */
+void pushcore_driver_log(struct pushcore_driver_instance *inst,
+			 enum pushcore_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,348 @@
+/* Sending HTTP requests with libcurl's multi interface. */
+#include "pushcore-http.h"
+#include "pushcore-mem.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#define RESPONSE_BODY_MAX 4096
+#define POLL_SLICE_MSECS 100
+
+struct http_transfer {
+	struct http_transfer *next;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *url, *user, *password, *body, *ca_file;
+	size_t body_len;
+	unsigned int timeout_msecs, max_attempts, attempts;
+	bool no_verify;
+	pushcore_http_callback_t *callback;
+	void *context;
+	struct pushcore_buf response;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static CURLM *http_multi = NULL;
+static struct http_transfer *transfers = NULL;
+static unsigned int transfer_count = 0;
+
+static uint64_t now_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t response_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct http_transfer *t = ctx;
+	size_t len = size * nmemb, room;
+
+	room = t->response.len < RESPONSE_BODY_MAX ?
+		RESPONSE_BODY_MAX - t->response.len : 0;
+	pushcore_buf_append(&t->response, data, len < room ? len : room);
+	return len;	/* the rest is read and dropped */
+}
+
+/* Splits userinfo off the URL so that curl never sees (or logs) it. */
+static bool url_split_userinfo(struct http_transfer *t, const char *url,
+			       const char **error_r)
+{
+	CURLU *h = curl_url();
+	char *user = NULL, *password = NULL, *clean = NULL;
+	CURLUcode rc;
+
+	rc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (rc == CURLUE_OK) {
+		curl_url_get(h, CURLUPART_USER, &user, CURLU_URLDECODE);
+		curl_url_get(h, CURLUPART_PASSWORD, &password, CURLU_URLDECODE);
+		curl_url_set(h, CURLUPART_USER, NULL, 0);
+		curl_url_set(h, CURLUPART_PASSWORD, NULL, 0);
+		rc = curl_url_get(h, CURLUPART_URL, &clean, 0);
+	}
+	if (rc != CURLUE_OK) {
+		*error_r = curl_url_strerror(rc);
+		curl_url_cleanup(h);
+		return false;
+	}
+	if (strncmp(clean, "http://", 7) != 0 && strncmp(clean, "https://", 8) != 0) {
+		*error_r = "only http:// and https:// URLs are supported";
+		curl_free(clean);
+		curl_free(user);
+		curl_free(password);
+		curl_url_cleanup(h);
+		return false;
+	}
+	t->url = pushcore_xstrdup(clean);
+	/* like Dovecot's lib-http: Basic auth only with user and password */
+	if (user != NULL && user[0] != '\0' && password != NULL) {
+		t->user = pushcore_xstrdup(user);
+		t->password = pushcore_xstrdup(password);
+	}
+	curl_free(clean);
+	curl_free(user);
+	curl_free(password);
+	curl_url_cleanup(h);
+	return true;
+}
+
+static void transfer_free(struct http_transfer *t)
+{
+	if (t->easy != NULL) {
+		curl_multi_remove_handle(http_multi, t->easy);
+		curl_easy_cleanup(t->easy);
+	}
+	curl_slist_free_all(t->headers);
+	if (t->password != NULL)
+		memset(t->password, 0, strlen(t->password));
+	free(t->url);
+	free(t->user);
+	free(t->password);
+	free(t->body);
+	free(t->ca_file);
+	pushcore_buf_free(&t->response);
+	free(t);
+}
+
+static void transfer_setup(struct http_transfer *t, const char *method)
+{
+	CURL *e = curl_easy_init();
+
+	if (e == NULL)
+		abort();
+	t->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, t->url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_msecs);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)t->timeout_msecs);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, response_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->no_verify ? 0L : 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->no_verify ? 0L : 2L);
+	if (t->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+	if (t->user != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, t->user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, t->password);
+	}
+}
+
+static void http_init(void)
+{
+	if (http_multi != NULL)
+		return;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	http_multi = curl_multi_init();
+	if (http_multi == NULL)
+		abort();
+}
+
+bool pushcore_http_submit(const struct pushcore_http_request *req,
+			  const char **error_r)
+{
+	struct http_transfer *t = pushcore_xmalloc(sizeof(*t));
+	const char *const *h;
+
+	memset(t, 0, sizeof(*t));
+	pushcore_buf_init(&t->response);
+	if (!url_split_userinfo(t, req->url, error_r)) {
+		transfer_free(t);
+		return false;
+	}
+	http_init();
+	for (h = req->headers; h != NULL && *h != NULL; h++)
+		t->headers = curl_slist_append(t->headers, *h);
+	/* curl's own defaults that Dovecot's lib-http doesn't send */
+	t->headers = curl_slist_append(t->headers, "Accept:");
+	t->headers = curl_slist_append(t->headers, "Expect:");
+	t->body = pushcore_xmalloc(req->body_len + 1);
+	memcpy(t->body, req->body, req->body_len);
+	t->body_len = req->body_len;
+	t->ca_file = req->tls_ca_file == NULL ? NULL : pushcore_xstrdup(req->tls_ca_file);
+	t->no_verify = req->tls_no_verify;
+	t->timeout_msecs = req->timeout_msecs;
+	t->max_attempts = req->max_attempts == 0 ? 1 : req->max_attempts;
+	t->callback = req->callback;
+	t->context = req->context;
+	transfer_setup(t, req->method);
+	t->attempts = 1;
+	curl_multi_add_handle(http_multi, t->easy);
+	t->next = transfers;
+	transfers = t;
+	transfer_count++;
+	return true;
+}
+
+bool pushcore_http_url_valid(const char *url, const char **error_r)
+{
+	struct http_transfer t;
+	bool ret;
+
+	memset(&t, 0, sizeof(t));
+	ret = url_split_userinfo(&t, url, error_r);
+	free(t.url);
+	free(t.user);
+	free(t.password);
+	return ret;
+}
+
+unsigned int pushcore_http_pending(void)
+{
+	return transfer_count;
+}
+
+static void transfer_unlink(struct http_transfer *t)
+{
+	struct http_transfer **p;
+
+	for (p = &transfers; *p != NULL; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			transfer_count--;
+			return;
+		}
+	}
+}
+
+static double info_secs(CURL *e, CURLINFO info)
+{
+	curl_off_t usecs = 0;
+
+	curl_easy_getinfo(e, info, &usecs);
+	return (double)usecs / 1e6;
+}
+
+static void result_fill(struct http_transfer *t, CURLcode code,
+			struct pushcore_http_result *r)
+{
+	long status = 0;
+	curl_off_t retry_after = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->attempts = t->attempts;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
+	r->retry_after_secs = retry_after > 0 ? (unsigned int)retry_after : 0;
+	r->connect_secs = info_secs(t->easy, CURLINFO_CONNECT_TIME_T);
+	r->tls_secs = info_secs(t->easy, CURLINFO_APPCONNECT_TIME_T);
+	r->first_byte_secs = info_secs(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
+	r->total_secs = info_secs(t->easy, CURLINFO_TOTAL_TIME_T);
+	r->body = t->response.data;
+	r->body_len = t->response.len;
+	if (code != CURLE_OK) {
+		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
+		r->error = t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(code);
+		if (code == CURLE_PEER_FAILED_VERIFICATION ||
+		    code == CURLE_SSL_CACERT_BADFILE)
+			r->error = t->errbuf[0] != '\0' ? t->errbuf :
+				"TLS certificate verification failed";
+		return;
+	}
+	r->status = (int)status;
+	if (status >= 200 && status < 300)
+		r->outcome = PUSHCORE_HTTP_OK;
+	else if (status == 408 || status == 429 || status >= 500)
+		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
+	else
+		r->outcome = PUSHCORE_HTTP_PERMFAIL;
+	if (r->outcome != PUSHCORE_HTTP_OK)
+		r->error = status < 100 ? "invalid HTTP response" : "HTTP error status";
+}
+
+static void transfer_finish(struct http_transfer *t,
+			    const struct pushcore_http_result *r)
+{
+	transfer_unlink(t);
+	if (t->callback != NULL)
+		t->callback(r, t->context);
+	transfer_free(t);
+}
+
+static void transfer_done(struct http_transfer *t, CURLcode code,
+			  uint64_t deadline)
+{
+	struct pushcore_http_result r;
+
+	result_fill(t, code, &r);
+	if (r.outcome == PUSHCORE_HTTP_TEMPFAIL && t->attempts < t->max_attempts &&
+	    r.retry_after_secs == 0 && now_msecs() < deadline) {
+		/* try again at once: the deadline still bounds the total */
+		curl_multi_remove_handle(http_multi, t->easy);
+		t->response.len = 0;
+		t->errbuf[0] = '\0';
+		t->attempts++;
+		curl_multi_add_handle(http_multi, t->easy);
+		return;
+	}
+	transfer_finish(t, &r);
+}
+
+static void collect_done(uint64_t deadline)
+{
+	CURLMsg *msg;
+	char *t;
+	int left;
+
+	while ((msg = curl_multi_info_read(http_multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+		transfer_done((struct http_transfer *)(void *)t,
+			      msg->data.result, deadline);
+	}
+}
+
+static void expire_all(void)
+{
+	struct pushcore_http_result r;
+
+	while (transfers != NULL) {
+		result_fill(transfers, CURLE_OPERATION_TIMEDOUT, &r);
+		r.error = "gave up: the delivery's time for notifications ran out";
+		transfer_finish(transfers, &r);
+	}
+}
+
+void pushcore_http_run(unsigned int max_wait_msecs)
+{
+	uint64_t deadline = now_msecs() + max_wait_msecs, now;
+	int running;
+
+	while (transfers != NULL) {
+		curl_multi_perform(http_multi, &running);
+		collect_done(deadline);
+		if (transfers == NULL)
+			break;
+		now = now_msecs();
+		if (now >= deadline) {
+			expire_all();
+			break;
+		}
+		curl_multi_poll(http_multi, NULL, 0,
+				(int)(deadline - now < POLL_SLICE_MSECS ?
+				      deadline - now : POLL_SLICE_MSECS), NULL);
+	}
+}
+
+void pushcore_http_deinit(void)
+{
+	expire_all();
+	if (http_multi != NULL) {
+		curl_multi_cleanup(http_multi);
+		http_multi = NULL;
+		curl_global_cleanup();
+	}
+}

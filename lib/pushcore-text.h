@@ -1,0 +1,30 @@
+#ifndef PUSHCORE_TEXT_H
+#define PUSHCORE_TEXT_H
+
+/* Text from messages is untrusted: these turn it into something safe to put
+   into JSON, a log line or a Lua string. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pushcore_pool;
+struct pushcore_buf;
+
+/* Appends data as valid UTF-8: every byte of an invalid or overlong sequence,
+   surrogate or code point above U+10FFFF becomes U+FFFD; NUL bytes are
+   dropped. */
+void pushcore_utf8_append_valid(struct pushcore_buf *buf,
+				const void *data, size_t len);
+bool pushcore_utf8_is_valid(const void *data, size_t len);
+
+/* A header value as one clean line: valid UTF-8, folding undone (CR/LF
+   followed by white space becomes that white space, RFC 5322 2.2.3), any
+   other CR, LF or NUL dropped, leading and trailing white space trimmed. */
+char *pushcore_header_clean(struct pushcore_pool *pool, const char *value);
+
+/* Appends str for a one-line log: printable text as is, quotes, backslashes
+   and control characters escaped, surrounded by double quotes. A hostile
+   value can never start a new log line. */
+void pushcore_append_quoted(struct pushcore_buf *buf, const char *str);
+
+#endif

@@ -1,0 +1,130 @@
+/* What libpushcore asks of Dovecot: a log, the user's METADATA and a
+   mailbox's unseen count. */
+#include "lib.h"
+#include "mail-storage.h"
+#include "mail-namespace.h"
+#include "mailbox-attribute.h"
+#include "pushcore.h"
+#include "push-notify-plugin.h"
+
+#define PRIVATE_PREFIX "/private/"
+
+/* host_ctx is the struct mail_user the line is about, or NULL. */
+static void push_notify_log(enum pushcore_log_level level, void *host_ctx,
+			    const char *line)
+{
+	struct mail_user *user = host_ctx;
+	struct push_notify_user *puser =
+		user == NULL ? NULL : PUSH_NOTIFY_USER_CONTEXT(user);
+	struct event *event = user == NULL ? NULL : user->event;
+
+	if (event == NULL) {
+		switch (level) {
+		case PUSHCORE_LOG_DEBUG:
+			break;
+		case PUSHCORE_LOG_DLOG:
+			i_debug("push_notify: %s", line);
+			break;
+		case PUSHCORE_LOG_INFO:
+			i_info("push_notify: %s", line);
+			break;
+		case PUSHCORE_LOG_WARNING:
+			i_warning("push_notify: %s", line);
+			break;
+		case PUSHCORE_LOG_ERROR:
+			i_error("push_notify: %s", line);
+			break;
+		}
+		return;
+	}
+	switch (level) {
+	case PUSHCORE_LOG_DEBUG:
+		e_debug(event, "push_notify: %s", line);
+		break;
+	case PUSHCORE_LOG_DLOG:
+		e_debug(puser != NULL ? puser->dlog_event : event,
+			"push_notify: %s", line);
+		break;
+	case PUSHCORE_LOG_INFO:
+		e_info(event, "push_notify: %s", line);
+		break;
+	case PUSHCORE_LOG_WARNING:
+		e_warning(event, "push_notify: %s", line);
+		break;
+	case PUSHCORE_LOG_ERROR:
+		e_error(event, "push_notify: %s", line);
+		break;
+	}
+}
+
+void push_notify_log_handler_init(void)
+{
+	pushcore_log_set_handler(push_notify_log);
+}
+
+/* Private server metadata lives in the user's INBOX (see Dovecot's
+   imap/cmd-getmetadata.c), under the pvt/server prefix. */
+static int push_notify_metadata_get(void *host_ctx, const char *key,
+				    const char **value_r, const char **error_r)
+{
+	struct mail_user *user = host_ctx;
+	struct mail_namespace *ns;
+	struct mailbox *inbox;
+	struct mail_attribute_value attr;
+	const char *internal_key;
+	int ret;
+
+	if (strncmp(key, PRIVATE_PREFIX, strlen(PRIVATE_PREFIX)) != 0) {
+		*error_r = "only /private/ server metadata is supported";
+		return -1;
+	}
+	internal_key = t_strconcat(MAILBOX_ATTRIBUTE_PREFIX_DOVECOT_PVT_SERVER,
+				   key + strlen(PRIVATE_PREFIX), NULL);
+	ns = mail_namespace_find_inbox(user->namespaces);
+	inbox = mailbox_alloc(ns->list, "INBOX", MAILBOX_FLAG_READONLY);
+	if (mailbox_open(inbox) < 0) {
+		*error_r = t_strdup_printf("opening INBOX failed: %s",
+					   mailbox_get_last_internal_error(inbox, NULL));
+		mailbox_free(&inbox);
+		return -1;
+	}
+	ret = mailbox_attribute_get(inbox, MAIL_ATTRIBUTE_TYPE_PRIVATE,
+				    internal_key, &attr);
+	if (ret < 0) {
+		*error_r = t_strdup(mailbox_get_last_internal_error(inbox, NULL));
+	} else if (ret > 0) {
+		*value_r = t_strdup(attr.value);
+	}
+	mailbox_free(&inbox);
+	return ret;
+}
+
+/* A fresh instance of the mailbox, synced, so the count includes the mail
+   just committed (the open one is still inside its transaction). */
+static int push_notify_mailbox_unseen(void *host_ctx, const char *mailbox,
+				      uint32_t *unseen_r, const char **error_r)
+{
+	struct mail_user *user = host_ctx;
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	struct mailbox_status status;
+	int ret = 0;
+
+	ns = mail_namespace_find(user->namespaces, mailbox);
+	box = mailbox_alloc(ns->list, mailbox, MAILBOX_FLAG_READONLY);
+	if (mailbox_sync(box, 0) < 0) {
+		*error_r = t_strdup_printf("mailbox_sync(%s) failed: %s", mailbox,
+					   mailbox_get_last_internal_error(box, NULL));
+		ret = -1;
+	} else {
+		mailbox_get_open_status(box, STATUS_UNSEEN, &status);
+		*unseen_r = status.unseen;
+	}
+	mailbox_free(&box);
+	return ret;
+}
+
+const struct pushcore_host push_notify_host = {
+	.metadata_get = push_notify_metadata_get,
+	.mailbox_unseen = push_notify_mailbox_unseen,
+};

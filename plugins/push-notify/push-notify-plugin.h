@@ -1,0 +1,48 @@
+#ifndef PUSH_NOTIFY_PLUGIN_H
+#define PUSH_NOTIFY_PLUGIN_H
+
+/* push_notify: the Dovecot adapter of libpushcore. It turns the notify
+   plugin's callbacks into pushcore events inside the mail transaction and
+   hands them over after the commit. */
+
+#include "module-context.h"
+#include "mail-user.h"
+
+struct pushcore_user;
+struct pushcore_txn;
+
+#define PUSH_NOTIFY_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, push_notify_user_module)
+
+struct push_notify_user {
+	union mail_user_module_context module_ctx;
+	struct mail_user *user;
+	struct pushcore_user *puser;
+	/* dlog lines are debug lines that are always shown */
+	struct event *dlog_event;
+};
+
+extern MODULE_CONTEXT_DEFINE(push_notify_user_module, &mail_user_module_register);
+
+/* push-notify-user.c */
+void push_notify_user_created(struct mail_user *user);
+struct push_notify_user *push_notify_user_get(struct mail_user *user);
+
+/* push-notify-txn.c */
+void push_notify_txn_register(void);
+void push_notify_txn_unregister(void);
+
+/* push-notify-message.c: fills a MessageNew/MessageAppend event */
+struct mail;
+struct pushcore_event;
+void push_notify_message_fill(struct pushcore_txn *txn,
+			      struct pushcore_event *ev, struct mail *mail);
+
+/* push-notify-host.c */
+extern const struct pushcore_host push_notify_host;
+void push_notify_log_handler_init(void);
+
+void push_notify_plugin_init(struct module *module);
+void push_notify_plugin_deinit(void);
+
+#endif
