@@ -28,10 +28,6 @@ struct ox_config {
 	time_t cached_at;
 };
 
-struct ox_request {
-	struct pushcore_driver_instance *inst;
-};
-
 static unsigned int ox_uint_option(struct pushcore_driver_instance *inst,
 				   const char *key, unsigned int def)
 {
@@ -184,25 +180,6 @@ static bool ox_begin_txn(struct pushcore_driver_instance *inst,
 	return true;
 }
 
-static void ox_http_callback(const struct pushcore_http_result *r, void *context)
-{
-	struct ox_request *req = context;
-	struct ox_config *cfg = req->inst->context;
-
-	if (r->outcome == PUSHCORE_HTTP_OK) {
-		pushcore_driver_log(req->inst, PUSHCORE_LOG_DEBUG,
-			"Notification sent successfully: %d", r->status);
-	} else if (r->status != 0) {
-		pushcore_driver_log(req->inst, PUSHCORE_LOG_ERROR,
-			"Error when sending notification to %s: HTTP %d "
-			"(after %u attempts)", cfg->url, r->status, r->attempts);
-	} else {
-		pushcore_driver_log(req->inst, PUSHCORE_LOG_ERROR,
-			"Error when sending notification to %s: %s "
-			"(after %u attempts)", cfg->url, r->error, r->attempts);
-	}
-}
-
 /* The body, keys in the reference's order; optional keys left out. */
 static void ox_build_body(struct pushcore_json *json, const char *user,
 			  const struct pushcore_event *ev,
@@ -247,7 +224,6 @@ static void ox_process(struct pushcore_driver_instance *inst,
 	struct ox_config *cfg = inst->context;
 	const struct pushcore_host *host = inst->user->host;
 	struct pushcore_http_request req;
-	struct ox_request *ctx;
 	struct pushcore_json *json;
 	const char *error = "no mailbox status in this host";
 	uint32_t unseen = 0;
@@ -267,8 +243,6 @@ static void ox_process(struct pushcore_driver_instance *inst,
 	ox_build_body(json, cfg->user_from_metadata ? (const char *)txn_ctx :
 		      inst->user->username, ev, have_unseen, unseen);
 
-	ctx = pushcore_palloc(txn->pool, sizeof(*ctx));
-	ctx->inst = inst;
 	memset(&req, 0, sizeof(req));
 	req.method = "PUT";
 	req.url = cfg->url;
@@ -276,14 +250,9 @@ static void ox_process(struct pushcore_driver_instance *inst,
 	req.body = pushcore_json_result(json, &req.body_len);
 	req.timeout_msecs = cfg->timeout_msecs;
 	req.max_attempts = cfg->max_retries + 1;
-	req.callback = ox_http_callback;
-	req.context = ctx;
 	pushcore_driver_log(inst, PUSHCORE_LOG_DEBUG, "Sending notification: %.*s",
 			    (int)req.body_len, (const char *)req.body);
-	if (!pushcore_http_submit(&req, &error)) {
-		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
-			"Error when sending notification to %s: %s", cfg->url, error);
-	}
+	pushcore_driver_send(inst, txn, &req, ev->id);
 	pushcore_json_free(&json);
 }
 

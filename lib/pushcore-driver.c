@@ -201,6 +201,51 @@ void pushcore_txn_rollback(struct pushcore_txn **_txn)
 	pushcore_pool_free(&txn->pool);
 }
 
+struct driver_send {
+	struct pushcore_driver_instance *inst;
+	const char *url, *id;
+};
+
+static void driver_send_callback(const struct pushcore_http_result *r,
+				 void *context)
+{
+	struct driver_send *ctx = context;
+
+	if (r->outcome == PUSHCORE_HTTP_OK) {
+		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_DEBUG,
+			"Notification %s sent to %s: HTTP %d", ctx->id, ctx->url,
+			r->status);
+	} else if (r->status != 0) {
+		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
+			"Notification %s to %s failed: HTTP %d (after %u attempts)",
+			ctx->id, ctx->url, r->status, r->attempts);
+	} else {
+		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
+			"Notification %s to %s failed: %s (after %u attempts)",
+			ctx->id, ctx->url, r->error, r->attempts);
+	}
+}
+
+void pushcore_driver_send(struct pushcore_driver_instance *inst,
+			  struct pushcore_txn *txn,
+			  const struct pushcore_http_request *req,
+			  const char *id)
+{
+	struct driver_send *ctx = pushcore_palloc(txn->pool, sizeof(*ctx));
+	struct pushcore_http_request copy = *req;
+	const char *error;
+
+	ctx->inst = inst;
+	ctx->url = pushcore_pstrdup(txn->pool, req->url);
+	ctx->id = pushcore_pstrdup(txn->pool, id);
+	copy.callback = driver_send_callback;
+	copy.context = ctx;
+	if (!pushcore_http_submit(&copy, &error)) {
+		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
+			"Notification %s to %s can't be sent: %s", id, req->url, error);
+	}
+}
+
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
 			 enum pushcore_log_level level, const char *fmt, ...)
 {

@@ -115,6 +115,17 @@ void pushcore_txn_commit(struct pushcore_txn **txn);
 /* Drops the events: nothing is sent. */
 void pushcore_txn_rollback(struct pushcore_txn **txn);
 
+struct pushcore_http_request;
+/* Sends one notification over HTTP for a driver instance and logs the
+   outcome: success at debug level, failure as an error naming the driver,
+   the endpoint (credentials hidden) and the cause. req->callback and
+   req->context are ignored (this sets its own); id is the notification's
+   unique id. The request goes out when the transaction commits. */
+void pushcore_driver_send(struct pushcore_driver_instance *inst,
+			  struct pushcore_txn *txn,
+			  const struct pushcore_http_request *req,
+			  const char *id);
+
 /* Logs on behalf of a driver instance: "<setting> (<driver>): <text>". */
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
 			 enum pushcore_log_level level, const char *fmt, ...)
