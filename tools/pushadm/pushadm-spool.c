@@ -1,0 +1,8 @@
+/* pushadm spool commands. */
+#include "pushadm.h"
+
+#include <stddef.h>
+
+const struct pushadm_cmd *const pushadm_cmds_spool[] = {
+	NULL
+};
