@@ -1,0 +1,24 @@
+# Unit tests of libpushcore: one program per concern, each ending with
+# "N passed, M failed".
+unit_tests = \
+	tests/unit/test-spec \
+	tests/unit/test-text \
+	tests/unit/test-http
+
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+
+unit_cppflags = -I$(top_srcdir)/lib -I$(top_srcdir)/tests/unit
+unit_common = tests/unit/unit-test.h tests/unit/unit-test.c
+
+tests_unit_test_spec_SOURCES = $(unit_common) tests/unit/test-spec.c
+tests_unit_test_spec_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_spec_LDADD = lib/libpushcore.la
+
+tests_unit_test_text_SOURCES = $(unit_common) tests/unit/test-text.c
+tests_unit_test_text_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_text_LDADD = lib/libpushcore.la
+
+tests_unit_test_http_SOURCES = $(unit_common) tests/unit/test-http.c
+tests_unit_test_http_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_http_LDADD = lib/libpushcore.la -lpthread

@@ -1,0 +1,327 @@
+/* The HTTP sender against a real (tiny, threaded) HTTP server on loopback:
+   parallel sends, connection reuse, retries, deadline, Basic auth. */
+#include "unit-test.h"
+#include "pushcore.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_STATUSES 8
+
+struct server {
+	int fd, port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	volatile bool stop;
+	/* behaviour: statuses[i] answers the i-th request (last one repeats);
+	   0 means never answer */
+	int statuses[MAX_STATUSES];
+	unsigned int status_count, delay_msecs;
+	/* observations */
+	unsigned int connections, requests, in_flight, max_in_flight;
+	char last_request[2048];
+};
+
+struct conn {
+	struct server *srv;
+	int fd;
+};
+
+static int next_status(struct server *srv)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&srv->lock);
+	i = srv->requests < srv->status_count ? srv->requests : srv->status_count - 1;
+	srv->requests++;
+	pthread_mutex_unlock(&srv->lock);
+	return srv->statuses[i];
+}
+
+/* Reads one request (headers and Content-Length body); false at EOF. */
+static bool read_request(struct conn *c, char *buf, size_t size)
+{
+	size_t len = 0, body = 0;
+	char *end = NULL, *cl;
+	ssize_t n;
+
+	while (end == NULL || len < (size_t)(end - buf) + 4 + body) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+		if (c->srv->stop || len + 1 >= size)
+			return false;
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if ((n = read(c->fd, buf + len, size - len - 1)) <= 0)
+			return false;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL &&
+		    (cl = strcasestr(buf, "Content-Length:")) != NULL && cl < end)
+			body = strtoul(cl + 15, NULL, 10);
+	}
+	return true;
+}
+
+static void *conn_thread(void *arg)
+{
+	struct conn *c = arg;
+	struct server *srv = c->srv;
+	char buf[8192], resp[256];
+	int status;
+
+	while (read_request(c, buf, sizeof(buf))) {
+		pthread_mutex_lock(&srv->lock);
+		snprintf(srv->last_request, sizeof(srv->last_request), "%s", buf);
+		if (++srv->in_flight > srv->max_in_flight)
+			srv->max_in_flight = srv->in_flight;
+		pthread_mutex_unlock(&srv->lock);
+		status = next_status(srv);
+		for (unsigned int t = 0; !srv->stop &&
+		     (status == 0 || t < srv->delay_msecs / 10); t++)
+			usleep(10000);
+		pthread_mutex_lock(&srv->lock);
+		srv->in_flight--;
+		pthread_mutex_unlock(&srv->lock);
+		if (status == 0)
+			break;
+		snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok",
+			 status);
+		if (write(c->fd, resp, strlen(resp)) < 0)
+			break;
+	}
+	close(c->fd);
+	free(c);
+	return NULL;
+}
+
+static void *server_thread(void *arg)
+{
+	struct server *srv = arg;
+	pthread_t t;
+
+	while (!srv->stop) {
+		struct pollfd pfd = { .fd = srv->fd, .events = POLLIN };
+		struct conn *c;
+		int fd;
+
+		if (poll(&pfd, 1, 50) <= 0 || (fd = accept(srv->fd, NULL, NULL)) < 0)
+			continue;
+		c = malloc(sizeof(*c));
+		c->srv = srv;
+		c->fd = fd;
+		pthread_mutex_lock(&srv->lock);
+		srv->connections++;
+		pthread_mutex_unlock(&srv->lock);
+		pthread_create(&t, NULL, conn_thread, c);
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void server_start(struct server *srv, const int *statuses,
+			 unsigned int count, unsigned int delay_msecs)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+
+	memset(srv, 0, sizeof(*srv));
+	memcpy(srv->statuses, statuses, count * sizeof(*statuses));
+	srv->status_count = count;
+	srv->delay_msecs = delay_msecs;
+	pthread_mutex_init(&srv->lock, NULL);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(srv->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(srv->fd, 16) < 0 ||
+	    getsockname(srv->fd, (struct sockaddr *)&sin, &len) < 0)
+		abort();
+	srv->port = ntohs(sin.sin_port);
+	pthread_create(&srv->thread, NULL, server_thread, srv);
+}
+
+static void server_stop(struct server *srv)
+{
+	srv->stop = true;
+	pthread_join(srv->thread, NULL);
+	close(srv->fd);
+	usleep(150000);	/* connection threads see stop within 100 ms */
+}
+
+struct result_log {
+	unsigned int calls;
+	struct pushcore_http_result last;
+	char error[256];
+};
+
+static void record_result(const struct pushcore_http_result *r, void *context)
+{
+	struct result_log *log = context;
+
+	log->calls++;
+	log->last = *r;
+	snprintf(log->error, sizeof(log->error), "%s", r->error == NULL ? "" : r->error);
+}
+
+static bool submit(const char *url, unsigned int attempts, struct result_log *log)
+{
+	static const char *const headers[] = { "Content-Type: application/json", NULL };
+	struct pushcore_http_request req = {
+		.method = "PUT", .url = url, .headers = headers,
+		.body = "{}", .body_len = 2, .timeout_msecs = 5000,
+		.max_attempts = attempts, .callback = record_result, .context = log,
+	};
+	const char *error;
+
+	return pushcore_http_submit(&req, &error);
+}
+
+static char *url_for(struct server *srv, const char *userinfo)
+{
+	static char url[128];
+
+	snprintf(url, sizeof(url), "http://%s127.0.0.1:%d/notify", userinfo, srv->port);
+	return url;
+}
+
+static void test_parallel_and_reuse(void)
+{
+	const int ok[] = { 200 };
+	struct server srv;
+	struct result_log logs[3];
+
+	memset(logs, 0, sizeof(logs));
+	server_start(&srv, ok, 1, 300);
+	for (int i = 0; i < 3; i++)
+		test_assert(submit(url_for(&srv, ""), 1, &logs[i]));
+	pushcore_http_run(10000);
+	for (int i = 0; i < 3; i++) {
+		test_assert(logs[i].calls == 1);
+		test_assert(logs[i].last.outcome == PUSHCORE_HTTP_OK);
+		test_assert(logs[i].last.status == 200);
+	}
+	/* all three were waiting at the server at the same time */
+	test_assert(srv.max_in_flight == 3);
+	test_assert(srv.connections == 3);
+	/* the next delivery in this process reuses a kept-alive connection */
+	test_assert(submit(url_for(&srv, ""), 1, &logs[0]));
+	pushcore_http_run(10000);
+	test_assert(logs[0].calls == 2 && logs[0].last.outcome == PUSHCORE_HTTP_OK);
+	test_assert(srv.connections == 3);
+	test_assert(pushcore_http_pending() == 0);
+	server_stop(&srv);
+}
+
+static void test_retry_and_status(void)
+{
+	const int unavailable_then_ok[] = { 503, 200 };
+	const int server_error[] = { 500 };
+	const int not_found[] = { 404 };
+	struct server srv;
+	struct result_log log;
+
+	memset(&log, 0, sizeof(log));
+	server_start(&srv, unavailable_then_ok, 2, 0);
+	test_assert(submit(url_for(&srv, ""), 2, &log));
+	pushcore_http_run(10000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_OK);
+	test_assert(log.last.attempts == 2 && srv.requests == 2);
+	server_stop(&srv);
+
+	memset(&log, 0, sizeof(log));
+	server_start(&srv, server_error, 1, 0);
+	test_assert(submit(url_for(&srv, ""), 2, &log));
+	pushcore_http_run(10000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(log.last.status == 500 && log.last.attempts == 2);
+	server_stop(&srv);
+
+	memset(&log, 0, sizeof(log));
+	server_start(&srv, not_found, 1, 0);
+	test_assert(submit(url_for(&srv, ""), 3, &log));
+	pushcore_http_run(10000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_PERMFAIL);
+	test_assert(log.last.status == 404 && log.last.attempts == 1);
+	server_stop(&srv);
+}
+
+static void test_deadline(void)
+{
+	const int hang[] = { 0 };
+	struct server srv;
+	struct result_log log;
+
+	memset(&log, 0, sizeof(log));
+	server_start(&srv, hang, 1, 0);
+	test_assert(submit(url_for(&srv, ""), 3, &log));
+	pushcore_http_run(300);
+	test_assert(log.calls == 1);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(strstr(log.error, "time for notifications ran out") != NULL);
+	test_assert(pushcore_http_pending() == 0);
+	server_stop(&srv);
+}
+
+static void test_basic_auth(void)
+{
+	const int ok[] = { 200 };
+	struct server srv;
+	struct result_log log;
+
+	memset(&log, 0, sizeof(log));
+	server_start(&srv, ok, 1, 0);
+	/* percent-decoded, as Dovecot's URL parser does: lo%67in = login */
+	test_assert(submit(url_for(&srv, "lo%67in:pass@"), 1, &log));
+	pushcore_http_run(10000);
+	test_assert(strstr(srv.last_request, "Authorization: Basic bG9naW46cGFzcw==\r\n") != NULL);
+	test_assert(strncmp(srv.last_request, "PUT /notify HTTP/1.1\r\n", 22) == 0);
+	test_assert(strstr(srv.last_request, "Accept:") == NULL);
+	/* a user without a password sends no credentials */
+	test_assert(submit(url_for(&srv, "login@"), 1, &log));
+	pushcore_http_run(10000);
+	test_assert(log.calls == 2);
+	test_assert(strstr(srv.last_request, "Authorization") == NULL);
+	server_stop(&srv);
+}
+
+static void test_refused_and_bad_url(void)
+{
+	struct server srv;
+	struct result_log log;
+	const char *error;
+	const int ok[] = { 200 };
+	char url[128];
+
+	/* a port that was just free: connections are refused */
+	server_start(&srv, ok, 1, 0);
+	snprintf(url, sizeof(url), "%s", url_for(&srv, ""));
+	server_stop(&srv);
+	memset(&log, 0, sizeof(log));
+	test_assert(submit(url, 2, &log));
+	pushcore_http_run(10000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(log.last.status == 0 && log.last.attempts == 2);
+	test_assert(strstr(log.error, "onnect") != NULL);
+
+	test_assert(!pushcore_http_url_valid("ftp://host/x", &error));
+	test_assert(!pushcore_http_url_valid("http://[bad", &error));
+	test_assert(pushcore_http_url_valid("https://u:p@host:8443/x", &error));
+	test_assert(!submit("not a url", 1, &log));
+}
+
+int main(void)
+{
+	test_run("http: parallel sends and connection reuse", test_parallel_and_reuse);
+	test_run("http: retries and status classes", test_retry_and_status);
+	test_run("http: deadline", test_deadline);
+	test_run("http: basic auth from userinfo", test_basic_auth);
+	test_run("http: refused and bad URLs", test_refused_and_bad_url);
+	pushcore_http_deinit();
+	return test_done();
+}

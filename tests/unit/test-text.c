@@ -1,0 +1,144 @@
+/* Untrusted text becomes valid UTF-8, one line, quoted safely; secrets are
+   hidden; events serialise to valid JSON. */
+#include "unit-test.h"
+#include "pushcore.h"
+
+#include <stdlib.h>
+
+static void test_utf8(void)
+{
+	struct pushcore_buf buf;
+
+	test_assert(pushcore_utf8_is_valid("J\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+	test_assert(!pushcore_utf8_is_valid("\xc0\xaf", 2));	/* overlong */
+	test_assert(!pushcore_utf8_is_valid("\xed\xa0\x80", 3));	/* surrogate */
+	test_assert(!pushcore_utf8_is_valid("\xf4\x90\x80\x80", 4));	/* > U+10FFFF */
+	test_assert(!pushcore_utf8_is_valid("\xe2\x82", 2));	/* truncated */
+
+	pushcore_buf_init(&buf);
+	pushcore_utf8_append_valid(&buf, "a\xff" "b\0c\xe2\x82", 7);
+	test_assert_str(buf.data, "a\xef\xbf\xbd" "bc\xef\xbf\xbd\xef\xbf\xbd");
+	pushcore_buf_free(&buf);
+}
+
+static void test_header_clean(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+
+	test_assert_str(pushcore_header_clean(pool, "  Hello\r\n world  "),
+			"Hello world");
+	test_assert_str(pushcore_header_clean(pool, "a\r\n\tb"), "a\tb");
+	/* a bare CR or LF can't start a new line anywhere downstream */
+	test_assert_str(pushcore_header_clean(pool, "x\rInjected: 1\ny"),
+			"xInjected: 1y");
+	test_assert_str(pushcore_header_clean(pool, "bad \xff byte"),
+			"bad \xef\xbf\xbd byte");
+	test_assert_str(pushcore_header_clean(pool, ""), "");
+	pushcore_pool_free(&pool);
+}
+
+static void test_quoted(void)
+{
+	struct pushcore_buf buf;
+
+	pushcore_buf_init(&buf);
+	pushcore_append_quoted(&buf, "a\"b\\c\nd\x01" "e");
+	test_assert_str(buf.data, "\"a\\\"b\\\\c\\nd\\x01e\"");
+	pushcore_buf_free(&buf);
+}
+
+static void test_redact(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+
+	test_assert_str(pushcore_redact(pool,
+		"url=http://login:pass@host:8009/notify failed"),
+		"url=http://#hidden_use-P_to_show#@host:8009/notify failed");
+	test_assert_str(pushcore_redact(pool, "https://user@h/x https://u:p@h2"),
+		"https://#hidden_use-P_to_show#@h/x https://#hidden_use-P_to_show#@h2");
+	test_assert_str(pushcore_redact(pool, "http://host/a@b"),
+		"http://host/a@b");
+	test_assert_str(pushcore_redact(pool, "ldap_password=s3cret x=1"),
+		"ldap_password=#hidden_use-P_to_show# x=1");
+	test_assert_str(pushcore_redact(pool, "Authorization: Basic Zm9vOmJhcg=="),
+		"Authorization: #hidden_use-P_to_show#");
+	test_assert_str(pushcore_redact(pool, "webhook_secret=abc,next"),
+		"webhook_secret=#hidden_use-P_to_show#,next");
+	test_assert_str(pushcore_redact(pool, "nothing to hide: here"),
+		"nothing to hide: here");
+	test_assert(pushcore_key_is_secret("ssl_key", 7));
+	test_assert(pushcore_key_is_secret("PASSWORD", 8));
+	test_assert(!pushcore_key_is_secret("keywords", 8));
+	pushcore_pool_free(&pool);
+}
+
+static void test_event_json(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushcore_event *ev;
+	struct pushcore_json *json = pushcore_json_new();
+	const char *const kws[] = { "$Label1", "x\"y", NULL };
+	const char *out;
+	size_t len;
+
+	ev = pushcore_event_new(pool, PUSHCORE_EVENT_FLAGS_CLEAR, "INBOX");
+	test_assert(strlen(ev->id) == 36 && ev->id[14] == '4');
+	pushcore_event_set_int(ev, PUSHCORE_FIELD_FLAGS,
+			       PUSHCORE_FLAG_SEEN | PUSHCORE_FLAG_FLAGGED);
+	pushcore_event_set_list(pool, ev, PUSHCORE_FIELD_KEYWORDS_CLEAR, kws);
+	/* a field the event doesn't carry is never written */
+	pushcore_event_set_str(pool, ev, PUSHCORE_FIELD_SUBJECT, "ignored");
+	pushcore_json_object_open(json);
+	pushcore_json_event_fields(json, ev);
+	pushcore_json_key(json, "s");
+	pushcore_json_string(json, "\xff\x01/\xe2\x80\xa8");
+	pushcore_json_object_close(json);
+	out = pushcore_json_result(json, &len);
+	test_assert_str(out, "{\"flags\":[\"\\\\Flagged\",\"\\\\Seen\"],"
+			"\"keywords_clear\":[\"$Label1\",\"x\\\"y\"],"
+			"\"s\":\"\xef\xbf\xbd\\u0001/\xe2\x80\xa8\"}");
+	pushcore_json_free(&json);
+	pushcore_pool_free(&pool);
+}
+
+static void test_event_table(void)
+{
+	test_assert(pushcore_event_lookup("messagenew") == PUSHCORE_EVENT_MESSAGE_NEW);
+	test_assert(pushcore_event_lookup("MailboxUnsubscribe") ==
+		    PUSHCORE_EVENT_MAILBOX_UNSUBSCRIBE);
+	test_assert(pushcore_event_lookup("Login") == -1);
+	test_assert_str(pushcore_events[PUSHCORE_EVENT_FLAGS_SET].lua_name, "flags_set");
+	test_assert(pushcore_event_has_field(PUSHCORE_EVENT_MESSAGE_NEW,
+					     PUSHCORE_FIELD_SNIPPET));
+	test_assert(!pushcore_event_has_field(PUSHCORE_EVENT_MESSAGE_READ,
+					      PUSHCORE_FIELD_SNIPPET));
+}
+
+static void test_event_line(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushcore_event *ev;
+	struct pushcore_buf buf;
+
+	ev = pushcore_event_new(pool, PUSHCORE_EVENT_MAILBOX_RENAME, "New\nName");
+	pushcore_event_set_str(pool, ev, PUSHCORE_FIELD_MAILBOX_OLD, "Old");
+	pushcore_buf_init(&buf);
+	pushcore_event_append_line(&buf, ev);
+	test_assert(strncmp(buf.data, "MailboxRename mailbox=\"New\\nName\" "
+			    "mailbox_old=\"Old\" id=", 53) == 0);
+	test_assert(strchr(buf.data, '\n') == NULL);
+	pushcore_buf_free(&buf);
+	pushcore_pool_free(&pool);
+}
+
+int main(void)
+{
+	test_run("text: utf8", test_utf8);
+	test_run("text: header clean", test_header_clean);
+	test_run("text: quoted", test_quoted);
+	test_run("redact", test_redact);
+	test_run("event: json fields", test_event_json);
+	test_run("event: table", test_event_table);
+	test_run("event: log line", test_event_line);
+	return test_done();
+}
