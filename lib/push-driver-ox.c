@@ -218,9 +218,6 @@ static void ox_process(struct pushcore_driver_instance *inst,
 		       struct pushcore_txn *txn, void *txn_ctx,
 		       const struct pushcore_event *ev)
 {
-	static const char *const headers[] = {
-		"Content-Type: application/json; charset=utf-8", NULL
-	};
 	struct ox_config *cfg = inst->context;
 	const struct pushcore_host *host = inst->user->host;
 	struct pushcore_http_request req;
@@ -228,6 +225,15 @@ static void ox_process(struct pushcore_driver_instance *inst,
 	const char *error = "no mailbox status in this host";
 	uint32_t unseen = 0;
 	bool have_unseen = false;
+	char date[64];
+	/* Dovecot's lib-http adds Date and Connection; the reference's
+	   request has them, so ours does too */
+	const char *headers[] = {
+		"Content-Type: application/json; charset=utf-8", date,
+		"Connection: Keep-Alive", NULL
+	};
+	time_t now = time(NULL);
+	struct tm tm;
 
 	if (!ox_is_watched(ev))
 		return;
@@ -239,6 +245,8 @@ static void ox_process(struct pushcore_driver_instance *inst,
 			"Unseen count of %s unavailable, sending without it: %s",
 			ev->mailbox, error);
 	}
+	strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT",
+		 gmtime_r(&now, &tm));
 	json = pushcore_json_new();
 	ox_build_body(json, cfg->user_from_metadata ? (const char *)txn_ctx :
 		      inst->user->username, ev, have_unseen, unseen);

@@ -83,7 +83,7 @@ char *pushcore_header_clean(struct pushcore_pool *pool, const char *value)
 	for (p = value; *p != '\0'; p++) {
 		if (*p == '\r' || *p == '\n')
 			continue;	/* folding: the following WSP stays */
-		pushcore_buf_append_c(&unfolded, *p);
+		pushcore_buf_append_c(&unfolded, *p == '\t' ? ' ' : *p);
 	}
 	pushcore_buf_init(&valid);
 	pushcore_utf8_append_valid(&valid, unfolded.data, unfolded.len);

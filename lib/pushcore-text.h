@@ -17,9 +17,10 @@ void pushcore_utf8_append_valid(struct pushcore_buf *buf,
 				const void *data, size_t len);
 bool pushcore_utf8_is_valid(const void *data, size_t len);
 
-/* A header value as one clean line: valid UTF-8, folding undone (CR/LF
-   followed by white space becomes that white space, RFC 5322 2.2.3), any
-   other CR, LF or NUL dropped, leading and trailing white space trimmed. */
+/* A header value as one clean line: valid UTF-8, folding undone (CR and LF
+   dropped, so a line break and the white space after it become that white
+   space, RFC 5322 2.2.3), tabs turned into spaces, NUL dropped, leading and
+   trailing white space trimmed. */
 char *pushcore_header_clean(struct pushcore_pool *pool, const char *value);
 
 /* Appends str for a one-line log: printable text as is, quotes, backslashes

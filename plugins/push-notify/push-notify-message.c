@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "str.h"
 #include "message-address.h"
+#include "charset-utf8.h"
 #include "message-header-decode.h"
 #include "mail-storage.h"
 #include "pushcore.h"
@@ -17,12 +18,29 @@ static void set_clean(struct pushcore_txn *txn, struct pushcore_event *ev,
 				       pushcore_header_clean(txn->pool, value));
 }
 
+static bool decode_part(const unsigned char *data, size_t size,
+			const char *charset, void *context)
+{
+	string_t *str = context;
+	enum charset_result result;
+
+	/* Text outside encoded words is kept as it is: pushcore_header_clean
+	   then turns each invalid byte into U+FFFD, as the reference's JSON
+	   escaping does (Dovecot's own decoder would merge runs of them). */
+	if (charset == NULL ||
+	    charset_to_utf8_str(charset, NULL, t_strndup(data, size), str,
+				&result) < 0)
+		str_append_data(str, data, size);
+	return TRUE;
+}
+
+/* RFC 2047 encoded words decoded to UTF-8. */
 static const char *decode_utf8(const char *value)
 {
 	string_t *str = t_str_new(128);
 
-	message_header_decode_utf8((const unsigned char *)value, strlen(value),
-				   str, NULL);
+	message_header_decode((const unsigned char *)value, strlen(value),
+			      decode_part, str);
 	return str_c(str);
 }
 
@@ -63,8 +81,8 @@ void push_notify_message_fill(struct pushcore_txn *txn,
 	T_BEGIN {
 		fill_address(txn, ev, mail, "From", PUSHCORE_FIELD_FROM);
 		fill_address(txn, ev, mail, "To", PUSHCORE_FIELD_TO);
-		if (mail_get_first_header_utf8(mail, "Subject", &value) > 0)
-			set_clean(txn, ev, PUSHCORE_FIELD_SUBJECT, value);
+		if (mail_get_first_header(mail, "Subject", &value) > 0)
+			set_clean(txn, ev, PUSHCORE_FIELD_SUBJECT, decode_utf8(value));
 		if (mail_get_first_header(mail, "Message-ID", &value) > 0)
 			set_clean(txn, ev, PUSHCORE_FIELD_MESSAGE_ID, value);
 		if (mail_get_date(mail, &date, &tz) == 0) {

@@ -1,0 +1,22 @@
+"""Where the freshly built tree is, and Dovecot arguments that load our
+plugin from it (not from Dovecot's module directory)."""
+import glob
+import os
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LIB_DIR = os.path.join(TOP, "lib", ".libs")
+PUSHADM = os.path.join(TOP, "tools", "pushadm", "pushadm")
+
+
+def modules():
+    """Every module the build produced (push_notify, and push_notify_lua once
+    it is built)."""
+    return sorted(glob.glob(os.path.join(TOP, "plugins", "*", ".libs", "lib*_plugin.so")))
+
+
+def ours(plugin, mail_plugins="notify push_notify", **kwargs):
+    """Keyword arguments for pushtest.Dovecot running our plugin."""
+    args = dict(mail_plugins=mail_plugins, plugin=plugin,
+                extra_modules=modules(), env_library_path=LIB_DIR)
+    args.update(kwargs)
+    return args

@@ -1,0 +1,42 @@
+"""The demo behind tests/demo.sh: one mail through a private Dovecot with
+push_notify, and what the endpoint received."""
+import json
+import sys
+
+from built import ours
+from pushtest import Dovecot, Receiver, make_message
+
+
+def main():
+    with Receiver() as receiver:
+        url = receiver.url.replace("http://", "http://demo:s3cret@") + \
+            "/preliminary/http-notify/v1/notify"
+        plugin = {"push_notification_driver": "ox:url=" + url,
+                  "push_notification_driver2": "dlog"}
+        with Dovecot(**ours(plugin)) as dovecot:
+            print("Private Dovecot running: LMTP on 127.0.0.1:%d, IMAP on "
+                  "127.0.0.1:%d" % (dovecot.lmtp_port, dovecot.imap_port))
+            print("Drivers: ox -> %s, dlog" % url.replace("demo:s3cret@", "demo:***@"))
+            dovecot.set_ox_metadata("alice", "user=alice")
+            dovecot.lmtp_deliver(["alice"], make_message(
+                from_="=?UTF-8?Q?J=C3=B6rg_Schmidt?= <joerg@example.org>",
+                to="alice@example.org",
+                subject="=?UTF-8?B?VHJlZmZlbiBhbSBNb250YWc/?=",
+                body="Hallo Alice,\r\n\r\nsehen wir uns am Montag um 10?\r\n\r\nJörg\r\n"))
+            print("Delivered one mail to alice over LMTP.\n")
+            req = receiver.wait_for(1)[0]
+            print("The endpoint received:")
+            print("  %s %s" % (req["method"], req["path"]))
+            for name, value in req["raw_headers"]:
+                print("  %s: %s" % (name, value))
+            print()
+            print(json.dumps(json.loads(req["body"]), indent=2, ensure_ascii=False))
+            print("\nThe dlog driver wrote:")
+            for line in dovecot.log_lines():
+                if "dlog: " in line:
+                    print("  " + line.split("push_notify: ", 1)[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,476 @@
+"""Test harness: a private real Dovecot on loopback, a real HTTP receiver,
+and messages to deliver. Python 3 standard library only.
+
+Everything here is bounded in time; only 127.0.0.1 is used; only processes
+this module started are ended, by pid."""
+import email.header
+import http.server
+import imaplib
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+TEST_USER = "pushtest"
+PASSWORD = "secret"
+MODULE_DIR = "/usr/lib/dovecot/modules"
+
+
+def free_port():
+    """A port nothing listens on right now (connections to it are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+# --- HTTP receiver --------------------------------------------------------
+
+class Receiver:
+    """A real HTTP server recording every request.
+
+    Behaviour for the following requests: respond(status, body, delay,
+    headers), or a per-request queue with script([...]) of dicts with the
+    same keys or {"hang": True} / {"garbage": True}."""
+
+    def __init__(self):
+        self.requests = []
+        self._lock = threading.Lock()
+        self._default = {"status": 200, "body": b"", "delay": 0.0, "headers": None}
+        self._script = []
+        self._stopping = threading.Event()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                receiver._handle(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def respond(self, status=200, body=b"", delay=0.0, headers=None):
+        with self._lock:
+            self._default = {"status": status, "body": body, "delay": delay,
+                             "headers": headers}
+
+    def script(self, behaviours):
+        with self._lock:
+            self._script = list(behaviours)
+
+    def _next_behaviour(self):
+        with self._lock:
+            return self._script.pop(0) if self._script else dict(self._default)
+
+    def _handle(self, h):
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        record = {"method": h.command, "path": h.path,
+                  "headers": {k.lower(): v for k, v in h.headers.items()},
+                  "raw_headers": list(h.headers.items()),
+                  "body": body, "json": parsed, "time": time.time()}
+        with self._lock:
+            self.requests.append(record)
+        b = self._next_behaviour()
+        if b.get("hang"):
+            self._stopping.wait(120)
+            h.close_connection = True
+            return
+        if b.get("garbage"):
+            h.wfile.write(b"\x00\x01 this is not HTTP\r\n\r\n")
+            h.close_connection = True
+            return
+        if b.get("delay"):
+            self._stopping.wait(b["delay"])
+        payload = b.get("body") or b""
+        h.send_response(b.get("status", 200))
+        for name, value in (b.get("headers") or {}).items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.write(payload)
+
+    def wait_for(self, n, timeout=10):
+        """The requests once at least n arrived."""
+        try:
+            wait_until(lambda: len(self.requests) >= n, timeout,
+                       "%d request(s)" % n)
+        except AssertionError:
+            raise AssertionError("expected %d request(s), got %d: %r" %
+                                 (n, len(self.requests), self.requests))
+        return list(self.requests)
+
+    def stop(self):
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# --- Dovecot --------------------------------------------------------------
+
+def ensure_test_user():
+    try:
+        return pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home",
+                        "--shell", "/usr/sbin/nologin", TEST_USER], check=True)
+        return pwd.getpwnam(TEST_USER)
+
+
+CONFIG = """\
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+instance_name = pushtest-{port_lmtp}
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {user}
+default_internal_group = {user}
+default_login_user = {user}
+passdb {{
+  driver = passwd-file
+  args = {tmp}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={user} gid={user} home={tmp}/home/%u
+}}
+mail_location = maildir:~/Maildir
+mail_plugin_dir = {tmp}/modules
+imap_metadata = yes
+mail_attribute_dict = file:%h/dovecot-attributes
+mail_debug = {mail_debug}
+import_environment = TZ {import_env}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port_lmtp}
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port_imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+protocol lmtp {{
+  mail_plugins = $mail_plugins {mail_plugins}
+}}
+protocol lda {{
+  mail_plugins = $mail_plugins {mail_plugins}
+}}
+protocol imap {{
+  mail_plugins = $mail_plugins {mail_plugins}
+}}
+plugin {{
+{plugin}
+}}
+{extra}
+"""
+
+
+class Dovecot:
+    """A private Dovecot master under a fresh temp dir."""
+
+    def __init__(self, users=("alice", "bob"), mail_plugins="notify push_notification",
+                 plugin=None, extra_modules=(), env_library_path=None,
+                 mail_debug=False, extra_conf=""):
+        self.users = list(users)
+        self.tmp = tempfile.mkdtemp(prefix="pushtest-")
+        self.lmtp_port = free_port()
+        self.imap_port = free_port()
+        self.pid = None
+        pw = ensure_test_user()
+        for sub in ("run", "state", "home", "modules"):
+            os.makedirs(os.path.join(self.tmp, sub))
+        os.chmod(self.tmp, 0o755)
+        os.chown(os.path.join(self.tmp, "home"), pw.pw_uid, pw.pw_gid)
+        self._link_modules(extra_modules)
+        with open(os.path.join(self.tmp, "passwd"), "w") as f:
+            for u in self.users:
+                f.write("%s:{PLAIN}%s::::::\n" % (u, PASSWORD))
+        import_env = ("LD_LIBRARY_PATH=%s" % env_library_path) if env_library_path else ""
+        self.config = os.path.join(self.tmp, "dovecot.conf")
+        with open(self.config, "w") as f:
+            f.write(CONFIG.format(
+                tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
+                port_imap=self.imap_port, mail_plugins=mail_plugins,
+                mail_debug="yes" if mail_debug else "no", import_env=import_env,
+                plugin="\n".join("  %s = %s" % kv for kv in (plugin or {}).items()),
+                extra=extra_conf))
+        self.log_path = os.path.join(self.tmp, "dovecot.log")
+
+    def _link_modules(self, extra_modules):
+        dest = os.path.join(self.tmp, "modules")
+        for name in os.listdir(MODULE_DIR):
+            os.symlink(os.path.join(MODULE_DIR, name), os.path.join(dest, name))
+        for path in extra_modules:
+            os.symlink(os.path.abspath(path), os.path.join(dest, os.path.basename(path)))
+
+    # lifecycle
+
+    def start(self):
+        # the master daemonizes: its output goes to a file, not a pipe that
+        # the daemon would keep open
+        out_path = os.path.join(self.tmp, "dovecot.out")
+        with open(out_path, "w") as out:
+            code = subprocess.run(["dovecot", "-c", self.config], stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=30).returncode
+        if code != 0:
+            raise AssertionError("dovecot failed to start: %s\n%s" %
+                                 (open(out_path).read(), self.log()[-3000:]))
+        pidfile = os.path.join(self.tmp, "run", "master.pid")
+        wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(),
+                   10, "master.pid")
+        self.pid = int(open(pidfile).read().strip())
+        for port in (self.lmtp_port, self.imap_port):
+            wait_until(lambda: self._accepts(port), 10, "port %d" % port)
+        return self
+
+    @staticmethod
+    def _accepts(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+            wait_until(lambda: not self._alive(self.pid), 10, "dovecot to stop")
+        except ProcessLookupError:
+            pass
+        except AssertionError:
+            os.kill(self.pid, signal.SIGKILL)
+        self.pid = None
+
+    @staticmethod
+    def _alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # a zombie of ours is gone for every purpose here
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if os.environ.get("KEEP_TMP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # delivery and access
+
+    def lmtp_deliver(self, rcpts, message, sender="sender@example.org"):
+        with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=60) as lmtp:
+            refused = lmtp.sendmail(sender, list(rcpts), message)
+        if refused:
+            raise AssertionError("LMTP refused: %r" % refused)
+
+    def lda_deliver(self, user, message, sender="sender@example.org"):
+        result = subprocess.run(
+            ["/usr/lib/dovecot/dovecot-lda", "-c", self.config, "-d", user,
+             "-f", sender], input=message, capture_output=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError("dovecot-lda failed (%d): %s" %
+                                 (result.returncode, result.stderr.decode(errors="replace")))
+
+    def imap(self, user):
+        imap = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=60)
+        imap.login(user, PASSWORD)
+        return imap
+
+    def doveadm(self, *args):
+        result = subprocess.run(["doveadm", "-c", self.config] + list(args),
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError("doveadm %s failed: %s" % (args, result.stderr))
+        return result.stdout
+
+    def set_ox_metadata(self, user, value):
+        self.doveadm("mailbox", "metadata", "set", "-u", user, "-s", "",
+                     "/private/vendor/vendor.dovecot/http-notify", value)
+
+    # the log
+
+    def log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self, since=0):
+        return self.log().splitlines()[since:]
+
+    def wait_log(self, pattern, timeout=5):
+        """The first log line matching the regex."""
+        rx = re.compile(pattern)
+
+        def find():
+            return next((l for l in self.log_lines() if rx.search(l)), None)
+        try:
+            return wait_until(find, timeout, "log line /%s/" % pattern)
+        except AssertionError:
+            raise AssertionError("no log line matches /%s/; log:\n%s" %
+                                 (pattern, self.log()[-4000:]))
+
+
+# --- messages -------------------------------------------------------------
+
+def make_message(from_="Sender <sender@example.org>", to="alice@example.org",
+                 subject="Test", body="Hello\r\n", headers=None, raw=None):
+    """A message as bytes with CRLF line ends; None leaves a header out."""
+    if raw is not None:
+        return raw
+    lines = []
+    for name, value in (("From", from_), ("To", to), ("Subject", subject)):
+        if value is not None:
+            lines.append("%s: %s" % (name, value))
+    for name, value in (headers or {}).items():
+        lines.append("%s: %s" % (name, value))
+    head = "\r\n".join(lines).encode("utf-8")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return head + b"\r\n\r\n" + body
+
+
+def _long_folded_subject(size):
+    words = ("word%d" % i for i in range(size // 6))
+    line, lines = "", []
+    for w in words:
+        if len(line) + len(w) > 70:
+            lines.append(line)
+            line = ""
+        line += " " + w
+    lines.append(line)
+    return "\r\n".join(lines).strip()
+
+
+SAMPLE_MESSAGES = {
+    "plain": make_message(subject="Plain ASCII", body="Just a plain message.\r\n"),
+    "encoded-b": make_message(
+        from_="=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <joerg@example.org>",
+        subject="=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=", body="Hallo!\r\n"),
+    "encoded-q-latin1": make_message(
+        from_="=?ISO-8859-1?Q?Andr=E9?= <andre@example.org>",
+        subject="=?ISO-8859-1?Q?Caf=E9_cr=E8me?= and more",
+        body="Bonjour\r\n"),
+    "folded-subject": make_message(
+        subject="A rather long subject line that the sender folded\r\n"
+                " onto a second line and\r\n\ta third one", body="Folded.\r\n"),
+    "multipart-alternative": make_message(
+        subject="Alternative",
+        headers={"MIME-Version": "1.0",
+                 "Content-Type": 'multipart/alternative; boundary="b1"'},
+        body="--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Plain part first.\r\n--b1\r\nContent-Type: text/html\r\n\r\n"
+             "<p>HTML part</p>\r\n--b1--\r\n"),
+    "html-only": make_message(
+        subject="HTML only",
+        headers={"MIME-Version": "1.0", "Content-Type": "text/html; charset=utf-8"},
+        body="<html><head><style>p {color: red}</style></head><body>"
+             "<p>Hello <b>bold</b>&nbsp;world &amp; friends</p>"
+             "<br>second&lt;line&gt;</body></html>\r\n"),
+    "base64-body": make_message(
+        subject="Base64",
+        headers={"MIME-Version": "1.0", "Content-Type": "text/plain; charset=utf-8",
+                 "Content-Transfer-Encoding": "base64"},
+        body="SGVsbG8gZnJvbSBiYXNlNjQsIHdpdGggw7xtbGF1dHMu\r\n"),
+    "quoted-printable-body": make_message(
+        subject="QP",
+        headers={"MIME-Version": "1.0",
+                 "Content-Type": "text/plain; charset=iso-8859-1",
+                 "Content-Transfer-Encoding": "quoted-printable"},
+        body="Gr=FC=DFe aus K=F6ln, a soft=\r\nbreak and =3D sign.\r\n"),
+    "long-body": make_message(
+        subject="Long", body=("The quick brown fox jumps over the lazy dog. " * 40) + "\r\n"),
+    "missing-headers": make_message(from_=None, subject=None,
+                                    body="No From and no Subject here.\r\n"),
+    "missing-subject": make_message(subject=None, body="No Subject.\r\n"),
+    "missing-from": make_message(from_=None, subject="No From",
+                                 body="Who sent this?\r\n"),
+    "invalid-utf8": make_message(
+        subject="Bad \xff bytes".encode("latin-1").decode("latin-1"),
+        raw=b"From: Bad \xfe\xff <bad@example.org>\r\nTo: alice@example.org\r\n"
+            b"Subject: Invalid \xc3\x28 UTF-8 \xff\r\n\r\nBody with \xff\xfe bytes\r\n"),
+    "quoted-reply": make_message(
+        subject="Re: question",
+        body="> You asked something\r\n> long ago\r\n\r\nHere is my answer.\r\n"),
+}
+
+
+def hostile_message():
+    """CR inside a header value, a NUL byte in the body, and a ~1 MB
+    Subject folded into lines shorter than 998 bytes."""
+    subject = _long_folded_subject(1024 * 1024)
+    return (b"From: Evil \r<evil@example.org>\r\nTo: alice@example.org\r\n"
+            b"Subject: " + subject.encode() + b"\r\n"
+            b"X-Bad: \xff\xfe\x00end\r\n\r\nNUL \x00 here \xff\r\n")
+
+
+def ox_reference_decode(value):
+    """The reference's raw From/Subject decoded the way a reader would:
+    unfolded (a line break and the white space character after it become
+    one space), then RFC 2047 words to UTF-8."""
+    unfolded = re.sub(r"\r?\n[ \t]", " ", value)
+    parts = email.header.decode_header(unfolded)
+    return str(email.header.make_header(parts))
