@@ -89,6 +89,9 @@ void push_notify_user_created(struct mail_user *user)
 	struct mail_user_vfuncs *v = user->vlast;
 	struct push_notify_user *puser;
 
+	/* the raw user LMTP and LDA parse incoming mail with sends nothing */
+	if (user->autocreated)
+		return;
 	if (mail_user_plugin_getenv(user, DRIVER_SETTING) == NULL &&
 	    mail_user_plugin_getenv(user, BACKEND_SETTING) == NULL)
 		return;
