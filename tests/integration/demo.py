@@ -16,7 +16,7 @@ def main():
         with Dovecot(**ours(plugin)) as dovecot:
             print("Private Dovecot running: LMTP on 127.0.0.1:%d, IMAP on "
                   "127.0.0.1:%d" % (dovecot.lmtp_port, dovecot.imap_port))
-            print("Drivers: ox -> %s, dlog" % url.replace("demo:s3cret@", "demo:***@"))
+            print("Drivers: ox -> %s, dlog" % url.replace("demo:s3cret@", "demo:#hidden#@"))
             dovecot.set_ox_metadata("alice", "user=alice")
             dovecot.lmtp_deliver(["alice"], make_message(
                 from_="=?UTF-8?Q?J=C3=B6rg_Schmidt?= <joerg@example.org>",
@@ -28,6 +28,8 @@ def main():
             print("The endpoint received:")
             print("  %s %s" % (req["method"], req["path"]))
             for name, value in req["raw_headers"]:
+                if name.lower() == "authorization":	# never print credentials
+                    value = value.split(" ")[0] + " #hidden#"
                 print("  %s: %s" % (name, value))
             print()
             print(json.dumps(json.loads(req["body"]), indent=2, ensure_ascii=False))
