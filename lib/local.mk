@@ -5,11 +5,14 @@ pushcore_headers = \
 	lib/pushcore.h \
 	lib/pushcore-driver.h \
 	lib/pushcore-event.h \
+	lib/pushcore-file.h \
 	lib/pushcore-http.h \
 	lib/pushcore-json.h \
 	lib/pushcore-log.h \
 	lib/pushcore-mem.h \
+	lib/pushcore-payload.h \
 	lib/pushcore-redact.h \
+	lib/pushcore-sign.h \
 	lib/pushcore-spec.h \
 	lib/pushcore-text.h
 
@@ -17,18 +20,22 @@ lib_libpushcore_la_SOURCES = \
 	$(pushcore_headers) \
 	lib/pushcore-driver.c \
 	lib/pushcore-event.c \
+	lib/pushcore-file.c \
 	lib/pushcore-http.c \
 	lib/pushcore-json.c \
 	lib/pushcore-log.c \
 	lib/pushcore-mem.c \
+	lib/pushcore-payload.c \
 	lib/pushcore-redact.c \
+	lib/pushcore-sign.c \
 	lib/pushcore-spec.c \
 	lib/pushcore-text.c \
 	lib/push-driver-dlog.c \
+	lib/push-driver-http.c \
 	lib/push-driver-ox.c
 
-lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) -fvisibility=default
-lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS)
+lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) -fvisibility=default
+lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS)
 lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined
 
 pushcoreincludedir = $(includedir)/pushcore

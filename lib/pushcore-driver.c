@@ -13,6 +13,7 @@
 
 extern const struct pushcore_driver push_driver_dlog;
 extern const struct pushcore_driver push_driver_ox;
+extern const struct pushcore_driver push_driver_http;
 
 static const struct pushcore_driver *drivers[MAX_DRIVERS];
 static unsigned int driver_count = 0;
@@ -52,6 +53,7 @@ void pushcore_drivers_init(void)
 {
 	pushcore_driver_register(&push_driver_dlog);
 	pushcore_driver_register(&push_driver_ox);
+	pushcore_driver_register(&push_driver_http);
 }
 
 struct pushcore_user *

@@ -13,5 +13,8 @@
 #include "pushcore-json.h"
 #include "pushcore-http.h"
 #include "pushcore-driver.h"
+#include "pushcore-file.h"
+#include "pushcore-payload.h"
+#include "pushcore-sign.h"
 
 #endif

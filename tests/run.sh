@@ -49,14 +49,28 @@ build() {
 	echo "PASS build without warnings"; echo "1 passed, 0 failed"
 }
 
+# Runs every unit test program of a build tree; a program that crashes or
+# exits non-zero without reporting a failed test counts as one failure.
 unit_tests() {
-	local dir=$1 t rc=0
+	local dir=$1 t rc out passed=0 failed=0 line
 	for t in "$dir"/tests/unit/test-*; do
-		[ -x "$t" ] && [ "${t%.c}" = "$t" ] && [ "${t%.o}" = "$t" ] || continue
+		case "$t" in *.c|*.o) continue;; esac
+		[ -x "$t" ] || continue
 		echo "--- $(basename "$t")"
-		"$t" || rc=1
-	done | awk '{print} /^[0-9]+ passed, [0-9]+ failed$/ {p+=$1; f+=$3} END {print p " passed, " f " failed"}'
-	return $rc
+		out=$("$t" 2>&1); rc=$?
+		echo "$out"
+		line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+		if [ -n "$line" ]; then
+			passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+			failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+		fi
+		if [ "$rc" -ne 0 ] && { [ -z "$line" ] || [ "$(echo "$line" | cut -d' ' -f3)" = 0 ]; }; then
+			echo "FAIL $(basename "$t") (exit $rc)"
+			failed=$((failed + 1))
+		fi
+	done
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
 }
 
 # A separate copy of the tree (the in-tree build can't be reused) built with

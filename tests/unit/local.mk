@@ -3,6 +3,7 @@
 unit_tests = \
 	tests/unit/test-spec \
 	tests/unit/test-text \
+	tests/unit/test-sign \
 	tests/unit/test-http
 
 check_PROGRAMS += $(unit_tests)
@@ -22,3 +23,7 @@ tests_unit_test_text_LDADD = lib/libpushcore.la
 tests_unit_test_http_SOURCES = $(unit_common) tests/unit/test-http.c
 tests_unit_test_http_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_http_LDADD = lib/libpushcore.la -lpthread
+
+tests_unit_test_sign_SOURCES = $(unit_common) tests/unit/test-sign.c
+tests_unit_test_sign_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_sign_LDADD = lib/libpushcore.la

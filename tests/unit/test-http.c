@@ -1,3 +1,4 @@
+#define _GNU_SOURCE	/* strcasestr */
 /* The HTTP sender against a real (tiny, threaded) HTTP server on loopback:
    parallel sends, connection reuse, retries, deadline, Basic auth. */
 #include "unit-test.h"
@@ -78,7 +79,7 @@ static void *conn_thread(void *arg)
 
 	while (read_request(c, buf, sizeof(buf))) {
 		pthread_mutex_lock(&srv->lock);
-		snprintf(srv->last_request, sizeof(srv->last_request), "%s", buf);
+		memcpy(srv->last_request, buf, sizeof(srv->last_request) - 1);
 		if (++srv->in_flight > srv->max_in_flight)
 			srv->max_in_flight = srv->in_flight;
 		pthread_mutex_unlock(&srv->lock);
@@ -128,21 +129,23 @@ static void *server_thread(void *arg)
 static void server_start(struct server *srv, const int *statuses,
 			 unsigned int count, unsigned int delay_msecs)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+	} addr = { .sin = { .sin_family = AF_INET } };
+	socklen_t len = sizeof(addr);
 
 	memset(srv, 0, sizeof(*srv));
 	memcpy(srv->statuses, statuses, count * sizeof(*statuses));
 	srv->status_count = count;
 	srv->delay_msecs = delay_msecs;
 	pthread_mutex_init(&srv->lock, NULL);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	srv->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (bind(srv->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(srv->fd, 16) < 0 ||
-	    getsockname(srv->fd, (struct sockaddr *)&sin, &len) < 0)
+	if (bind(srv->fd, &addr.sa, sizeof(addr.sin)) < 0 ||
+	    listen(srv->fd, 16) < 0 || getsockname(srv->fd, &addr.sa, &len) < 0)
 		abort();
-	srv->port = ntohs(sin.sin_port);
+	srv->port = ntohs(addr.sin.sin_port);
 	pthread_create(&srv->thread, NULL, server_thread, srv);
 }
 
