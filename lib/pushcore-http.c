@@ -148,6 +148,10 @@ static void http_init(void)
 	http_multi = curl_multi_init();
 	if (http_multi == NULL)
 		abort();
+	/* one connection per endpoint: its notifications arrive in the order
+	   they were queued, while different endpoints are sent to in
+	   parallel */
+	curl_multi_setopt(http_multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
 }
 
 bool pushcore_http_submit(const struct pushcore_http_request *req,

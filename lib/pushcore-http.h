@@ -2,8 +2,9 @@
 #define PUSHCORE_HTTP_H
 
 /* The HTTP sender: libcurl's multi interface, one multi handle per process so
-   connections are reused across deliveries, many endpoints in parallel, and
-   one hard deadline for everything a transaction sends. */
+   connections are reused across deliveries, many endpoints in parallel (one
+   connection each, so each endpoint gets its requests in order), and one
+   hard deadline for everything a transaction sends. */
 
 #include <stdbool.h>
 #include <stddef.h>

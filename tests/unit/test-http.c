@@ -196,28 +196,64 @@ static char *url_for(struct server *srv, const char *userinfo)
 static void test_parallel_and_reuse(void)
 {
 	const int ok[] = { 200 };
-	struct server srv;
+	struct server srv[3];
 	struct result_log logs[3];
+	unsigned int total_in_flight = 0;
 
 	memset(logs, 0, sizeof(logs));
-	server_start(&srv, ok, 1, 300);
-	for (int i = 0; i < 3; i++)
-		test_assert(submit(url_for(&srv, ""), 1, &logs[i]));
+	for (int i = 0; i < 3; i++) {
+		server_start(&srv[i], ok, 1, 300);
+		test_assert(submit(url_for(&srv[i], ""), 1, &logs[i]));
+	}
 	pushcore_http_run(10000);
 	for (int i = 0; i < 3; i++) {
 		test_assert(logs[i].calls == 1);
 		test_assert(logs[i].last.outcome == PUSHCORE_HTTP_OK);
 		test_assert(logs[i].last.status == 200);
+		total_in_flight += srv[i].max_in_flight;
 	}
-	/* all three were waiting at the server at the same time */
-	test_assert(srv.max_in_flight == 3);
-	test_assert(srv.connections == 3);
-	/* the next delivery in this process reuses a kept-alive connection */
-	test_assert(submit(url_for(&srv, ""), 1, &logs[0]));
+	/* the three endpoints were all waited for at the same time: each saw
+	   its request while the others' were open (server delay 300 ms) */
+	test_assert(total_in_flight == 3);
+	/* the next delivery in this process reuses the kept-alive connection */
+	test_assert(submit(url_for(&srv[0], ""), 1, &logs[0]));
 	pushcore_http_run(10000);
 	test_assert(logs[0].calls == 2 && logs[0].last.outcome == PUSHCORE_HTTP_OK);
-	test_assert(srv.connections == 3);
+	test_assert(srv[0].connections == 1);
 	test_assert(pushcore_http_pending() == 0);
+	for (int i = 0; i < 3; i++)
+		server_stop(&srv[i]);
+}
+
+static void test_one_endpoint_in_order(void)
+{
+	const int ok[] = { 200 };
+	struct server srv;
+	struct result_log logs[3];
+	struct pushcore_http_request req = {
+		.method = "POST", .timeout_msecs = 5000, .max_attempts = 1,
+		.callback = record_result,
+	};
+	const char *error;
+	char body[3][8];
+
+	memset(logs, 0, sizeof(logs));
+	server_start(&srv, ok, 1, 50);
+	req.url = url_for(&srv, "");
+	for (int i = 0; i < 3; i++) {
+		snprintf(body[i], sizeof(body[i]), "n=%d", i);
+		req.body = body[i];
+		req.body_len = strlen(body[i]);
+		req.context = &logs[i];
+		test_assert(pushcore_http_submit(&req, &error));
+	}
+	pushcore_http_run(10000);
+	/* one connection, requests one after another in queue order */
+	test_assert(srv.connections == 1 && srv.max_in_flight == 1);
+	test_assert(srv.requests == 3);
+	test_assert(strstr(srv.last_request, "\r\n\r\nn=2") != NULL);
+	for (int i = 0; i < 3; i++)
+		test_assert(logs[i].calls == 1 && logs[i].last.outcome == PUSHCORE_HTTP_OK);
 	server_stop(&srv);
 }
 
@@ -321,6 +357,7 @@ static void test_refused_and_bad_url(void)
 int main(void)
 {
 	test_run("http: parallel sends and connection reuse", test_parallel_and_reuse);
+	test_run("http: one endpoint gets its requests in order", test_one_endpoint_in_order);
 	test_run("http: retries and status classes", test_retry_and_status);
 	test_run("http: deadline", test_deadline);
 	test_run("http: basic auth from userinfo", test_basic_auth);
