@@ -14,6 +14,7 @@ pushcore_headers = \
 	lib/pushcore-redact.h \
 	lib/pushcore-sign.h \
 	lib/pushcore-spec.h \
+	lib/pushcore-spool.h \
 	lib/pushcore-text.h
 
 lib_libpushcore_la_SOURCES = \
@@ -29,6 +30,7 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-redact.c \
 	lib/pushcore-sign.c \
 	lib/pushcore-spec.c \
+	lib/pushcore-spool.c \
 	lib/pushcore-text.c \
 	lib/push-driver-dlog.c \
 	lib/push-driver-http.c \

@@ -3,6 +3,11 @@
 #include "pushcore-http.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
+#include "pushcore-spool.h"
+
+#include <stdio.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include <stdarg.h>
 #include <string.h>
@@ -10,6 +15,7 @@
 
 #define MAX_DRIVERS 32
 #define DEFAULT_MAX_WAIT_MSECS 5000
+#define DEFAULT_SPOOL_DIR "/var/spool/dovecot-push-notify"
 
 extern const struct pushcore_driver push_driver_dlog;
 extern const struct pushcore_driver push_driver_ox;
@@ -68,6 +74,7 @@ pushcore_user_new(const char *username, const struct pushcore_host *host,
 	user->host = host;
 	user->host_ctx = host_ctx;
 	user->max_wait_msecs = DEFAULT_MAX_WAIT_MSECS;
+	user->spool_dir = DEFAULT_SPOOL_DIR;
 	return user;
 }
 
@@ -205,27 +212,84 @@ void pushcore_txn_rollback(struct pushcore_txn **_txn)
 
 struct driver_send {
 	struct pushcore_driver_instance *inst;
-	const char *url, *id;
+	struct pushcore_spool_entry entry;
 };
+
+static long long now_usecs(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Hands a notification to the spool; returns the text for the log line. */
+static const char *driver_spool(struct driver_send *ctx, const char *area)
+{
+	struct pushcore_user *user = ctx->inst->user;
+	const char *error;
+
+	if (pushcore_spool_write(user->spool_dir, area, &ctx->entry, &error) < 0) {
+		return pushcore_psprintf(user->pool, "%s - the notification is "
+					 "LOST (check push_notification_spool_dir)",
+					 error);
+	}
+	return strcmp(area, PUSHCORE_SPOOL_NEW) == 0 ?
+		"spooled; the dispatcher (pushadm spool run) retries it" :
+		"kept in the spool's failed area for inspection (pushadm spool list --failed)";
+}
 
 static void driver_send_callback(const struct pushcore_http_result *r,
 				 void *context)
 {
 	struct driver_send *ctx = context;
+	struct pushcore_spool_entry *e = &ctx->entry;
+	char status[32];
 
 	if (r->outcome == PUSHCORE_HTTP_OK) {
 		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_DEBUG,
-			"Notification %s sent to %s: HTTP %d", ctx->id, ctx->url,
+			"Notification %s sent to %s: HTTP %d", e->id, e->url,
 			r->status);
-	} else if (r->status != 0) {
-		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
-			"Notification %s to %s failed: HTTP %d (after %u attempts)",
-			ctx->id, ctx->url, r->status, r->attempts);
-	} else {
-		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
-			"Notification %s to %s failed: %s (after %u attempts)",
-			ctx->id, ctx->url, r->error, r->attempts);
+		return;
 	}
+	snprintf(status, sizeof(status), "HTTP %d", r->status);
+	e->attempts = r->attempts;
+	e->last_error = r->status != 0 ? status : r->error;
+	e->next_attempt = time(NULL) + r->retry_after_secs;
+	pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
+		"Notification %s to %s failed: %s (after %u attempts); %s",
+		e->id, e->url, e->last_error, r->attempts,
+		driver_spool(ctx, r->outcome == PUSHCORE_HTTP_TEMPFAIL ?
+			     PUSHCORE_SPOOL_NEW : PUSHCORE_SPOOL_FAILED));
+}
+
+static void driver_send_entry(struct pushcore_driver_instance *inst,
+			      struct pushcore_txn *txn,
+			      const struct pushcore_http_request *req,
+			      const char *id, struct pushcore_spool_entry *e)
+{
+	struct pushcore_pool *pool = txn->pool;
+	unsigned int n = 0;
+
+	memcpy(e->id, id, sizeof(e->id) - 1);
+	e->created_usecs = now_usecs();
+	e->next_attempt = e->created_usecs / 1000000;
+	e->user = inst->user->username;
+	e->driver = pushcore_psprintf(pool, "%s (%s)", inst->setting_name,
+				      inst->driver->name);
+	e->method = req->method;
+	e->url = pushcore_pstrdup(pool, req->url);
+	e->tls_ca_file = pushcore_pstrdup(pool, req->tls_ca_file);
+	e->tls_no_verify = req->tls_no_verify;
+	e->timeout_msecs = req->timeout_msecs;
+	while (req->headers != NULL && req->headers[n] != NULL)
+		n++;
+	e->headers = pushcore_palloc(pool, sizeof(*e->headers) * (n + 1));
+	for (e->header_count = 0; e->header_count < n; e->header_count++)
+		e->headers[e->header_count] =
+			pushcore_pstrdup(pool, req->headers[e->header_count]);
+	e->body = pushcore_pstrndup(pool, req->body, req->body_len);
+	e->body_len = req->body_len;
 }
 
 void pushcore_driver_send(struct pushcore_driver_instance *inst,
@@ -238,8 +302,16 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 	const char *error;
 
 	ctx->inst = inst;
-	ctx->url = pushcore_pstrdup(txn->pool, req->url);
-	ctx->id = pushcore_pstrdup(txn->pool, id);
+	driver_send_entry(inst, txn, req, id, &ctx->entry);
+	if (inst->user->spool_only) {
+		if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
+					 &ctx->entry, &error) < 0) {
+			pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
+				"Notification %s to %s: %s - the notification is LOST "
+				"(check push_notification_spool_dir)", id, req->url, error);
+		}
+		return;
+	}
 	copy.callback = driver_send_callback;
 	copy.context = ctx;
 	if (!pushcore_http_submit(&copy, &error)) {

@@ -73,6 +73,10 @@ struct pushcore_user {
 	void *host_ctx;
 	/* the longest a commit may wait for endpoints, all drivers together */
 	unsigned int max_wait_msecs;
+	/* where notifications that could not be sent go (docs/spool.md) */
+	const char *spool_dir;
+	/* true: never send from here, hand everything to the dispatcher */
+	bool spool_only;
 	unsigned int instance_count;
 	struct pushcore_driver_instance **instances;
 };
@@ -118,9 +122,12 @@ void pushcore_txn_rollback(struct pushcore_txn **txn);
 struct pushcore_http_request;
 /* Sends one notification over HTTP for a driver instance and logs the
    outcome: success at debug level, failure as an error naming the driver,
-   the endpoint (credentials hidden) and the cause. req->callback and
-   req->context are ignored (this sets its own); id is the notification's
-   unique id. The request goes out when the transaction commits. */
+   the endpoint (credentials hidden) and the cause. A temporary failure is
+   written to the spool for the dispatcher to retry, a permanent one to the
+   spool's failed area. With user->spool_only nothing is sent here: the
+   request goes straight to the spool. req->callback and req->context are
+   ignored (this sets its own); id is the notification's unique id. The
+   request goes out when the transaction commits. */
 void pushcore_driver_send(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn,
 			  const struct pushcore_http_request *req,

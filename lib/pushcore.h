@@ -16,5 +16,6 @@
 #include "pushcore-file.h"
 #include "pushcore-payload.h"
 #include "pushcore-sign.h"
+#include "pushcore-spool.h"
 
 #endif

@@ -11,6 +11,8 @@
 #define DRIVER_SETTING "push_notification_driver"
 #define BACKEND_SETTING "push_notification_backend"
 #define MAX_WAIT_SETTING "push_notification_max_delay"
+#define SPOOL_DIR_SETTING "push_notification_spool_dir"
+#define SPOOL_ONLY_SETTING "push_notification_spool_only"
 
 struct push_notify_user_module push_notify_user_module =
 	MODULE_CONTEXT_INIT(&mail_user_module_register);
@@ -68,6 +70,16 @@ add_drivers(struct push_notify_user *puser, const char *name)
 	return added;
 }
 
+static void read_spool_settings(struct push_notify_user *puser)
+{
+	const char *value = mail_user_plugin_getenv(puser->user, SPOOL_DIR_SETTING);
+
+	if (value != NULL && value[0] != '\0')
+		puser->puser->spool_dir = p_strdup(puser->user->pool, value);
+	puser->puser->spool_only =
+		mail_user_plugin_getenv_bool(puser->user, SPOOL_ONLY_SETTING);
+}
+
 static void read_max_delay(struct push_notify_user *puser)
 {
 	const char *value = mail_user_plugin_getenv(puser->user, MAX_WAIT_SETTING);
@@ -109,6 +121,7 @@ void push_notify_user_created(struct mail_user *user)
 	MODULE_CONTEXT_SET(user, push_notify_user_module, puser);
 
 	read_max_delay(puser);
+	read_spool_settings(puser);
 	/* the legacy name counts only if no driver was set up */
 	if (add_drivers(puser, DRIVER_SETTING) == 0)
 		(void)add_drivers(puser, BACKEND_SETTING);

@@ -12,12 +12,15 @@ libsrc=$(ls "$top"/lib/*.c)
 for target in "$top"/tests/fuzz/fuzz-*.c; do
 	name=$(basename "$target" .c)
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -I"$top/lib" \
-		$(pkg-config --cflags libcurl yajl) "$target" $libsrc \
-		$(pkg-config --libs libcurl yajl) -o "$out/$name" 2>"$out/$name.build"; then
+		-fno-sanitize-recover=undefined -I"$top" -I"$top/lib" \
+		$(pkg-config --cflags libcurl yajl libcrypto) "$target" $libsrc \
+		$(pkg-config --libs libcurl yajl libcrypto) -o "$out/$name" 2>"$out/$name.build"; then
 		echo "FAIL $name: build failed"; cat "$out/$name.build"; failed=$((failed+1)); continue
 	fi
 	mkdir -p "$out/$name.corpus"
+	# a seed corpus, if the target has one, starts it from valid input
+	seeds="$top/tests/fuzz/corpus-${name#fuzz-}"
+	[ -d "$seeds" ] && cp "$seeds"/* "$out/$name.corpus/"
 	if "$out/$name" -runs="$runs" -max_len=4096 -seed=1 "$out/$name.corpus" \
 		>"$out/$name.log" 2>&1; then
 		echo "PASS $name ($runs inputs)"; passed=$((passed+1))

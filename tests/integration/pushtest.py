@@ -50,7 +50,7 @@ class Receiver:
     headers), or a per-request queue with script([...]) of dicts with the
     same keys or {"hang": True} / {"garbage": True}."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.requests = []
         self._lock = threading.Lock()
         self._default = {"status": 200, "body": b"", "delay": 0.0, "headers": None}
@@ -69,7 +69,7 @@ class Receiver:
 
             do_GET = do_POST = do_PUT = do_DELETE = _any
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
@@ -230,10 +230,15 @@ class Dovecot:
         self.imap_port = free_port()
         self.pid = None
         pw = ensure_test_user()
-        for sub in ("run", "state", "home", "modules"):
+        for sub in ("run", "state", "home", "modules", "spool"):
             os.makedirs(os.path.join(self.tmp, sub))
         os.chmod(self.tmp, 0o755)
         os.chown(os.path.join(self.tmp, "home"), pw.pw_uid, pw.pw_gid)
+        # our plugin's spool: the delivery user creates its areas
+        self.spool_dir = os.path.join(self.tmp, "spool")
+        os.chown(self.spool_dir, pw.pw_uid, pw.pw_gid)
+        plugin = dict(plugin or {})
+        plugin.setdefault("push_notification_spool_dir", self.spool_dir)
         self._link_modules(extra_modules)
         with open(os.path.join(self.tmp, "passwd"), "w") as f:
             for u in self.users:

@@ -5,6 +5,7 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm.h \
 	tools/pushadm/pushadm.c \
 	tools/pushadm/pushadm-print.c \
+	tools/pushadm/pushadm-doveconf.c \
 	tools/pushadm/pushadm-driver.c \
 	tools/pushadm/pushadm-spool.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib

@@ -53,4 +53,9 @@ void pushadm_print_header(const char *key, const char *title);
 void pushadm_print(const char *value);	/* next column of the current row */
 void pushadm_print_flush(void);
 
+/* A setting of Dovecot's effective configuration (doveconf -h KEY, e.g.
+   "plugin/push_notification_spool_dir"); malloc()ed, "" if unset, NULL if
+   doveconf failed. */
+char *pushadm_doveconf_get(struct pushadm_ctx *ctx, const char *key);
+
 #endif

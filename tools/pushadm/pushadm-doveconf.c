@@ -1,0 +1,68 @@
+/* Reading Dovecot's effective configuration through doveconf, the way an
+   administrator would (`doveconf -c FILE -h plugin/NAME`). */
+#include "pushadm.h"
+#include "pushcore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DOVECONF_OUTPUT_MAX (1024 * 1024)
+
+/* Runs doveconf with args and returns its stdout, NULL if it failed. */
+static char *doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
+{
+	const char *argv[16];
+	struct pushcore_buf out;
+	unsigned int n = 0;
+	char buf[4096];
+	int fds[2], status;
+	ssize_t ret;
+	pid_t pid;
+
+	argv[n++] = "doveconf";
+	if (ctx->config_path != NULL) {
+		argv[n++] = "-c";
+		argv[n++] = ctx->config_path;
+	}
+	while (*args != NULL && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	if (pipe(fds) < 0 || (pid = fork()) < 0)
+		return NULL;
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execvp("doveconf", (char **)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	pushcore_buf_init(&out);
+	while ((ret = read(fds[0], buf, sizeof(buf))) > 0 &&
+	       out.len < DOVECONF_OUTPUT_MAX)
+		pushcore_buf_append(&out, buf, (size_t)ret);
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		pushcore_buf_free(&out);
+		return NULL;
+	}
+	return pushcore_buf_steal(&out);
+}
+
+char *pushadm_doveconf_get(struct pushadm_ctx *ctx, const char *key)
+{
+	const char *args[] = { "-h", key, NULL };
+	char *value = doveconf_run(ctx, args);
+	size_t len;
+
+	if (value == NULL)
+		return NULL;
+	len = strlen(value);
+	while (len > 0 && value[len - 1] == '\n')
+		value[--len] = '\0';
+	return value;
+}
