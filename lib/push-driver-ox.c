@@ -240,7 +240,7 @@ static void ox_process(struct pushcore_driver_instance *inst,
 	if (host != NULL && host->mailbox_unseen != NULL)
 		have_unseen = host->mailbox_unseen(inst->user->host_ctx,
 						   ev->mailbox, &unseen, &error) == 0;
-	if (!have_unseen) {
+	if (!have_unseen && host != NULL && host->mailbox_unseen != NULL) {
 		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
 			"Unseen count of %s unavailable, sending without it: %s",
 			ev->mailbox, error);

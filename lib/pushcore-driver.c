@@ -210,6 +210,18 @@ void pushcore_txn_rollback(struct pushcore_txn **_txn)
 	pushcore_pool_free(&txn->pool);
 }
 
+static pushcore_send_observer_t *send_observer = NULL;
+static void *send_observer_context;
+static bool send_dry_run;
+
+void pushcore_set_send_observer(pushcore_send_observer_t *observer,
+				void *context, bool dry_run)
+{
+	send_observer = observer;
+	send_observer_context = context;
+	send_dry_run = observer != NULL && dry_run;
+}
+
 struct driver_send {
 	struct pushcore_driver_instance *inst;
 	struct pushcore_spool_entry entry;
@@ -229,6 +241,8 @@ static const char *driver_spool(struct driver_send *ctx, const char *area)
 	struct pushcore_user *user = ctx->inst->user;
 	const char *error;
 
+	if (user->spool_dir == NULL)
+		return "not spooled (no spool here)";
 	if (pushcore_spool_write(user->spool_dir, area, &ctx->entry, &error) < 0) {
 		return pushcore_psprintf(user->pool, "%s - the notification is "
 					 "LOST (check push_notification_spool_dir)",
@@ -246,6 +260,8 @@ static void driver_send_callback(const struct pushcore_http_result *r,
 	struct pushcore_spool_entry *e = &ctx->entry;
 	char status[32];
 
+	if (send_observer != NULL)
+		send_observer(ctx->inst, e, r, send_observer_context);
 	if (r->outcome == PUSHCORE_HTTP_OK) {
 		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_DEBUG,
 			"Notification %s sent to %s: HTTP %d", e->id, e->url,
@@ -303,6 +319,10 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 
 	ctx->inst = inst;
 	driver_send_entry(inst, txn, req, id, &ctx->entry);
+	if (send_dry_run) {
+		send_observer(inst, &ctx->entry, NULL, send_observer_context);
+		return;
+	}
 	if (inst->user->spool_only) {
 		if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
 					 &ctx->entry, &error) < 0) {

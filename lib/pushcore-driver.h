@@ -73,7 +73,8 @@ struct pushcore_user {
 	void *host_ctx;
 	/* the longest a commit may wait for endpoints, all drivers together */
 	unsigned int max_wait_msecs;
-	/* where notifications that could not be sent go (docs/spool.md) */
+	/* where notifications that could not be sent go (docs/spool.md);
+	   NULL: nowhere (pushadm driver test) */
 	const char *spool_dir;
 	/* true: never send from here, hand everything to the dispatcher */
 	bool spool_only;
@@ -132,6 +133,18 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn,
 			  const struct pushcore_http_request *req,
 			  const char *id);
+
+struct pushcore_spool_entry;
+struct pushcore_http_result;
+/* For tools (pushadm): called for every notification a driver sends, with
+   the request and, once it finished, the result; with dry_run nothing is
+   sent and the observer gets result NULL. NULL observer: back to normal. */
+typedef void pushcore_send_observer_t(const struct pushcore_driver_instance *inst,
+				      const struct pushcore_spool_entry *request,
+				      const struct pushcore_http_result *result,
+				      void *context);
+void pushcore_set_send_observer(pushcore_send_observer_t *observer,
+				void *context, bool dry_run);
 
 /* Logs on behalf of a driver instance: "<setting> (<driver>): <text>". */
 void pushcore_driver_log(struct pushcore_driver_instance *inst,

@@ -23,9 +23,11 @@ struct http_transfer {
 	void *context;
 	struct pushcore_buf response;
 	char errbuf[CURL_ERROR_SIZE];
+	char tls_subject[256], tls_expiry[64];
 };
 
 static CURLM *http_multi = NULL;
+static bool http_certinfo = false;
 static struct http_transfer *transfers = NULL;
 static unsigned int transfer_count = 0;
 
@@ -133,6 +135,8 @@ static void transfer_setup(struct http_transfer *t, const char *method)
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->no_verify ? 0L : 2L);
 	if (t->ca_file != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+	if (http_certinfo)
+		curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
 	if (t->user != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, t->user);
@@ -203,6 +207,31 @@ bool pushcore_http_url_valid(const char *url, const char **error_r)
 	return ret;
 }
 
+void pushcore_http_set_certinfo(bool enable)
+{
+	http_certinfo = enable;
+}
+
+/* The first certificate of the chain is the peer's. */
+static void result_certinfo(struct http_transfer *t, struct pushcore_http_result *r)
+{
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *f;
+
+	if (!http_certinfo ||
+	    curl_easy_getinfo(t->easy, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
+	    ci == NULL || ci->num_of_certs < 1)
+		return;
+	for (f = ci->certinfo[0]; f != NULL; f = f->next) {
+		if (strncmp(f->data, "Subject:", 8) == 0)
+			snprintf(t->tls_subject, sizeof(t->tls_subject), "%s", f->data + 8);
+		else if (strncmp(f->data, "Expire date:", 12) == 0)
+			snprintf(t->tls_expiry, sizeof(t->tls_expiry), "%s", f->data + 12);
+	}
+	r->tls_subject = t->tls_subject[0] != '\0' ? t->tls_subject : NULL;
+	r->tls_expiry = t->tls_expiry[0] != '\0' ? t->tls_expiry : NULL;
+}
+
 unsigned int pushcore_http_pending(void)
 {
 	return transfer_count;
@@ -246,6 +275,7 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	r->total_secs = info_secs(t->easy, CURLINFO_TOTAL_TIME_T);
 	r->body = t->response.data;
 	r->body_len = t->response.len;
+	result_certinfo(t, r);
 	if (code != CURLE_OK) {
 		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
 		r->error = t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(code);

@@ -25,6 +25,9 @@ struct pushcore_http_result {
 	double connect_secs, tls_secs, first_byte_secs, total_secs;
 	const char *body;	/* start of the response body (capped) */
 	size_t body_len;
+	/* with pushcore_http_set_certinfo(true) and https: the peer
+	   certificate's subject and expiry date, else NULL */
+	const char *tls_subject, *tls_expiry;
 };
 
 typedef void pushcore_http_callback_t(const struct pushcore_http_result *result,
@@ -60,6 +63,9 @@ bool pushcore_http_submit(const struct pushcore_http_request *req,
 void pushcore_http_run(unsigned int max_wait_msecs);
 
 unsigned int pushcore_http_pending(void);
+
+/* Collect the TLS peer certificate's subject and expiry (for pushadm). */
+void pushcore_http_set_certinfo(bool enable);
 
 /* Checks that url is an http:// or https:// URL curl can use. */
 bool pushcore_http_url_valid(const char *url, const char **error_r);

@@ -6,7 +6,10 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm.c \
 	tools/pushadm/pushadm-print.c \
 	tools/pushadm/pushadm-doveconf.c \
+	tools/pushadm/pushadm-config.c \
+	tools/pushadm/pushadm-check.c \
 	tools/pushadm/pushadm-driver.c \
+	tools/pushadm/pushadm-event.c \
 	tools/pushadm/pushadm-spool.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib
 tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS)

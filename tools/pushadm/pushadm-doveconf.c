@@ -11,8 +11,10 @@
 
 #define DOVECONF_OUTPUT_MAX (1024 * 1024)
 
-/* Runs doveconf with args and returns its stdout, NULL if it failed. */
-static char *doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
+/* Runs program (doveconf or doveadm) with -c and args; returns its stdout
+   and exit status, NULL if it couldn't run. */
+static char *program_run(struct pushadm_ctx *ctx, const char *program,
+			 const char *const *args, int *status_r)
 {
 	const char *argv[16];
 	struct pushcore_buf out;
@@ -22,7 +24,8 @@ static char *doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
 	ssize_t ret;
 	pid_t pid;
 
-	argv[n++] = "doveconf";
+	*status_r = -1;
+	argv[n++] = program;
 	if (ctx->config_path != NULL) {
 		argv[n++] = "-c";
 		argv[n++] = ctx->config_path;
@@ -36,7 +39,7 @@ static char *doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execvp("doveconf", (char **)argv);
+		execvp(program, (char **)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -46,17 +49,36 @@ static char *doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
 		pushcore_buf_append(&out, buf, (size_t)ret);
 	close(fds[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
+	    WEXITSTATUS(status) == 127) {
 		pushcore_buf_free(&out);
 		return NULL;
 	}
+	*status_r = WEXITSTATUS(status);
 	return pushcore_buf_steal(&out);
+}
+
+char *pushadm_doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
+{
+	int status;
+	char *out = program_run(ctx, "doveconf", args, &status);
+
+	if (out != NULL && status != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+char *pushadm_doveadm_run(struct pushadm_ctx *ctx, const char *const *args,
+			  int *status_r)
+{
+	return program_run(ctx, "doveadm", args, status_r);
 }
 
 char *pushadm_doveconf_get(struct pushadm_ctx *ctx, const char *key)
 {
 	const char *args[] = { "-h", key, NULL };
-	char *value = doveconf_run(ctx, args);
+	char *value = pushadm_doveconf_run(ctx, args);
 	size_t len;
 
 	if (value == NULL)

@@ -11,12 +11,32 @@
 /* Each noun's commands, from its own file. */
 extern const struct pushadm_cmd *const pushadm_cmds_driver[];
 extern const struct pushadm_cmd *const pushadm_cmds_spool[];
+extern const struct pushadm_cmd *const pushadm_cmds_config[];
+extern const struct pushadm_cmd *const pushadm_cmds_event[];
 
 static const struct pushadm_cmd *const *const cmd_tables[] = {
+	pushadm_cmds_config,
 	pushadm_cmds_driver,
+	pushadm_cmds_event,
 	pushadm_cmds_spool,
 	NULL
 };
+
+bool pushadm_log_quiet = false;
+static bool log_debug = false;
+
+/* libpushcore's lines on stderr: errors and warnings, debug with -D */
+static void pushadm_log(enum pushcore_log_level level,
+			void *host_ctx __attribute__((unused)), const char *line)
+{
+	static const char *const prefixes[] = {
+		"Debug", "Debug", "Info", "Warning", "Error"
+	};
+
+	if ((level <= PUSHCORE_LOG_DLOG || pushadm_log_quiet) && !log_debug)
+		return;
+	fprintf(stderr, "%s: %s\n", prefixes[level], line);
+}
 
 static const struct {
 	const char *name;
@@ -137,6 +157,8 @@ int main(int argc, char *argv[])
 		usage_all(stderr);
 		return PUSHADM_EXIT_USAGE;
 	}
+	log_debug = ctx.debug;
+	pushcore_log_set_handler(pushadm_log);
 	pushcore_drivers_init();
 	/* getopt restarts for the command's own options */
 	optind = 1;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <sysexits.h>
 
+#include "pushcore-event.h"
+
 /* Exit codes as doveadm uses them (sysexits.h). */
 #define PUSHADM_EXIT_OK 0
 #define PUSHADM_EXIT_USAGE EX_USAGE		/* 64 */
@@ -52,6 +54,51 @@ void pushadm_print_init(struct pushadm_ctx *ctx, enum pushadm_format def);
 void pushadm_print_header(const char *key, const char *title);
 void pushadm_print(const char *value);	/* next column of the current row */
 void pushadm_print_flush(void);
+
+#define PUSHADM_EXIT_UNAVAILABLE EX_UNAVAILABLE	/* 69 */
+
+/* Runs doveconf (with -c) and doveadm (with -c) with args; their stdout,
+   malloc()ed, or NULL if they failed to run or (doveconf) exited non-zero.
+   *status_r gets doveadm's exit status. */
+char *pushadm_doveconf_run(struct pushadm_ctx *ctx, const char *const *args);
+char *pushadm_doveadm_run(struct pushadm_ctx *ctx, const char *const *args,
+			  int *status_r);
+
+#define PUSHADM_CONFIG_MAX 256
+/* The plugin {} settings, with a user's userdb overrides. */
+struct pushadm_config {
+	struct pushcore_pool *pool;
+	unsigned int count;
+	const char *keys[PUSHADM_CONFIG_MAX], *values[PUSHADM_CONFIG_MAX];
+};
+/* Returns 0 or an exit code (after printing the error). */
+int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
+			struct pushadm_config *cfg);
+void pushadm_config_free(struct pushadm_config *cfg);
+void pushadm_config_set(struct pushadm_config *cfg, const char *key,
+			const char *value);
+/* NULL when unset or empty. */
+const char *pushadm_config_get(const struct pushadm_config *cfg, const char *key);
+unsigned int pushadm_config_drivers(const struct pushadm_config *cfg,
+				    const char **names, const char **specs,
+				    unsigned int max);
+
+/* pushadm-driver.c: a pushcore user for pushadm (it says every user opted
+   in to ox), synthetic events, and the per-endpoint report. */
+struct pushcore_pool;
+struct pushcore_txn;
+struct send_report;
+struct pushcore_user *pushadm_user_new(struct pushcore_pool *pool,
+				       const char *username);
+struct pushcore_event *pushadm_event_add(struct pushcore_txn *txn,
+					 enum pushcore_event_type type,
+					 const char *mailbox);
+void pushadm_report_begin(struct pushadm_ctx *ctx, struct send_report **rep_r,
+			  bool dry_run);
+int pushadm_report_end(struct send_report *rep, bool dry_run);
+
+/* true: libpushcore's log lines are not shown (unless -D) */
+extern bool pushadm_log_quiet;
 
 /* A setting of Dovecot's effective configuration (doveconf -h KEY, e.g.
    "plugin/push_notification_spool_dir"); malloc()ed, "" if unset, NULL if
