@@ -50,7 +50,8 @@ class Receiver:
     headers), or a per-request queue with script([...]) of dicts with the
     same keys or {"hang": True} / {"garbage": True}."""
 
-    def __init__(self, port=0):
+    def __init__(self, port=0, tls=None):
+        """tls: (certfile, keyfile) to serve HTTPS."""
         self.requests = []
         self._lock = threading.Lock()
         self._default = {"status": 200, "body": b"", "delay": 0.0, "headers": None}
@@ -73,6 +74,12 @@ class Receiver:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
+        if tls:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.url = "https://127.0.0.1:%d" % self.port
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -145,6 +152,16 @@ class Receiver:
 
 
 # --- Dovecot --------------------------------------------------------------
+
+def make_certificate(directory, cn="pushtest.invalid"):
+    """A self-signed certificate for 127.0.0.1; returns (cert, key) paths."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + cn,
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
 
 def ensure_test_user():
     try:

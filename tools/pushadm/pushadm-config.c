@@ -59,10 +59,16 @@ static int overlay_user(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
 	int status;
 	char *out = pushadm_doveadm_run(ctx, args, &status), *line, *save = NULL, *sp;
 
-	if (status == 67 || out == NULL) {
+	if (status == 67) {
 		free(out);
 		fprintf(stderr, "pushadm: user %s doesn't exist (doveadm user)\n", user);
 		return PUSHADM_EXIT_NOUSER;
+	}
+	if (out == NULL || status != 0) {
+		free(out);
+		fprintf(stderr, "pushadm: userdb lookup of %s failed (doveadm user "
+			"exited %d): is Dovecot running?\n", user, status);
+		return PUSHADM_EXIT_TEMPFAIL;
 	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {

@@ -22,6 +22,11 @@ static int set_field(struct pushcore_pool *pool, struct pushcore_event *ev,
 	if (eq == NULL)
 		return -1;
 	value = eq + 1;
+	if (strncmp(arg, "uid=", 4) == 0 || strncmp(arg, "uidvalidity=", 12) == 0) {
+		*(arg[3] == '=' ? &ev->uid : &ev->uidvalidity) =
+			(uint32_t)strtoul(value, NULL, 10);
+		return 0;
+	}
 	for (f = 0; f < PUSHCORE_FIELD_COUNT; f++) {
 		if (strlen(pushcore_fields[f].name) == (size_t)(eq - arg) &&
 		    strncmp(pushcore_fields[f].name, arg, (size_t)(eq - arg)) == 0)

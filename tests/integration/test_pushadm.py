@@ -1,0 +1,181 @@
+"""pushadm against real Dovecot configuration files and real HTTP(S)
+endpoints: every command, every format, exit codes, and no credential in
+any output unless -P."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+from built import PUSHADM, ours
+from pushtest import Dovecot, Receiver, free_port, make_certificate
+
+PASSWORD = "s3cr3t-pw"
+
+
+def run(config, *args):
+    result = subprocess.run([PUSHADM, "-c", config] + list(args),
+                            capture_output=True, text=True, timeout=120)
+    return result.returncode, result.stdout, result.stderr
+
+
+def no_secret(*outputs):
+    for out in outputs:
+        assert PASSWORD not in out, out
+
+
+def dovecot(plugin, **kwargs):
+    """A Dovecot configuration (not started: pushadm only reads it)."""
+    return Dovecot(**ours(plugin, **kwargs))
+
+
+def test_usage_help_and_exit_codes():
+    d = dovecot({"push_notification_driver": "dlog"})
+    rc, out, err = run(d.config, "help")
+    assert rc == 0 and "driver test" in out and "spool run" in out
+    rc, out, err = run(d.config, "help", "driver", "test")
+    assert rc == 0 and out.startswith("usage: pushadm driver test") and "--dry-run" in out
+    assert run(d.config, "frobnicate")[0] == 64
+    assert run(d.config, "-f", "yaml", "driver", "list")[0] == 64
+    assert run(d.config, "driver", "test", "-e", "Nonsense")[0] == 64
+
+
+def test_driver_list_every_format_hides_secrets():
+    url = "http://login:%s@127.0.0.1:9/notify" % PASSWORD
+    d = dovecot({"push_notification_driver": "ox:url=%s user_from_metadata" % url,
+                 "push_notification_driver2": "http:url=https://h.example/x events=MessageNew,MessageRead mailboxes=INBOX tls_no_verify",
+                 "push_notification_driver3": "bogus:x=1"})
+    rc, out, err = run(d.config, "driver", "list")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["Setting", "Driver", "Endpoint", "Events", "Mailboxes",
+                                "TLS", "verify", "Options", "Status"]
+    assert len(lines) == 4
+    rc, out, err = run(d.config, "-f", "json", "driver", "list")
+    rows = json.loads(out)
+    assert [r["driver"] for r in rows] == ["ox", "http", "bogus"]
+    assert rows[0]["endpoint"] == "http://#hidden_use-P_to_show#@127.0.0.1:9/notify"
+    assert rows[0]["events"] == "MessageNew" and rows[0]["mailboxes"] == "INBOX"
+    assert rows[1]["events"] == "MessageNew,MessageRead" and rows[1]["tls_verify"] == "OFF"
+    assert rows[2]["status"] == "push_notification_driver3: Unknown push notification driver: bogus"
+    outputs = {"json": out}
+    for fmt in ("table", "flow", "tab", "pager"):
+        rc, out, err = run(d.config, "-f", fmt, "driver", "list")
+        assert rc == 0 and "#hidden_use-P_to_show#" in out and err == "", (fmt, out, err)
+        outputs[fmt] = out
+    assert re.search(r"^setting=push_notification_driver driver=ox endpoint=",
+                     outputs["flow"], re.M)
+    assert outputs["tab"].splitlines()[0].split("\t")[:3] == ["Setting", "Driver", "Endpoint"]
+    assert "\f" in outputs["pager"] and "endpoint: http://#hidden" in outputs["pager"]
+    no_secret(*outputs.values())
+    rc, out, err = run(d.config, "-P", "driver", "list")
+    assert PASSWORD in out
+
+
+def test_config_check_good_and_bad():
+    d = dovecot({"push_notification_driver": "dlog"})
+    os.makedirs(d.spool_dir, exist_ok=True)
+    rc, out, err = run(d.config, "config", "check")
+    assert (rc, out) == (0, "ok: no problems found\n"), (rc, out, err)
+    bad = dovecot({
+        "push_notification_driver": "http:url=http://u:%s@127.0.0.1:1/ secret_file=/nonexistent/s" % PASSWORD,
+        "push_notification_driver2": "carrier:x",
+        "push_notification_driver4": "dlog",
+        "push_notification_spool_dir": "/nonexistent/spool"},
+        mail_plugins="notify push_notification push_notify")
+    rc, out, err = run(bad.config, "config", "check")
+    assert rc == 78, (rc, out, err)
+    lines = out.splitlines()
+    assert lines == [
+        "problem: Dovecot's own push_notification is in mail_plugins for lmtp too: push_notify then sends nothing; remove one of them",
+        "problem: Dovecot's own push_notification is in mail_plugins for lda too: push_notify then sends nothing; remove one of them",
+        "problem: push_notification_driver (http): open(/nonexistent/s) failed: No such file or directory",
+        "problem: push_notification_driver2: Unknown push notification driver: carrier",
+        "problem: push_notification_driver4 is ignored: push_notification_driver3 is not set (the list ends at the first gap)",
+        "problem: spool directory /nonexistent/spool does not exist: notifications that can't be sent at once are lost (create it, see docs/spool.md)",
+    ], lines
+    no_secret(out, err)
+    nolmtp = dovecot({"push_notification_driver": "dlog"}, mail_plugins="")
+    rc, out, err = run(nolmtp.config, "config", "check")
+    assert rc == 78 and "push_notify is not in mail_plugins for lmtp" in out
+
+
+def test_driver_test_results_and_causes():
+    with Receiver() as r:
+        url = r.url.replace("http://", "http://u:%s@" % PASSWORD) + "/hook"
+        d = dovecot({"push_notification_driver": "http:url=%s" % url})
+        rc, out, err = run(d.config, "driver", "test")
+        assert rc == 0, (out, err)
+        fields = dict(l.split(": ", 1) for l in out.splitlines() if ": " in l)
+        assert fields["status"] == "200" and fields["attempts"] == "1"
+        assert fields["result"] == "ok"
+        assert fields["url"] == "http://#hidden_use-P_to_show#@127.0.0.1:%d/hook" % r.port
+        for k in ("connect", "tls", "first_byte", "total"):
+            assert re.fullmatch(r"\d+\.\d{3}s", fields[k]), (k, fields[k])
+        doc = r.requests[-1]["json"]
+        assert doc["event"] == "MessageNew" and doc["subject"] == "pushadm test notification"
+        outputs = [out, err]
+        for status, code, cause in ((500, 75, "HTTP 500: the endpoint failed"),
+                                    (401, 69, "HTTP 401: the endpoint rejected the credentials")):
+            r.respond(status=status)
+            rc, out, err = run(d.config, "driver", "test", "push_notification_driver")
+            assert rc == code, (status, rc, out, err)
+            assert cause in err and len(err.strip().splitlines()) == 1, err
+            outputs += [out, err]
+        refused = "http:url=http://u:%s@127.0.0.1:%d/" % (PASSWORD, free_port())
+        rc, out, err = run(d.config, "driver", "test", refused)
+        assert rc == 75 and "Couldn't connect" in err, (rc, err)
+        rc, out, err = run(d.config, "driver", "test", "-e", "MailboxRename", "-m", "New",
+                           "http:url=http://127.0.0.1:1/x events=MessageNew")
+        assert rc == 69 and "no driver sent anything" in err
+        no_secret(*(outputs + [out, err]))
+        assert not os.listdir(d.spool_dir)	# a test is never spooled
+
+
+def test_driver_test_dry_run_shows_signature_not_secret():
+    with tempfile.NamedTemporaryFile("w", suffix=".secret") as secret:
+        secret.write(PASSWORD + "\n")
+        secret.flush()
+        d = dovecot({"push_notification_driver":
+                     "http:url=http://u:%s@127.0.0.1:1/x secret_file=%s" % (PASSWORD, secret.name)})
+        rc, out, err = run(d.config, "driver", "test", "--dry-run", "-e", "FlagsSet")
+        assert rc == 0, err
+        lines = out.splitlines()
+        assert lines[0] == "# push_notification_driver (http)"
+        assert lines[1] == "POST http://#hidden_use-P_to_show#@127.0.0.1:1/x"
+        assert "Content-Type: application/json" in lines
+        assert any(re.fullmatch(r"webhook-signature: v1,[A-Za-z0-9+/=]{44}", l) for l in lines)
+        doc = json.loads(lines[-1])
+        assert doc["event"] == "FlagsSet" and doc["flags"] == ["\\Seen"]
+        no_secret(out, err)
+
+
+def test_tls_verification_and_peer_certificate():
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = make_certificate(tmp)
+        with Receiver(tls=(cert, key)) as r:
+            d = dovecot({"push_notification_driver": "http:url=%s/hook" % r.url})
+            rc, out, err = run(d.config, "driver", "test")
+            assert rc == 75 and re.search(r"certificate", err, re.I), (rc, err)
+            rc, out, err = run(d.config, "driver", "test",
+                               "http:url=%s/hook tls_ca_file=%s" % (r.url, cert))
+            assert rc == 0, (out, err)
+            fields = dict(l.split(": ", 1) for l in out.splitlines() if ": " in l)
+            assert "CN = pushtest.invalid" in fields["tls_subject"] or \
+                "CN=pushtest.invalid" in fields["tls_subject"], fields
+            assert re.search(r"\d{4}", fields["tls_expiry"]), fields
+            assert float(fields["tls"][:-1]) > 0
+
+
+def test_event_send_through_configured_drivers():
+    with Receiver() as r, dovecot({"push_notification_driver": "http:url=%s/hook" % r.url}) as d:
+        rc, out, err = run(d.config, "event", "send", "-u", "alice", "-e", "FlagsClear",
+                           "-m", "Work", "flags=Seen,Flagged", "keywords_clear=a,b", "uid=7")
+        assert rc == 0, (out, err)
+        doc = r.wait_for(1)[0]["json"]
+        assert (doc["event"], doc["user"], doc["mailbox"], doc["uid"]) == ("FlagsClear", "alice", "Work", 7)
+        assert doc["flags"] == ["\\Flagged", "\\Seen"] and doc["keywords_clear"] == ["a", "b"]
+        rc, out, err = run(d.config, "event", "send", "-u", "alice", "-e", "MessageRead", "subject=x")
+        assert rc == 64 and "MessageRead has no field 'subject'" in err
+        rc, out, err = run(d.config, "event", "send", "-u", "nosuchuser", "-e", "MessageRead")
+        assert rc == 67, (rc, out, err)
