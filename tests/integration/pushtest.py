@@ -273,7 +273,10 @@ class Dovecot:
 
     def _link_modules(self, extra_modules):
         dest = os.path.join(self.tmp, "modules")
+        ours = {os.path.basename(p) for p in extra_modules}
         for name in os.listdir(MODULE_DIR):
+            if name in ours:	# the freshly built one wins over an installed one
+                continue
             os.symlink(os.path.join(MODULE_DIR, name), os.path.join(dest, name))
         for path in extra_modules:
             os.symlink(os.path.abspath(path), os.path.join(dest, os.path.basename(path)))

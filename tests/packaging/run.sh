@@ -1,0 +1,109 @@
+#!/bin/bash
+# Package tests: build the .debs, lintian them, install them on this
+# machine, deliver through Dovecot's system configuration, upgrade from the
+# previous version with an edited snippet, remove and purge; build the RPMs
+# with rpmbuild and check their file lists. Ends with "N passed, M failed".
+# Run as root on Debian 12 (it installs and removes packages).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/pkgtest.XXXXXX)
+passed=0 failed=0
+snippet=/etc/dovecot/conf.d/95-push-notify.conf
+packages="dovecot-push-notify push-notify-tools libpushcore0 libpushcore-dev"
+
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; shift; [ $# -gt 0 ] && echo "$@"; failed=$((failed + 1)); }
+check() { local name=$1; shift; if "$@" >"$work/out" 2>&1; then pass "$name"; else fail "$name" "$(tail -30 "$work/out")"; fi; }
+
+cleanup() {
+	DEBIAN_FRONTEND=noninteractive apt-get purge -y $packages >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	debhelper dpkg-dev lintian rpm fakeroot >/dev/null 2>&1 ||
+	{ echo "installing the packaging tools failed"; exit 1; }
+
+# a copy of the committed tree, built with a given Debian version
+build_debs() {
+	local dir=$1 version=$2
+	mkdir -p "$dir/src"
+	(cd "$top" && git ls-files -z | xargs -0 cp -P --parents -t "$dir/src")
+	if [ "$version" != current ]; then
+		(cd "$dir/src" && sed -i "1s/(.*)/($version)/" debian/changelog)
+	fi
+	(cd "$dir/src" && dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
+		{ tail -40 "$dir/build.log"; return 1; }
+}
+
+debs() { ls "$1"/{dovecot-push-notify,push-notify-tools,libpushcore0,libpushcore-dev}_*.deb; }
+
+check "debs build" build_debs "$work/new" current
+check "previous version builds" build_debs "$work/old" 0.0.9-1
+check "lintian: no errors, no unjustified warnings" \
+	lintian --fail-on error,warning --suppress-tags running-with-root-privileges "$work"/new/*.changes
+check "plugin depends on the Dovecot ABI it was built for" \
+	bash -c "dpkg-deb -f $work/new/dovecot-push-notify_*.deb Depends | grep -q 'dovecot-abi-$(tr -d '\n' </usr/share/dovecot/dovecot-abi)'"
+
+install_debs() { DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades $(debs "$1"); }
+check "previous version installs" install_debs "$work/old"
+check "doveconf -n is valid after install" doveconf -n
+check "no driver is on by default: the spool dir is the only setting" \
+	bash -c "doveconf -h plugin/push_notification_driver | grep -qx '' && test -d /var/spool/dovecot-push-notify/new"
+echo "# local edit: kept across upgrades" >>"$snippet"
+check "upgrade installs" install_debs "$work/new"
+check "upgrade kept the edited snippet" grep -q "local edit: kept across upgrades" "$snippet"
+check "the module is where Dovecot looks" test -f /usr/lib/dovecot/modules/lib20_push_notify_plugin.so
+check "pushadm is installed" bash -c "pushadm help | grep -q 'spool run'"
+
+deliver() { python3 "$top/tests/packaging/deliver.py" "$@" | tee /dev/stderr | grep -q "^errors: 0"; }
+check "system config + a driver: delivery notifies" \
+	bash -c "python3 '$top/tests/packaging/deliver.py' --driver --expect 1 | tee /dev/stderr | grep -q '\"event\": \"MessageNew\", \"user\": \"alice\"'"
+DEBIAN_FRONTEND=noninteractive apt-get remove -y dovecot-push-notify >/dev/null 2>&1
+check "removed: the module is gone, the snippet stays" \
+	bash -c "test ! -e /usr/lib/dovecot/modules/lib20_push_notify_plugin.so && test -f $snippet"
+check "removed: doveconf -n valid and push_notify not loaded" \
+	bash -c "doveconf -n >/dev/null && ! doveconf -f protocol=lmtp -h mail_plugins | grep -q push_notify"
+check "removed: Dovecot starts and delivers" deliver --expect 0
+DEBIAN_FRONTEND=noninteractive apt-get purge -y dovecot-push-notify >/dev/null 2>&1
+check "purged: snippet and spool gone" bash -c "test ! -e $snippet && test ! -e /var/spool/dovecot-push-notify"
+check "purged: Dovecot starts and delivers" deliver --expect 0
+
+# RPM: from the make dist tarball, BuildRequires Debian can't satisfy skipped
+build_rpms() {
+	(cd "$top" && make dist >/dev/null) || return 1
+	mkdir -p "$work/rpm/SOURCES"
+	cp "$top"/dovecot-push-notify-*.tar.gz "$work/rpm/SOURCES/"
+	rpmbuild -ba --nodeps --define "_topdir $work/rpm" --define "debug_package %{nil}" \
+		--define "dovecot_dir /usr/lib/dovecot" "$top/rpm/dovecot-push-notify.spec"
+}
+check "RPMs build with rpmbuild" build_rpms
+rpm_files() {
+	local pkg=$1; shift
+	local got want
+	got=$(rpm -qlp "$work"/rpm/RPMS/*/"$pkg"-[0-9]*.rpm | grep -v '^/usr/lib/.build-id' |
+		sed 's/\.gz$//' | sort)
+	want=$(printf '%s\n' "$@" | sort)
+	[ "$got" = "$want" ] || { diff <(echo "$want") <(echo "$got"); return 1; }
+}
+libdir=$(rpm --eval %_libdir)
+check "rpm libpushcore holds exactly its files" rpm_files libpushcore \
+	"$libdir/libpushcore.so.0" "$libdir/libpushcore.so.0.0.0"
+check "rpm libpushcore-devel holds exactly its files" rpm_files libpushcore-devel \
+	/usr/include/pushcore $(cd "$top/lib" && ls pushcore*.h | sed 's|^|/usr/include/pushcore/|') \
+	"$libdir/libpushcore.so" "$libdir/pkgconfig/pushcore.pc"
+check "rpm dovecot-push-notify holds exactly its files" rpm_files dovecot-push-notify \
+	/etc/dovecot/conf.d/95-push-notify.conf /usr/lib/dovecot/modules/lib20_push_notify_plugin.so \
+	/usr/share/dovecot-push-notify /usr/share/dovecot-push-notify/mail-plugins.conf \
+	/var/spool/dovecot-push-notify /var/spool/dovecot-push-notify/failed \
+	/var/spool/dovecot-push-notify/new /var/spool/dovecot-push-notify/quarantine \
+	/var/spool/dovecot-push-notify/tmp
+check "rpm push-notify-tools holds exactly its files" rpm_files push-notify-tools \
+	/usr/bin/pushadm /usr/lib/systemd/system/pushadm-spool.service \
+	/usr/share/man/man1/pushadm.1
+check "rpm snippets are %config(noreplace)" \
+	bash -c "rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' $work/rpm/RPMS/*/dovecot-push-notify-[0-9]*.rpm | grep -q '^cn .*95-push-notify.conf'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
