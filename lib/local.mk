@@ -6,6 +6,7 @@ pushcore_headers = \
 	lib/pushcore-driver.h \
 	lib/pushcore-event.h \
 	lib/pushcore-file.h \
+	lib/pushcore-filter.h \
 	lib/pushcore-http.h \
 	lib/pushcore-json.h \
 	lib/pushcore-log.h \
@@ -22,6 +23,7 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-driver.c \
 	lib/pushcore-event.c \
 	lib/pushcore-file.c \
+	lib/pushcore-filter.c \
 	lib/pushcore-http.c \
 	lib/pushcore-json.c \
 	lib/pushcore-log.c \

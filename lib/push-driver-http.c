@@ -4,6 +4,7 @@
 #include "config.h"
 #include "pushcore-driver.h"
 #include "pushcore-file.h"
+#include "pushcore-filter.h"
 #include "pushcore-http.h"
 #include "pushcore-json.h"
 #include "pushcore-mem.h"
@@ -12,7 +13,6 @@
 #include "pushcore-spec.h"
 
 #include <ctype.h>
-#include <fnmatch.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,7 +28,7 @@ static const char *const http_options[] = {
 
 struct http_config {
 	const char *url;
-	const char **mailboxes;		/* NULL: every mailbox */
+	struct pushcore_filter filter;
 	const char **headers;		/* "Name: value", NULL-terminated */
 	unsigned int header_count;
 	struct pushcore_secrets *secrets;
@@ -52,51 +52,6 @@ static bool option_known(const char *key)
 			return true;
 	}
 	return false;
-}
-
-/* Splits a comma-separated list into pool. */
-static const char **split_list(struct pushcore_pool *pool, const char *str)
-{
-	const char **list = pushcore_palloc(pool, sizeof(*list) * (strlen(str) + 2));
-	unsigned int n = 0;
-	const char *end;
-
-	for (;; str = end + 1) {
-		end = strchr(str, ',');
-		if (end == NULL)
-			end = str + strlen(str);
-		if (end > str)
-			list[n++] = pushcore_pstrndup(pool, str, (size_t)(end - str));
-		if (*end == '\0')
-			break;
-	}
-	return list;
-}
-
-static int parse_events(struct pushcore_driver_instance *inst, const char *str,
-			const char **error_r)
-{
-	const char **names = split_list(inst->user->pool, str);
-	int type;
-
-	inst->events = 0;
-	for (; *names != NULL; names++) {
-		if ((type = pushcore_event_lookup(*names)) < 0) {
-			*error_r = pushcore_psprintf(inst->user->pool,
-				"events=: unknown event '%s' (known: MessageNew, "
-				"MessageAppend, MessageRead, MessageTrash, "
-				"MessageExpunge, FlagsSet, FlagsClear, MailboxCreate, "
-				"MailboxDelete, MailboxRename, MailboxSubscribe, "
-				"MailboxUnsubscribe)", *names);
-			return -1;
-		}
-		inst->events |= PUSHCORE_EVENT_MASK(type);
-	}
-	if (inst->events == 0) {
-		*error_r = "events= lists no event";
-		return -1;
-	}
-	return 0;
 }
 
 /* header=Name:Value, with nothing that could split the request. */
@@ -189,12 +144,8 @@ static int http_init(struct pushcore_driver_instance *inst, const char **error_r
 		*error_r = pushcore_psprintf(pool, "invalid url=%s: %s", cfg->url, error);
 		return -1;
 	}
-	inst->events = PUSHCORE_EVENT_MASK_ALL;
-	if ((str = pushcore_spec_get(inst->spec, "events")) != NULL &&
-	    parse_events(inst, str, error_r) < 0)
+	if (pushcore_filter_init(inst, &cfg->filter, error_r) < 0)
 		return -1;
-	if ((str = pushcore_spec_get(inst->spec, "mailboxes")) != NULL)
-		cfg->mailboxes = split_list(pool, str);
 	if (http_parse_headers(inst, cfg, error_r) < 0)
 		return -1;
 	if ((str = pushcore_spec_get(inst->spec, "secret_file")) != NULL &&
@@ -214,19 +165,6 @@ static int http_init(struct pushcore_driver_instance *inst, const char **error_r
 	}
 	inst->context = cfg;
 	return 0;
-}
-
-static bool http_mailbox_wanted(const struct http_config *cfg, const char *mailbox)
-{
-	const char **p;
-
-	if (cfg->mailboxes == NULL)
-		return true;
-	for (p = cfg->mailboxes; *p != NULL; p++) {
-		if (fnmatch(*p, mailbox, 0) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* Sends one JSON document with its id, signed if there are secrets. */
@@ -284,7 +222,7 @@ static void http_process(struct pushcore_driver_instance *inst,
 	struct http_batch *batch = txn_ctx;
 	struct pushcore_json *json;
 
-	if (!http_mailbox_wanted(cfg, ev->mailbox))
+	if (!pushcore_filter_mailbox(&cfg->filter, ev->mailbox))
 		return;
 	if (batch != NULL) {
 		batch->events[batch->count++] = ev;

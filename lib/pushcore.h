@@ -14,6 +14,7 @@
 #include "pushcore-http.h"
 #include "pushcore-driver.h"
 #include "pushcore-file.h"
+#include "pushcore-filter.h"
 #include "pushcore-payload.h"
 #include "pushcore-sign.h"
 #include "pushcore-spool.h"
