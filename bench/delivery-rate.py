@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 from built import ours  # noqa: E402
 from pushtest import Dovecot, Receiver, free_port, make_message  # noqa: E402
+from redistest import RedisServer  # noqa: E402
 
 
 def deliver_parallel(d, mails, connections):
@@ -46,13 +47,15 @@ def deliver_parallel(d, mails, connections):
     return elapsed
 
 
-def scenario(name, args, mails, connections, receiver=None):
+def scenario(name, args, mails, connections, receiver=None, redis=None):
     with Dovecot(**args) as d:
         deliver_parallel(d, min(20, mails), connections)	# warm up
         elapsed = deliver_parallel(d, mails, connections)
         spooled = len(os.listdir(os.path.join(d.spool_dir, "new"))) \
             if os.path.isdir(os.path.join(d.spool_dir, "new")) else 0
     received = len(receiver.requests) if receiver else 0
+    if redis:
+        received = redis.command("XLEN", "mail-events")
     return name, mails / elapsed, elapsed * 1000 / mails * connections, received, spooled
 
 
@@ -86,6 +89,11 @@ def main():
                              ours({"push_notification_driver": hook % fast.url,
                                    "push_notification_spool_only": "yes"}),
                              a.mails, a.connections, fast))
+    with RedisServer() as redis:
+        rows.append(scenario("redis stream (XADD, pipelined)",
+                             ours({"push_notification_driver":
+                                   "redis:url=%s stream=mail-events events=MessageNew" % redis.url}),
+                             a.mails, a.connections, redis=redis))
     print("%-46s %12s %16s %9s %8s" % ("scenario", "mails/s", "ms per delivery", "received", "spooled"))
     for name, rate, ms, received, spooled in rows:
         print("%-46s %12.1f %16.1f %9d %8d" % (name, rate, ms, received, spooled))

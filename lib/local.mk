@@ -13,6 +13,7 @@ pushcore_headers = \
 	lib/pushcore-mem.h \
 	lib/pushcore-payload.h \
 	lib/pushcore-redact.h \
+	lib/pushcore-redis.h \
 	lib/pushcore-sign.h \
 	lib/pushcore-spec.h \
 	lib/pushcore-spool.h \
@@ -30,16 +31,18 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-mem.c \
 	lib/pushcore-payload.c \
 	lib/pushcore-redact.c \
+	lib/pushcore-redis.c \
 	lib/pushcore-sign.c \
 	lib/pushcore-spec.c \
 	lib/pushcore-spool.c \
 	lib/pushcore-text.c \
 	lib/push-driver-dlog.c \
 	lib/push-driver-http.c \
-	lib/push-driver-ox.c
+	lib/push-driver-ox.c \
+	lib/push-driver-redis.c
 
-lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) -fvisibility=default
-lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS)
+lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) $(HIREDIS_CFLAGS) -fvisibility=default
+lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(HIREDIS_LIBS)
 lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined
 
 pushcoreincludedir = $(includedir)/pushcore

@@ -20,6 +20,7 @@
 extern const struct pushcore_driver push_driver_dlog;
 extern const struct pushcore_driver push_driver_ox;
 extern const struct pushcore_driver push_driver_http;
+extern const struct pushcore_driver push_driver_redis;
 
 static const struct pushcore_driver *drivers[MAX_DRIVERS];
 static unsigned int driver_count = 0;
@@ -60,6 +61,7 @@ void pushcore_drivers_init(void)
 	pushcore_driver_register(&push_driver_dlog);
 	pushcore_driver_register(&push_driver_ox);
 	pushcore_driver_register(&push_driver_http);
+	pushcore_driver_register(&push_driver_redis);
 }
 
 struct pushcore_user *
@@ -253,6 +255,22 @@ static const char *driver_spool(struct driver_send *ctx, const char *area)
 		"kept in the spool's failed area for inspection (pushadm spool list --failed)";
 }
 
+void pushcore_driver_failed(struct pushcore_driver_instance *inst,
+			   struct pushcore_spool_entry *e, const char *error,
+			   unsigned int attempts, bool temporary,
+			   unsigned int retry_after_secs)
+{
+	struct driver_send ctx = { .inst = inst, .entry = *e };
+
+	ctx.entry.attempts = attempts;
+	ctx.entry.last_error = error;
+	ctx.entry.next_attempt = time(NULL) + retry_after_secs;
+	pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
+		"Notification %s to %s failed: %s (after %u attempts); %s",
+		e->id, e->url, error, attempts,
+		driver_spool(&ctx, temporary ? PUSHCORE_SPOOL_NEW : PUSHCORE_SPOOL_FAILED));
+}
+
 static void driver_send_callback(const struct pushcore_http_result *r,
 				 void *context)
 {
@@ -269,20 +287,15 @@ static void driver_send_callback(const struct pushcore_http_result *r,
 		return;
 	}
 	snprintf(status, sizeof(status), "HTTP %d", r->status);
-	e->attempts = r->attempts;
-	e->last_error = r->status != 0 ? status : r->error;
-	e->next_attempt = time(NULL) + r->retry_after_secs;
-	pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
-		"Notification %s to %s failed: %s (after %u attempts); %s",
-		e->id, e->url, e->last_error, r->attempts,
-		driver_spool(ctx, r->outcome == PUSHCORE_HTTP_TEMPFAIL ?
-			     PUSHCORE_SPOOL_NEW : PUSHCORE_SPOOL_FAILED));
+	pushcore_driver_failed(ctx->inst, e, r->status != 0 ? status : r->error,
+			       r->attempts, r->outcome == PUSHCORE_HTTP_TEMPFAIL,
+			       r->retry_after_secs);
 }
 
-static void driver_send_entry(struct pushcore_driver_instance *inst,
-			      struct pushcore_txn *txn,
-			      const struct pushcore_http_request *req,
-			      const char *id, struct pushcore_spool_entry *e)
+void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
+				 struct pushcore_txn *txn,
+				 const struct pushcore_http_request *req,
+				 const char *id, struct pushcore_spool_entry *e)
 {
 	struct pushcore_pool *pool = txn->pool;
 	unsigned int n = 0;
@@ -318,7 +331,7 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 	const char *error;
 
 	ctx->inst = inst;
-	driver_send_entry(inst, txn, req, id, &ctx->entry);
+	pushcore_driver_spool_entry(inst, txn, req, id, &ctx->entry);
 	if (send_dry_run) {
 		send_observer(inst, &ctx->entry, NULL, send_observer_context);
 		return;

@@ -136,6 +136,20 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 
 struct pushcore_spool_entry;
 struct pushcore_http_result;
+
+/* The spool entry a notification becomes (req->method may also name a
+   non-HTTP transport, e.g. "XADD"); allocated from txn's pool. */
+void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
+				 struct pushcore_txn *txn,
+				 const struct pushcore_http_request *req,
+				 const char *id, struct pushcore_spool_entry *e);
+/* A notification that could not be sent: one error line naming the
+   driver, the endpoint, the cause; spooled for a retry when temporary,
+   kept in the failed area when not. */
+void pushcore_driver_failed(struct pushcore_driver_instance *inst,
+			    struct pushcore_spool_entry *e, const char *error,
+			    unsigned int attempts, bool temporary,
+			    unsigned int retry_after_secs);
 /* For tools (pushadm): called for every notification a driver sends, with
    the request and, once it finished, the result; with dry_run nothing is
    sent and the observer gets result NULL. NULL observer: back to normal. */

@@ -25,9 +25,9 @@ struct pushcore_pool {
 	struct pool_block *block;
 };
 
-static void out_of_memory(void)
+static void out_of_memory_size(size_t size)
 {
-	fputs("libpushcore: out of memory\n", stderr);
+	fprintf(stderr, "libpushcore: out of memory (%zu bytes)\n", size);
 	abort();
 }
 
@@ -36,7 +36,7 @@ void *pushcore_xmalloc(size_t size)
 	void *ptr = malloc(size == 0 ? 1 : size);
 
 	if (ptr == NULL)
-		out_of_memory();
+		out_of_memory_size(size);
 	return ptr;
 }
 
@@ -45,7 +45,7 @@ void *pushcore_xrealloc(void *ptr, size_t size)
 	void *ret = realloc(ptr, size == 0 ? 1 : size);
 
 	if (ret == NULL)
-		out_of_memory();
+		out_of_memory_size(size);
 	return ret;
 }
 
@@ -86,7 +86,7 @@ void *pushcore_palloc(struct pushcore_pool *pool, size_t size)
 	void *ptr;
 
 	if (size > SIZE_MAX / 2)
-		out_of_memory();
+		out_of_memory_size(size);
 	size = (size + align - 1) / align * align;
 	if (block == NULL || block->size - block->used < size) {
 		size_t bsize = size > POOL_BLOCK_MIN ? size : POOL_BLOCK_MIN;
@@ -148,7 +148,7 @@ void pushcore_buf_free(struct pushcore_buf *buf)
 static void buf_reserve(struct pushcore_buf *buf, size_t more)
 {
 	if (more >= SIZE_MAX / 2 - buf->len)
-		out_of_memory();
+		out_of_memory_size(more);
 	if (buf->len + more + 1 <= buf->size)
 		return;
 	while (buf->len + more + 1 > buf->size)

@@ -7,9 +7,12 @@ packages=(
 	# build
 	build-essential autoconf automake libtool pkg-config
 	dovecot-dev libcurl4-openssl-dev libyajl-dev liblua5.3-dev libconfuse-dev
+	libssl-dev libhiredis-dev
 	# tests: a real Dovecot, Python for clients and receivers, sanitizers
 	dovecot-core dovecot-imapd dovecot-lmtpd
-	python3 openssl clang
+	python3 openssl clang redis-server
+	# package tests
+	debhelper dpkg-dev lintian rpm fakeroot
 )
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d

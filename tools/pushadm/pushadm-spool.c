@@ -202,8 +202,9 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 
 	e->attempts++;
 	if (r->outcome == PUSHCORE_HTTP_OK) {
-		pushcore_log(PUSHCORE_LOG_INFO, NULL, "spool: sent %s for %s to %s: "
-			     "HTTP %d (attempt %u)", e->id, e->user, e->url,
+		pushcore_log(PUSHCORE_LOG_INFO, NULL, "spool: sent %s for %s to %s "
+			     "(%s %d, attempt %u)", e->id, e->user, e->url,
+			     strcmp(e->method, "XADD") == 0 ? "XADD" : "HTTP",
 			     r->status, e->attempts);
 		if (unlink(e->path) < 0)
 			pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: unlink(%s) "
@@ -229,6 +230,46 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 		     e->next_attempt - (long long)time(NULL));
 	entry_move(d->opts, e, PUSHCORE_SPOOL_NEW);
 	(*d->pending_failures)++;
+}
+
+static const char *entry_header(const struct pushcore_spool_entry *e,
+				const char *name)
+{
+	size_t len = strlen(name);
+	unsigned int i;
+
+	for (i = 0; i < e->header_count; i++) {
+		if (strncmp(e->headers[i], name, len) == 0 &&
+		    strncmp(e->headers[i] + len, ": ", 2) == 0)
+			return e->headers[i] + len + 2;
+	}
+	return NULL;
+}
+
+/* An XADD entry of the redis driver, sent synchronously. */
+static void dispatch_redis(struct dispatch *d)
+{
+	struct pushcore_spool_entry *e = d->entry;
+	struct pushcore_http_result r;
+	struct pushcore_redis_add add = {
+		.stream = entry_header(e, "stream"), .user = e->user,
+		.event = entry_header(e, "event"), .id = e->id,
+		.json = e->body, .json_len = e->body_len,
+	};
+	const char *maxlen = entry_header(e, "maxlen");
+	unsigned int added;
+
+	memset(&r, 0, sizeof(r));
+	if (add.stream == NULL || add.event == NULL || maxlen == NULL ||
+	    !pushcore_parse_uint(maxlen, &add.maxlen)) {
+		r.outcome = PUSHCORE_HTTP_PERMFAIL;
+		r.error = "invalid XADD entry (stream, maxlen or event missing)";
+	} else if (pushcore_redis_xadd(e->url, e->timeout_msecs == 0 ? 1000 :
+				       e->timeout_msecs, &add, 1, &added, &r.error) < 0) {
+		r.outcome = PUSHCORE_HTTP_TEMPFAIL;
+	}
+	r.attempts = 1;
+	dispatch_callback(&r, d);
 }
 
 static bool user_seen(struct pushcore_spool_entry **entries, unsigned int upto,
@@ -279,6 +320,11 @@ static unsigned int dispatch_round(const struct spool_opts *opts,
 		d->opts = opts;
 		d->entry = e;
 		d->pending_failures = failures;
+		if (strcmp(e->method, "XADD") == 0) {
+			dispatch_redis(d);
+			sent++;
+			continue;
+		}
 		memset(&req, 0, sizeof(req));
 		req.method = e->method;
 		req.url = e->url;

@@ -164,5 +164,6 @@ int main(int argc, char *argv[])
 	optind = 1;
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);
 	pushcore_http_deinit();
+	pushcore_redis_deinit();
 	return ret;
 }

@@ -1,0 +1,177 @@
+/* redis: every event, as the same versioned JSON document the http driver
+   sends, added to a Redis stream with XADD (fields user, event, json), so
+   that many Dovecot servers feed one stream that a consumer group shares.
+   All events of a transaction go in one pipelined round trip; when Redis
+   can't be reached they are spooled, in order, for the dispatcher.
+   docs/redis.md. */
+#include "pushcore-driver.h"
+#include "pushcore-filter.h"
+#include "pushcore-http.h"
+#include "pushcore-json.h"
+#include "pushcore-mem.h"
+#include "pushcore-payload.h"
+#include "pushcore-redis.h"
+#include "pushcore-spec.h"
+#include "pushcore-spool.h"
+
+#include <string.h>
+
+#define REDIS_DEFAULT_TIMEOUT_MSECS 1000
+
+static const char *const redis_options[] = {
+	"url", "stream", "maxlen", "events", "mailboxes", "timeout_msecs", NULL
+};
+
+struct redis_config {
+	const char *url, *stream;
+	unsigned int maxlen, timeout_msecs;
+	struct pushcore_filter filter;
+};
+
+struct redis_txn {
+	const struct pushcore_event **events;
+	unsigned int count;
+};
+
+static int redis_init(struct pushcore_driver_instance *inst, const char **error_r)
+{
+	struct pushcore_pool *pool = inst->user->pool;
+	struct redis_config *cfg = pushcore_palloc(pool, sizeof(*cfg));
+	const char *str, *error;
+	unsigned int i, j;
+
+	for (i = 0; i < inst->spec->count; i++) {
+		for (j = 0; redis_options[j] != NULL &&
+			    strcmp(redis_options[j], inst->spec->options[i].key) != 0; j++) ;
+		if (redis_options[j] == NULL) {
+			*error_r = pushcore_psprintf(pool, "unknown option '%s'",
+						     inst->spec->options[i].key);
+			return -1;
+		}
+	}
+	cfg->url = pushcore_spec_get(inst->spec, "url");
+	cfg->stream = pushcore_spec_get(inst->spec, "stream");
+	if (cfg->url == NULL || cfg->stream == NULL || cfg->stream[0] == '\0') {
+		*error_r = "url= and stream= are required";
+		return -1;
+	}
+	if (!pushcore_redis_url_valid(cfg->url, &error)) {
+		*error_r = pushcore_psprintf(pool, "invalid url=%s: %s", cfg->url, error);
+		return -1;
+	}
+	cfg->timeout_msecs = REDIS_DEFAULT_TIMEOUT_MSECS;
+	if (((str = pushcore_spec_get(inst->spec, "maxlen")) != NULL &&
+	     !pushcore_parse_uint(str, &cfg->maxlen)) ||
+	    ((str = pushcore_spec_get(inst->spec, "timeout_msecs")) != NULL &&
+	     !pushcore_parse_uint(str, &cfg->timeout_msecs))) {
+		*error_r = pushcore_psprintf(pool, "invalid number '%s'", str);
+		return -1;
+	}
+	if (pushcore_filter_init(inst, &cfg->filter, error_r) < 0)
+		return -1;
+	inst->context = cfg;
+	return 0;
+}
+
+static bool redis_begin_txn(struct pushcore_driver_instance *inst __attribute__((unused)),
+			    struct pushcore_txn *txn, void **txn_ctx_r)
+{
+	struct redis_txn *rtxn = pushcore_palloc(txn->pool, sizeof(*rtxn));
+
+	rtxn->events = pushcore_palloc(txn->pool, sizeof(*rtxn->events) * txn->event_count);
+	*txn_ctx_r = rtxn;
+	return true;
+}
+
+static void redis_process(struct pushcore_driver_instance *inst,
+			  struct pushcore_txn *txn __attribute__((unused)),
+			  void *txn_ctx, const struct pushcore_event *ev)
+{
+	struct redis_config *cfg = inst->context;
+	struct redis_txn *rtxn = txn_ctx;
+
+	if (pushcore_filter_mailbox(&cfg->filter, ev->mailbox))
+		rtxn->events[rtxn->count++] = ev;
+}
+
+/* The XADD as a spool entry: method XADD, the target in headers. */
+static void redis_spool(struct pushcore_driver_instance *inst,
+			struct pushcore_txn *txn, const struct pushcore_redis_add *add,
+			const char *error, bool temporary)
+{
+	struct redis_config *cfg = inst->context;
+	struct pushcore_http_request req;
+	struct pushcore_spool_entry e;
+	const char *headers[5];
+
+	memset(&req, 0, sizeof(req));
+	memset(&e, 0, sizeof(e));
+	headers[0] = pushcore_psprintf(txn->pool, "stream: %s", add->stream);
+	headers[1] = pushcore_psprintf(txn->pool, "maxlen: %u", add->maxlen);
+	headers[2] = pushcore_psprintf(txn->pool, "user: %s", add->user);
+	headers[3] = pushcore_psprintf(txn->pool, "event: %s", add->event);
+	headers[4] = NULL;
+	req.method = "XADD";
+	req.url = cfg->url;
+	req.headers = headers;
+	req.body = add->json;
+	req.body_len = add->json_len;
+	req.timeout_msecs = cfg->timeout_msecs;
+	pushcore_driver_spool_entry(inst, txn, &req, add->id, &e);
+	if (error != NULL) {
+		pushcore_driver_failed(inst, &e, error, 1, temporary, 0);
+	} else if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
+					&e, &error) < 0) {
+		/* spool-only mode: straight to the dispatcher */
+		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR, "Notification %s: %s - "
+			"the notification is LOST (check push_notification_spool_dir)",
+			add->id, error);
+	}
+}
+
+static void redis_end_txn(struct pushcore_driver_instance *inst,
+			  struct pushcore_txn *txn, void *txn_ctx)
+{
+	struct redis_config *cfg = inst->context;
+	struct redis_txn *rtxn = txn_ctx;
+	struct pushcore_redis_add *adds;
+	struct pushcore_json *json;
+	const char *error = NULL;
+	unsigned int i, added = 0, timeout;
+	const char *doc;
+	size_t len;
+
+	if (rtxn->count == 0)
+		return;
+	adds = pushcore_palloc(txn->pool, sizeof(*adds) * rtxn->count);
+	for (i = 0; i < rtxn->count; i++) {
+		json = pushcore_json_new();
+		pushcore_payload_event(json, inst->user->username, rtxn->events[i]);
+		doc = pushcore_json_result(json, &len);
+		adds[i].json = pushcore_pstrndup(txn->pool, doc, len);
+		adds[i].json_len = len;
+		pushcore_json_free(&json);
+		adds[i].stream = cfg->stream;
+		adds[i].maxlen = cfg->maxlen;
+		adds[i].user = inst->user->username;
+		adds[i].event = pushcore_events[rtxn->events[i]->type].name;
+		adds[i].id = rtxn->events[i]->id;
+	}
+	/* the delivery's bound covers Redis too */
+	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
+		cfg->timeout_msecs : inst->user->max_wait_msecs;
+	if (!inst->user->spool_only &&
+	    pushcore_redis_xadd(cfg->url, timeout, adds, rtxn->count, &added, &error) == 0)
+		return;
+	/* what was not added waits in the spool, in order */
+	for (i = added; i < rtxn->count; i++)
+		redis_spool(inst, txn, &adds[i], error, true);
+}
+
+const struct pushcore_driver push_driver_redis = {
+	.name = "redis",
+	.init = redis_init,
+	.begin_txn = redis_begin_txn,
+	.process = redis_process,
+	.end_txn = redis_end_txn,
+};
