@@ -32,6 +32,11 @@ struct pushcore_host {
 	/* Number of unseen messages in the mailbox, as of now. */
 	int (*mailbox_unseen)(void *host_ctx, const char *mailbox,
 			      uint32_t *unseen_r, const char **error_r);
+	/* A plugin setting of the user (NULL if unset). */
+	const char *(*plugin_getenv)(void *host_ctx, const char *name);
+	/* A field of the user for scripts: "home", "uid", "gid", "service",
+	   "session_id" (NULL if unknown). */
+	const char *(*user_field)(void *host_ctx, const char *name);
 };
 
 struct pushcore_driver {
@@ -93,8 +98,14 @@ void pushcore_driver_register(const struct pushcore_driver *driver);
 void pushcore_driver_unregister(const struct pushcore_driver *driver);
 const struct pushcore_driver *pushcore_driver_lookup(const char *name);
 
-/* Registers the built-in drivers (dlog, ox); idempotent. */
+/* Registers the built-in drivers (dlog, ox, http, redis); idempotent. */
 void pushcore_drivers_init(void);
+/* The Lua driver, registered only by hosts that offer it (the
+   push_notify_lua plugin, pushadm). */
+extern const struct pushcore_driver push_driver_lua;
+/* Whether a lua driver instance's script defines a global function. */
+bool push_driver_lua_has_function(const struct pushcore_driver_instance *inst,
+				  const char *name);
 
 struct pushcore_user *
 pushcore_user_new(const char *username, const struct pushcore_host *host,

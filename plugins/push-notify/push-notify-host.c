@@ -124,7 +124,33 @@ static int push_notify_mailbox_unseen(void *host_ctx, const char *mailbox,
 	return ret;
 }
 
+static const char *push_notify_plugin_getenv(void *host_ctx, const char *name)
+{
+	return mail_user_plugin_getenv(host_ctx, name);
+}
+
+/* What a script's user object shows of the mail user. */
+static const char *push_notify_user_field(void *host_ctx, const char *name)
+{
+	struct mail_user *user = host_ctx;
+	const char *home;
+
+	if (strcmp(name, "home") == 0)
+		return mail_user_get_home(user, &home) > 0 ? home : NULL;
+	if (strcmp(name, "uid") == 0)
+		return dec2str(user->uid);
+	if (strcmp(name, "gid") == 0)
+		return dec2str(user->gid);
+	if (strcmp(name, "service") == 0)
+		return user->service;
+	if (strcmp(name, "session_id") == 0)
+		return user->session_id;
+	return NULL;
+}
+
 const struct pushcore_host push_notify_host = {
 	.metadata_get = push_notify_metadata_get,
 	.mailbox_unseen = push_notify_mailbox_unseen,
+	.plugin_getenv = push_notify_plugin_getenv,
+	.user_field = push_notify_user_field,
 };

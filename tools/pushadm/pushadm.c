@@ -13,11 +13,13 @@ extern const struct pushadm_cmd *const pushadm_cmds_driver[];
 extern const struct pushadm_cmd *const pushadm_cmds_spool[];
 extern const struct pushadm_cmd *const pushadm_cmds_config[];
 extern const struct pushadm_cmd *const pushadm_cmds_event[];
+extern const struct pushadm_cmd *const pushadm_cmds_lua[];
 
 static const struct pushadm_cmd *const *const cmd_tables[] = {
 	pushadm_cmds_config,
 	pushadm_cmds_driver,
 	pushadm_cmds_event,
+	pushadm_cmds_lua,
 	pushadm_cmds_spool,
 	NULL
 };
@@ -160,6 +162,7 @@ int main(int argc, char *argv[])
 	log_debug = ctx.debug;
 	pushcore_log_set_handler(pushadm_log);
 	pushcore_drivers_init();
+	pushcore_driver_register(&push_driver_lua);
 	/* getopt restarts for the command's own options */
 	optind = 1;
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);

@@ -1,0 +1,74 @@
+/* pushadm lua check FILE: loads a push notification script the way the
+   plugin does and says what it handles, before a delivery finds out. */
+#include "pushadm.h"
+#include "pushcore.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
+{
+	struct pushcore_pool *pool;
+	struct pushcore_user *puser;
+	struct pushcore_driver_instance *inst;
+	const char *error;
+	char fn[128];
+	int i, problems = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: pushadm lua check FILE\n");
+		return PUSHADM_EXIT_USAGE;
+	}
+	pool = pushcore_pool_new();
+	puser = pushadm_user_new(pool, "lua-check");
+	if (pushcore_user_add_driver(puser, "script",
+				     pushcore_psprintf(pool, "lua:file=%s", argv[1]),
+				     &error) < 0) {
+		fprintf(stderr, "pushadm: %s\n", error);
+		pushcore_user_free(&puser);
+		pushcore_pool_free(&pool);
+		return PUSHADM_EXIT_DATAERR;
+	}
+	inst = puser->instances[0];
+	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
+	pushadm_print_header("function", "Function");
+	pushadm_print_header("status", "Status");
+	for (i = -1; i <= PUSHCORE_EVENT_COUNT; i++) {
+		if (i == -1)
+			snprintf(fn, sizeof(fn), "dovecot_lua_notify_begin_txn");
+		else if (i == PUSHCORE_EVENT_COUNT)
+			snprintf(fn, sizeof(fn), "dovecot_lua_notify_end_txn");
+		else
+			snprintf(fn, sizeof(fn), "dovecot_lua_notify_event_%s",
+				 pushcore_events[i].lua_name);
+		bool defined = push_driver_lua_has_function(inst, fn);
+		bool required = i == -1 || i == PUSHCORE_EVENT_COUNT;
+
+		pushadm_print(fn);
+		pushadm_print(defined ? "defined" : required ? "MISSING (required)" :
+			      "not defined (event skipped)");
+		if (!defined && required)
+			problems++;
+	}
+	pushadm_print_flush();
+	if (inst->events == 0) {
+		fprintf(stderr, "pushadm: %s handles no event\n", argv[1]);
+		problems++;
+	}
+	pushcore_user_free(&puser);
+	pushcore_pool_free(&pool);
+	return problems == 0 ? PUSHADM_EXIT_OK : PUSHADM_EXIT_DATAERR;
+}
+
+static const struct pushadm_cmd lua_check = {
+	"lua check", "FILE",
+	"Loads a Lua push notification script as the lua driver does (compile,\n"
+	"run, script_init) and lists which dovecot_lua_notify_* functions it\n"
+	"defines. Exit 65 if it fails to load, lacks begin_txn or end_txn, or\n"
+	"handles no event.",
+	PUSHADM_FORMAT_TABLE, cmd_lua_check
+};
+
+const struct pushadm_cmd *const pushadm_cmds_lua[] = {
+	&lua_check, NULL
+};
