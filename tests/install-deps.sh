@@ -10,7 +10,7 @@ packages=(
 	libssl-dev libhiredis-dev
 	# tests: a real Dovecot, Python for clients and receivers, sanitizers
 	dovecot-core dovecot-imapd dovecot-lmtpd
-	python3 openssl clang redis-server
+	python3 openssl clang redis-server lua-socket
 	# package tests
 	debhelper dpkg-dev lintian rpm fakeroot
 )

@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/pkgtest.XXXXXX)
 passed=0 failed=0
 snippet=/etc/dovecot/conf.d/95-push-notify.conf
-packages="dovecot-push-notify push-notify-tools libpushcore0 libpushcore-dev"
+packages="dovecot-push-notify-lua dovecot-push-notify push-notify-tools libpushcore0 libpushcore-dev"
 
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; shift; [ $# -gt 0 ] && echo "$@"; failed=$((failed + 1)); }
@@ -48,7 +48,7 @@ build_debs() {
 		{ tail -40 "$dir/build.log"; return 1; }
 }
 
-debs() { ls "$1"/{dovecot-push-notify,push-notify-tools,libpushcore0,libpushcore-dev}_*.deb; }
+debs() { ls "$1"/{dovecot-push-notify,dovecot-push-notify-lua,push-notify-tools,libpushcore0,libpushcore-dev}_*.deb; }
 
 check "debs build" build_debs "$work/new" current
 check "previous version builds" build_debs "$work/old" 0.0.9-1
@@ -67,17 +67,19 @@ check "upgrade installs" install_debs "$work/new"
 check "upgrade kept the edited snippet" grep -q "local edit: kept across upgrades" "$snippet"
 check "the module is where Dovecot looks" test -f /usr/lib/dovecot/modules/lib20_push_notify_plugin.so
 check "pushadm is installed" bash -c "pushadm help | grep -q 'spool run'"
+check "the Lua plugin is loaded for lmtp with push_notify" \
+	bash -c "doveconf -f protocol=lmtp -h mail_plugins | grep -q 'push_notify_lua' && test -f /usr/lib/dovecot/modules/lib22_push_notify_lua_plugin.so"
 
 deliver() { python3 "$top/tests/packaging/deliver.py" "$@" | tee /dev/stderr | grep -q "^errors: 0"; }
 check "system config + a driver: delivery notifies" \
 	bash -c "python3 '$top/tests/packaging/deliver.py' --driver --expect 1 | tee /dev/stderr | grep -q '\"event\": \"MessageNew\", \"user\": \"alice\"'"
-DEBIAN_FRONTEND=noninteractive apt-get remove -y dovecot-push-notify >/dev/null 2>&1
+DEBIAN_FRONTEND=noninteractive apt-get remove -y dovecot-push-notify dovecot-push-notify-lua >/dev/null 2>&1
 check "removed: the module is gone, the snippet stays" \
 	bash -c "test ! -e /usr/lib/dovecot/modules/lib20_push_notify_plugin.so && test -f $snippet"
 check "removed: doveconf -n valid and push_notify not loaded" \
 	bash -c "doveconf -n >/dev/null && ! doveconf -f protocol=lmtp -h mail_plugins | grep -q push_notify"
 check "removed: Dovecot starts and delivers" deliver --expect 0
-DEBIAN_FRONTEND=noninteractive apt-get purge -y dovecot-push-notify >/dev/null 2>&1
+DEBIAN_FRONTEND=noninteractive apt-get purge -y dovecot-push-notify dovecot-push-notify-lua >/dev/null 2>&1
 check "purged: snippet and spool gone" bash -c "test ! -e $snippet && test ! -e /var/spool/dovecot-push-notify"
 check "purged: Dovecot starts and delivers" deliver --expect 0
 
@@ -110,6 +112,9 @@ check "rpm dovecot-push-notify holds exactly its files" rpm_files dovecot-push-n
 	/var/spool/dovecot-push-notify /var/spool/dovecot-push-notify/failed \
 	/var/spool/dovecot-push-notify/new /var/spool/dovecot-push-notify/quarantine \
 	/var/spool/dovecot-push-notify/tmp
+check "rpm dovecot-push-notify-lua holds exactly its files" rpm_files dovecot-push-notify-lua \
+	/etc/dovecot/conf.d/95-push-notify-lua.conf /usr/lib/dovecot/modules/lib22_push_notify_lua_plugin.so \
+	/usr/share/dovecot-push-notify-lua /usr/share/dovecot-push-notify-lua/mail-plugins.conf
 check "rpm push-notify-tools holds exactly its files" rpm_files push-notify-tools \
 	/usr/bin/pushadm /usr/lib/systemd/system/pushadm-spool.service \
 	/usr/share/man/man1/pushadm.1
