@@ -114,7 +114,7 @@ check "rpm dovecot-push-notify holds exactly its files" rpm_files dovecot-push-n
 	/var/spool/dovecot-push-notify/tmp
 check "rpm dovecot-push-notify-lua holds exactly its files" rpm_files dovecot-push-notify-lua \
 	/etc/dovecot/conf.d/95-push-notify-lua.conf /usr/lib/dovecot/modules/lib22_push_notify_lua_plugin.so \
-	/usr/share/dovecot-push-notify-lua /usr/share/dovecot-push-notify-lua/mail-plugins.conf
+	/usr/share/dovecot-push-notify-lua /usr/share/dovecot-push-notify-lua/mail-plugins-lua.conf
 check "rpm push-notify-tools holds exactly its files" rpm_files push-notify-tools \
 	/usr/bin/pushadm /usr/lib/systemd/system/pushadm-spool.service \
 	/usr/share/man/man1/pushadm.1
