@@ -149,8 +149,8 @@ static void report_dry_run(const struct pushcore_driver_instance *inst,
 	rep->sent++;
 }
 
-void pushadm_report_begin(struct pushadm_ctx *ctx, struct send_report **rep_r,
-			  bool dry_run)
+static void pushadm_report_begin(struct pushadm_ctx *ctx,
+				 struct send_report **rep_r, bool dry_run)
 {
 	struct send_report *rep = calloc(1, sizeof(*rep));
 
@@ -180,7 +180,7 @@ void pushadm_report_begin(struct pushadm_ctx *ctx, struct send_report **rep_r,
 	pushadm_print_header("result", "Result");
 }
 
-int pushadm_report_end(struct send_report *rep, bool dry_run)
+static int pushadm_report_end(struct send_report *rep, bool dry_run)
 {
 	int ret;
 
@@ -198,6 +198,16 @@ int pushadm_report_end(struct send_report *rep, bool dry_run)
 	pushcore_pool_free(&rep->pool);
 	free(rep);
 	return ret;
+}
+
+int pushadm_txn_send(struct pushadm_ctx *ctx, struct pushcore_txn **txn,
+		     bool dry_run)
+{
+	struct send_report *rep;
+
+	pushadm_report_begin(ctx, &rep, dry_run);
+	pushcore_txn_commit(txn);
+	return pushadm_report_end(rep, dry_run);
 }
 
 /* --- driver list -------------------------------------------------------- */
@@ -300,7 +310,6 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 	const char *names[MAX_DRIVERS], *specs[MAX_DRIVERS];
 	struct pushcore_user *puser;
 	struct pushcore_txn *txn;
-	struct send_report *rep;
 	bool dry_run = false;
 	unsigned int i, n, chosen = 0;
 	int type, ret;
@@ -343,11 +352,9 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 		pushadm_config_free(&cfg);
 		return PUSHADM_EXIT_CONFIG;
 	}
-	pushadm_report_begin(ctx, &rep, dry_run);
 	txn = pushcore_txn_begin(puser);
 	pushadm_event_add(txn, type, mailbox);
-	pushcore_txn_commit(&txn);
-	ret = pushadm_report_end(rep, dry_run);
+	ret = pushadm_txn_send(ctx, &txn, dry_run);
 	pushcore_user_free(&puser);
 	pushadm_config_free(&cfg);
 	return ret;

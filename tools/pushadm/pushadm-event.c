@@ -82,7 +82,6 @@ static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 	struct pushcore_user *puser;
 	struct pushcore_txn *txn;
 	struct pushcore_event *ev;
-	struct send_report *rep;
 	unsigned int i, n;
 	int c, type, ret;
 
@@ -120,9 +119,7 @@ static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 			return PUSHADM_EXIT_USAGE;
 		}
 	}
-	pushadm_report_begin(ctx, &rep, false);
-	pushcore_txn_commit(&txn);
-	ret = pushadm_report_end(rep, false);
+	ret = pushadm_txn_send(ctx, &txn, false);
 	pushcore_user_free(&puser);
 	pushadm_config_free(&cfg);
 	return ret;

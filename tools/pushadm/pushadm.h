@@ -87,15 +87,15 @@ unsigned int pushadm_config_drivers(const struct pushadm_config *cfg,
    in to ox), synthetic events, and the per-endpoint report. */
 struct pushcore_pool;
 struct pushcore_txn;
-struct send_report;
 struct pushcore_user *pushadm_user_new(struct pushcore_pool *pool,
 				       const char *username);
 struct pushcore_event *pushadm_event_add(struct pushcore_txn *txn,
 					 enum pushcore_event_type type,
 					 const char *mailbox);
-void pushadm_report_begin(struct pushadm_ctx *ctx, struct send_report **rep_r,
-			  bool dry_run);
-int pushadm_report_end(struct send_report *rep, bool dry_run);
+/* Commits txn and prints what each endpoint answered (or, dry_run, the
+   requests without sending them); returns the exit code. */
+int pushadm_txn_send(struct pushadm_ctx *ctx, struct pushcore_txn **txn,
+		     bool dry_run);
 
 /* true: libpushcore's log lines are not shown (unless -D) */
 extern bool pushadm_log_quiet;
