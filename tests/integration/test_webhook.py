@@ -12,7 +12,7 @@ import tempfile
 import time
 import uuid
 
-from built import ours
+from built import LIB_DIR, ours
 from pushtest import Dovecot, Receiver, hostile_message, make_message
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -126,6 +126,36 @@ def test_imap_actions_every_event_and_field():
             assert got == want, (n, got, want)
         i.logout()
         assert len(r.requests) == sum(len(w) for _, w in steps)
+
+
+def test_implicit_seen_close_and_uid_expunge():
+    with Receiver() as r, Dovecot(**ours(hook(r, "events=MessageRead,MessageExpunge,MessageAppend"))) as d:
+        i = d.imap("alice")
+        for n in range(3):
+            i.append("INBOX", None, None, make_message(**MSG))
+        i.select("INBOX")
+        i.fetch("1", "(BODY[])")			# sets \Seen implicitly
+        i.store("2", "+FLAGS", r"(\Deleted)")
+        i.close()					# expunges uid 2
+        i.select("INBOX")
+        i.uid("STORE", "3", "+FLAGS", r"(\Deleted)")
+        typ, _ = i.uid("EXPUNGE", "3")		# UIDPLUS
+        assert typ == "OK"
+        i.logout()
+        got = [(e["event"], e["uid"]) for e in settle(r, 6)]
+        assert got == [("MessageAppend", 1), ("MessageAppend", 2), ("MessageAppend", 3),
+                       ("MessageRead", 1), ("MessageExpunge", 2), ("MessageExpunge", 3)], got
+
+
+def test_doveadm_save_is_an_append():
+    with Receiver() as r, Dovecot(**ours(hook(r, "events=MessageAppend,MessageNew"), extra_conf=(
+            "protocol doveadm {\n  mail_plugins = $mail_plugins notify push_notify\n}\n"))) as d:
+        # doveadm runs here, not under the master: it needs the library path
+        env = dict(os.environ, LD_LIBRARY_PATH=LIB_DIR)
+        subprocess.run(["doveadm", "-c", d.config, "save", "-u", "alice", "-m", "INBOX"],
+                       input=make_message(**MSG), check=True, timeout=60, env=env)
+        got = settle(r, 1)
+        assert [(e["event"], e["uid"], e["subject"]) for e in got] == [("MessageAppend", 1, "Hi")]
 
 
 def verify_python(req, key):
