@@ -179,3 +179,19 @@ def test_event_send_through_configured_drivers():
         assert rc == 64 and "MessageRead has no field 'subject'" in err
         rc, out, err = run(d.config, "event", "send", "-u", "nosuchuser", "-e", "MessageRead")
         assert rc == 67, (rc, out, err)
+
+
+def test_verify_signature_like_a_receiver():
+    with tempfile.NamedTemporaryFile("w", suffix=".secret") as secret:
+        secret.write("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")
+        secret.flush()
+        body = b'{"test": 2432232314}'
+        args = [PUSHADM, "verify", "-s", secret.name, "-i", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                "-t", "1614265330"]
+        good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        r = subprocess.run(args + ["-g", "v1,bm9wZQ== " + good], input=body,
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0 and r.stdout.decode() == "webhook-signature: %s\nvalid\n" % good
+        r = subprocess.run(args + ["-g", good], input=body + b" ", capture_output=True, timeout=30)
+        assert r.returncode == 65 and r.stdout.decode().endswith("INVALID\n")
+        assert b"MfKQ9r8G" not in r.stdout + r.stderr
