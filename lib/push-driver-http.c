@@ -196,6 +196,7 @@ static void http_send(struct pushcore_driver_instance *inst,
 	req.max_attempts = cfg->max_retries + 1;
 	req.tls_ca_file = cfg->tls_ca_file;
 	req.tls_no_verify = cfg->tls_no_verify;
+	req.resign_secret_file = pushcore_spec_get(inst->spec, "secret_file");
 	pushcore_driver_send(inst, txn, &req, id);
 }
 

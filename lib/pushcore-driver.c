@@ -240,15 +240,16 @@ static long long now_usecs(void)
 /* Hands a notification to the spool; returns the text for the log line. */
 static const char *driver_spool(struct driver_send *ctx, const char *area)
 {
+	static char lost[1024];
 	struct pushcore_user *user = ctx->inst->user;
 	const char *error;
 
 	if (user->spool_dir == NULL)
 		return "not spooled (no spool here)";
 	if (pushcore_spool_write(user->spool_dir, area, &ctx->entry, &error) < 0) {
-		return pushcore_psprintf(user->pool, "%s - the notification is "
-					 "LOST (check push_notification_spool_dir)",
-					 error);
+		snprintf(lost, sizeof(lost), "%s - the notification is LOST "
+			 "(check push_notification_spool_dir)", error);
+		return lost;
 	}
 	return strcmp(area, PUSHCORE_SPOOL_NEW) == 0 ?
 		"spooled; the dispatcher (pushadm spool run) retries it" :
@@ -309,6 +310,7 @@ void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
 	e->method = req->method;
 	e->url = pushcore_pstrdup(pool, req->url);
 	e->tls_ca_file = pushcore_pstrdup(pool, req->tls_ca_file);
+	e->secret_file = pushcore_pstrdup(pool, req->resign_secret_file);
 	e->tls_no_verify = req->tls_no_verify;
 	e->timeout_msecs = req->timeout_msecs;
 	while (req->headers != NULL && req->headers[n] != NULL)

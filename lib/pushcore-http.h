@@ -46,6 +46,10 @@ struct pushcore_http_request {
 	unsigned int max_attempts;	/* 1 = no retry */
 	const char *tls_ca_file;	/* NULL: the system's CAs */
 	bool tls_no_verify;		/* off unless asked for by name */
+	/* for the spool: the dispatcher signs a resent request again with
+	   this secret file and a fresh webhook-timestamp (receivers reject
+	   stale timestamps) */
+	const char *resign_secret_file;
 	pushcore_http_callback_t *callback;
 	void *context;
 };

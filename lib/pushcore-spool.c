@@ -49,6 +49,7 @@ static void spool_serialize(struct pushcore_buf *buf,
 	append_field(buf, "method", e->method);
 	append_field(buf, "url", e->url);
 	append_field(buf, "tls_ca_file", e->tls_ca_file);
+	append_field(buf, "secret_file", e->secret_file);
 	pushcore_buf_printf(buf, "tls_no_verify: %d\ntimeout_msecs: %u\n",
 			    e->tls_no_verify ? 1 : 0, e->timeout_msecs);
 	for (i = 0; i < e->header_count; i++)
@@ -169,7 +170,8 @@ static bool parse_line(struct pushcore_pool *pool,
 			strcmp(key, "last_error") == 0 ? &e->last_error :
 			strcmp(key, "method") == 0 ? &e->method :
 			strcmp(key, "url") == 0 ? &e->url :
-			strcmp(key, "tls_ca_file") == 0 ? &e->tls_ca_file : NULL;
+			strcmp(key, "tls_ca_file") == 0 ? &e->tls_ca_file :
+			strcmp(key, "secret_file") == 0 ? &e->secret_file : NULL;
 
 		if (str == NULL)
 			return false;

@@ -35,6 +35,8 @@ struct pushcore_spool_entry {
 	const char **headers;		/* "Name: value" */
 	const char *body;
 	size_t body_len;
+	/* sign again when resending (http driver's secret_file), or NULL */
+	const char *secret_file;
 	/* set when read from a file */
 	const char *path;
 };

@@ -218,3 +218,35 @@ def test_spool_show_hides_credentials():
         assert "request: POST http://#hidden_use-P_to_show#@127.0.0.1" in out, out
         assert "hunter2" in pushadm(d, "-P", "spool", "show", entry).stdout
         assert "hunter2" not in d.log()
+
+
+def test_resent_webhook_gets_fresh_timestamp_and_signature():
+    import base64
+    import hashlib
+    import hmac
+    import tempfile
+    import time
+    key = b"rotating-secret"
+    with tempfile.NamedTemporaryFile("w", suffix=".secret", dir="/tmp") as secret:
+        secret.write(key.decode() + "\n")
+        secret.flush()
+        os.chmod(secret.name, 0o644)
+        port = free_port()
+        with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port,
+                                 "events=MessageNew secret_file=" + secret.name))) as d:
+            deliver(d, 1)
+            [name] = spooled(d)
+            path = os.path.join(d.spool_dir, "new", name)
+            # as if it had waited in the spool since 2001
+            text = open(path, "rb").read()
+            text = re.sub(rb"webhook-timestamp: \d+", b"webhook-timestamp: 1000000000", text)
+            open(path, "wb").write(text)
+            with Receiver(port=port) as r:
+                pushadm(d, "spool", "run", "--once")
+                req = r.wait_for(1)[0]
+            h = req["headers"]
+            ts = int(h["webhook-timestamp"])
+            assert abs(ts - time.time()) < 300, ts
+            signed = b"%s.%d.%s" % (h["webhook-id"].encode(), ts, req["body"])
+            want = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+            assert h["webhook-signature"] == want

@@ -246,6 +246,33 @@ static const char *entry_header(const struct pushcore_spool_entry *e,
 	return NULL;
 }
 
+/* A webhook resent later gets a fresh webhook-timestamp, and a fresh
+   signature over it when it is signed: receivers reject old timestamps. */
+static int refresh_webhook_headers(struct pushcore_pool *pool,
+				   struct pushcore_spool_entry *e,
+				   const char **error_r)
+{
+	struct pushcore_secrets *secrets = NULL;
+	const char *id = entry_header(e, "webhook-id");
+	long long now = (long long)time(NULL);
+	unsigned int i;
+
+	if (id == NULL)
+		return 0;
+	if (e->secret_file != NULL &&
+	    pushcore_secrets_load(pool, e->secret_file, &secrets, error_r) < 0)
+		return -1;
+	for (i = 0; i < e->header_count; i++) {
+		if (strncmp(e->headers[i], "webhook-timestamp: ", 19) == 0)
+			e->headers[i] = pushcore_psprintf(pool, "webhook-timestamp: %lld", now);
+		else if (strncmp(e->headers[i], "webhook-signature: ", 19) == 0 &&
+			 secrets != NULL)
+			e->headers[i] = pushcore_psprintf(pool, "webhook-signature: %s",
+				pushcore_sign(pool, secrets, id, now, e->body, e->body_len));
+	}
+	return 0;
+}
+
 /* An XADD entry of the redis driver, sent synchronously. */
 static void dispatch_redis(struct dispatch *d)
 {
@@ -323,6 +350,12 @@ static unsigned int dispatch_round(const struct spool_opts *opts,
 		if (strcmp(e->method, "XADD") == 0) {
 			dispatch_redis(d);
 			sent++;
+			continue;
+		}
+		if (refresh_webhook_headers(list.pool, e, &error) < 0) {
+			/* the secret is gone: it won't sign again by itself */
+			e->last_error = error;
+			entry_move(opts, e, PUSHCORE_SPOOL_FAILED);
 			continue;
 		}
 		memset(&req, 0, sizeof(req));
