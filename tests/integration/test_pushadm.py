@@ -195,3 +195,21 @@ def test_verify_signature_like_a_receiver():
         r = subprocess.run(args + ["-g", good], input=body + b" ", capture_output=True, timeout=30)
         assert r.returncode == 65 and r.stdout.decode().endswith("INVALID\n")
         assert b"MfKQ9r8G" not in r.stdout + r.stderr
+
+
+def test_driver_list_for_a_user_with_userdb_overrides():
+    d = dovecot({"push_notification_driver": "dlog"})
+    config = open(d.config).read().replace(
+        "args = uid=pushtest gid=pushtest home=",
+        "args = uid=pushtest gid=pushtest push_notification_driver2=http:url=http://u:%s@127.0.0.1:9/x home=" % PASSWORD)
+    open(d.config, "w").write(config)
+    with d:
+        rc, out, err = run(d.config, "-f", "json", "driver", "list", "-u", "alice")
+        assert rc == 0, err
+        rows = json.loads(out)
+        assert [(r["setting"], r["driver"]) for r in rows] == [
+            ("push_notification_driver", "dlog"), ("push_notification_driver2", "http")]
+        assert rows[1]["endpoint"] == "http://#hidden_use-P_to_show#@127.0.0.1:9/x"
+        no_secret(out, err)
+        rc, out, err = run(d.config, "driver", "list", "-u", "nobody-here")
+        assert rc == 67, (rc, err)

@@ -55,7 +55,8 @@ const char *pushadm_config_get(const struct pushadm_config *cfg, const char *key
 static int overlay_user(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
 			const char *user)
 {
-	const char *args[] = { "user", "-u", user, NULL };
+	/* "field<TAB>value" lines (doveadm's default formatter) */
+	const char *args[] = { "user", user, NULL };
 	int status;
 	char *out = pushadm_doveadm_run(ctx, args, &status), *line, *save = NULL, *sp;
 
