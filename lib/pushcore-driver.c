@@ -14,8 +14,6 @@
 #include <strings.h>
 
 #define MAX_DRIVERS 32
-#define DEFAULT_MAX_WAIT_MSECS 5000
-#define DEFAULT_SPOOL_DIR "/var/spool/dovecot-push-notify"
 
 extern const struct pushcore_driver push_driver_dlog;
 extern const struct pushcore_driver push_driver_ox;
@@ -75,8 +73,8 @@ pushcore_user_new(const char *username, const struct pushcore_host *host,
 	user->username = pushcore_pstrdup(pool, username);
 	user->host = host;
 	user->host_ctx = host_ctx;
-	user->max_wait_msecs = DEFAULT_MAX_WAIT_MSECS;
-	user->spool_dir = DEFAULT_SPOOL_DIR;
+	user->max_wait_msecs = PUSHCORE_DEFAULT_MAX_WAIT_MSECS;
+	user->spool_dir = PUSHCORE_DEFAULT_SPOOL_DIR;
 	return user;
 }
 
@@ -84,7 +82,6 @@ int pushcore_user_add_driver(struct pushcore_user *user,
 			     const char *setting_name, const char *spec_str,
 			     const char **error_r)
 {
-	struct pushcore_driver_instance *inst, **instances;
 	const struct pushcore_spec *spec;
 	const char *error;
 
@@ -93,6 +90,17 @@ int pushcore_user_add_driver(struct pushcore_user *user,
 		*error_r = pushcore_psprintf(user->pool, "%s: %s", setting_name, error);
 		return -1;
 	}
+	return pushcore_user_add_driver_spec(user, setting_name, spec, error_r);
+}
+
+int pushcore_user_add_driver_spec(struct pushcore_user *user,
+				  const char *setting_name,
+				  const struct pushcore_spec *spec,
+				  const char **error_r)
+{
+	struct pushcore_driver_instance *inst, **instances;
+	const char *error;
+
 	inst = pushcore_palloc(user->pool, sizeof(*inst));
 	inst->driver = pushcore_driver_lookup(spec->name);
 	if (inst->driver == NULL) {

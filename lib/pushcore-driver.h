@@ -16,6 +16,11 @@
 #include "pushcore-log.h"
 
 struct pushcore_pool;
+
+/* How long one delivery waits for all endpoints together, and where
+   notifications that could not be sent wait (docs/spool.md). */
+#define PUSHCORE_DEFAULT_MAX_WAIT_MSECS 5000
+#define PUSHCORE_DEFAULT_SPOOL_DIR "/var/spool/dovecot-push-notify"
 struct pushcore_spec;
 struct pushcore_txn;
 struct pushcore_user;
@@ -115,6 +120,12 @@ pushcore_user_new(const char *username, const struct pushcore_host *host,
 int pushcore_user_add_driver(struct pushcore_user *user,
 			     const char *setting_name, const char *spec_str,
 			     const char **error_r);
+/* The same for a spec the host built (pushcore_spec_new/_add); the spec
+   must live as long as the user (allocate it from user->pool). */
+int pushcore_user_add_driver_spec(struct pushcore_user *user,
+				  const char *setting_name,
+				  const struct pushcore_spec *spec,
+				  const char **error_r);
 void pushcore_user_free(struct pushcore_user **user);
 
 /* True if any driver of the user wants events of this type. */

@@ -48,6 +48,36 @@ struct pushcore_spec *pushcore_spec_parse(struct pushcore_pool *pool,
 	return spec;
 }
 
+struct pushcore_spec *pushcore_spec_new(struct pushcore_pool *pool,
+					const char *name)
+{
+	struct pushcore_spec *spec = pushcore_palloc(pool, sizeof(*spec));
+
+	spec->name = pushcore_pstrdup(pool, name);
+	spec->raw_options = "";
+	return spec;
+}
+
+void pushcore_spec_add(struct pushcore_pool *pool, struct pushcore_spec *spec,
+		       const char *key, const char *value)
+{
+	struct pushcore_spec_option *options =
+		pushcore_palloc(pool, sizeof(*options) * (spec->count + 1));
+
+	if (spec->count > 0)
+		memcpy(options, spec->options, sizeof(*options) * spec->count);
+	options[spec->count].key = pushcore_pstrdup(pool, key);
+	options[spec->count].value = pushcore_pstrdup(pool, value);
+	spec->options = options;
+	spec->count++;
+	/* kept for display (pushadm, logs): the options as a spec would say */
+	spec->raw_options = value[0] == '\0' ?
+		pushcore_psprintf(pool, "%s%s%s", spec->raw_options,
+				  spec->raw_options[0] == '\0' ? "" : " ", key) :
+		pushcore_psprintf(pool, "%s%s%s=%s", spec->raw_options,
+				  spec->raw_options[0] == '\0' ? "" : " ", key, value);
+}
+
 const char *pushcore_spec_get(const struct pushcore_spec *spec, const char *key)
 {
 	unsigned int i = spec->count;

@@ -29,6 +29,13 @@ struct pushcore_spec {
 struct pushcore_spec *pushcore_spec_parse(struct pushcore_pool *pool,
 					  const char *str, const char **error_r);
 
+/* A spec built option by option, for hosts whose configuration is typed
+   (Dovecot 2.4's named blocks): values may hold spaces. A flag has value "". */
+struct pushcore_spec *pushcore_spec_new(struct pushcore_pool *pool,
+					const char *name);
+void pushcore_spec_add(struct pushcore_pool *pool, struct pushcore_spec *spec,
+		       const char *key, const char *value);
+
 /* The last value given for key, or NULL. */
 const char *pushcore_spec_get(const struct pushcore_spec *spec, const char *key);
 bool pushcore_spec_has(const struct pushcore_spec *spec, const char *key);

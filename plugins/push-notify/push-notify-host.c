@@ -126,7 +126,7 @@ static int push_notify_mailbox_unseen(void *host_ctx, const char *mailbox,
 
 static const char *push_notify_plugin_getenv(void *host_ctx, const char *name)
 {
-	return mail_user_plugin_getenv(host_ctx, name);
+	return push_notify_settings_getenv(host_ctx, name);
 }
 
 /* What a script's user object shows of the mail user. */

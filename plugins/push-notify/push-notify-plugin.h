@@ -27,6 +27,17 @@ extern MODULE_CONTEXT_DEFINE(push_notify_user_module, &mail_user_module_register
 /* push-notify-user.c */
 void push_notify_user_created(struct mail_user *user);
 struct push_notify_user *push_notify_user_get(struct mail_user *user);
+/* A driver could not start: one log line naming it and the cause. */
+void push_notify_driver_failed(struct push_notify_user *puser, const char *error);
+
+/* push-notify-settings-v23.c or -v24.c, whichever Dovecot this is built
+   for: the only place the two settings systems differ. */
+/* Whether any push notification driver is configured for the user. */
+bool push_notify_settings_configured(struct mail_user *user);
+/* Sets max delay, spool and the drivers of an enabled user. */
+void push_notify_settings_apply(struct push_notify_user *puser);
+/* A setting by name, for scripts (user:plugin_getenv). */
+const char *push_notify_settings_getenv(struct mail_user *user, const char *name);
 
 /* push-notify-txn.c */
 void push_notify_txn_register(void);

@@ -5,6 +5,7 @@
 #include "seq-range-array.h"
 #include "mail-storage-private.h"
 #include "notify-plugin.h"
+#include "push-notify-compat.h"
 #include "pushcore.h"
 #include "push-notify-plugin.h"
 
@@ -313,5 +314,5 @@ void push_notify_txn_register(void)
 
 void push_notify_txn_unregister(void)
 {
-	notify_unregister(push_notify_ctx);
+	push_notify_compat_notify_unregister(push_notify_ctx);
 }

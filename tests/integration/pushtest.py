@@ -235,6 +235,202 @@ plugin {{
 """
 
 
+# Dovecot 2.4 (Debian 13) reads another configuration syntax: the same
+# private server in 2.4 terms. Tests keep giving 2.3 plugin settings;
+# config_24() turns them into push_notify blocks (docs/upgrading.md).
+CONFIG_24 = """\
+dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+instance_name = pushtest-{port_lmtp}
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = no
+auth_allow_cleartext = yes
+auth_mechanisms = plain login
+default_internal_user = {user}
+default_internal_group = {user}
+default_login_user = {user}
+passdb passwd-file {{
+  passwd_file_path = {tmp}/passwd
+}}
+userdb static {{
+  fields {{
+    uid = {user}
+    gid = {user}
+    home = {tmp}/home/%{{user}}
+  }}
+}}
+mail_driver = maildir
+mail_path = ~/Maildir
+mail_plugin_dir = {tmp}/modules
+imap_metadata = yes
+mail_attribute {{
+  dict file {{
+    path = %{{home}}/dovecot-attributes
+  }}
+}}
+mail_debug = {mail_debug}
+import_environment {{
+  TZ = %{{env:TZ}}
+{import_env}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    listen = 127.0.0.1
+    port = {port_lmtp}
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    listen = 127.0.0.1
+    port = {port_imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+protocol lmtp {{
+{mail_plugins}
+}}
+protocol lda {{
+{mail_plugins}
+}}
+protocol imap {{
+{mail_plugins}
+}}
+{plugin}
+{extra}
+"""
+
+_version = None
+
+
+def dovecot_version():
+    """(major, minor) of the Dovecot on this machine."""
+    global _version
+    if _version is None:
+        out = subprocess.run(["dovecot", "--version"], capture_output=True,
+                             text=True, timeout=30).stdout
+        _version = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", out).groups())
+    return _version
+
+
+def is_24():
+    return dovecot_version() >= (2, 4)
+
+
+def dovecot23_only(why):
+    """Marks a test of behaviour only Dovecot 2.3 has (its plugin {}
+    settings, numbered drivers). The runner reports it as not applicable on
+    2.4, with the reason, and counts it neither passed nor failed."""
+    def mark(test):
+        test.dovecot23_only = why
+        return test
+    return mark
+
+
+# the driver-spec options that are typed settings in a 2.4 push_notify block
+TYPED_OPTIONS = {"url", "events", "mailboxes", "bearer_file", "secret_file",
+                 "tls_ca_file", "timeout_msecs", "max_retries", "cache_lifetime",
+                 "stream", "maxlen", "file"}
+TYPED_FLAGS = {"batch", "tls_no_verify", "user_from_metadata"}
+GLOBALS_24 = {"push_notification_max_delay": "push_notify_max_delay",
+              "push_notification_spool_dir": "push_notify_spool_dir",
+              "push_notification_spool_only": "push_notify_spool_only"}
+
+
+def quote24(value):
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def block_24(name, spec):
+    """A 2.3 driver spec as a 2.4 push_notify block named after its 2.3
+    setting: typed options where the spec is well-formed, otherwise the
+    spec as it is in driver = (which the plugin accepts too)."""
+    driver, _, options = spec.partition(":")
+    tokens = options.split()
+    lines, headers = [], []
+    typed = driver != "" and " " not in driver
+    for t in tokens:
+        key, eq, value = t.partition("=")
+        if key == "header" and eq and ":" in value:
+            headers.append(value.split(":", 1))
+        elif key in TYPED_OPTIONS and eq:
+            lines.append("  %s = %s" % (key, quote24(value)))
+        elif key in TYPED_FLAGS and not eq:
+            lines.append("  %s = yes" % key)
+        else:
+            typed = False
+    if not typed:
+        return "push_notify %s {\n  driver = %s\n}" % (name, quote24(spec))
+    if headers:
+        lines.append("  header {\n%s\n  }" % "\n".join(
+            "    %s = %s" % (k, quote24(v)) for k, v in headers))
+    return "push_notify %s {\n  driver = %s\n%s\n}" % (name, driver, "\n".join(lines))
+
+
+def reference_block_24(spec):
+    """The same driver for Dovecot's own push_notification plugin, in the
+    2.4 syntax of its named blocks."""
+    driver, _, options = spec.partition(":")
+    lines = []
+    for t in options.split():
+        key, eq, value = t.partition("=")
+        if driver == "ox" and key in ("url", "user_from_metadata", "cache_lifetime"):
+            lines.append("  ox_%s = %s" % (key.replace("cache_lifetime", "cache_ttl"),
+                                         quote24(value) if eq else "yes"))
+        elif driver == "lua" and key == "file":
+            lines.append("  lua_file = %s" % quote24(value))
+        else:
+            raise ValueError("no 2.4 form of %s for Dovecot's push_notification" % t)
+    return "push_notification %s {\n%s\n}" % (driver, "\n".join(lines))
+
+
+def quota_24(plugin):
+    """quota = maildir:NAME with quota_rule = *:storage=SIZE, in 2.4 terms."""
+    driver, _, name = plugin["quota"].partition(":")
+    m = re.fullmatch(r"\*:storage=(\w+)", plugin.get("quota_rule", ""))
+    if not m:
+        raise ValueError("no Dovecot 2.4 form for quota_rule %r" % plugin.get("quota_rule"))
+    return "quota %s {\n  driver = %s\n  storage_size = %s\n}" % (
+        quote24(name), driver, m.group(1))
+
+
+def config_24(plugin, reference=False):
+    """2.3 plugin settings in 2.4 terms: push_notification_driver, _driver2,
+    ... become blocks (in the 2.3 reading order: the list ends at the first
+    missing number, as the 2.3 plugin reads it), the global settings take the
+    push_notify_ prefix. Anything else has no 2.4 meaning here."""
+    out = []
+    for key, value in plugin.items():
+        if key in GLOBALS_24:
+            out.append("%s = %s" % (GLOBALS_24[key], quote24(value)))
+        elif key.startswith("push_notification_driver"):
+            continue
+        elif key == "quota":
+            out.append(quota_24(plugin))
+        elif key == "quota_rule":
+            continue
+        else:
+            raise ValueError("no Dovecot 2.4 form for plugin setting %s" % key)
+    for i in range(1, 100):
+        key = "push_notification_driver" + ("" if i == 1 else str(i))
+        if not plugin.get(key):
+            break
+        out.append(block_24(key, plugin[key]))
+        if reference:
+            out.append(reference_block_24(plugin[key]))
+    return "\n".join(out)
+
+
 class Dovecot:
     """A private Dovecot master under a fresh temp dir."""
 
@@ -260,8 +456,32 @@ class Dovecot:
         with open(os.path.join(self.tmp, "passwd"), "w") as f:
             for u in self.users:
                 f.write("%s:{PLAIN}%s::::::\n" % (u, PASSWORD))
-        import_env = ("LD_LIBRARY_PATH=%s" % env_library_path) if env_library_path else ""
         self.config = os.path.join(self.tmp, "dovecot.conf")
+        if is_24():
+            self._write_config_24(plugin, mail_plugins, mail_debug,
+                                  env_library_path, extra_conf)
+        else:
+            self._write_config_23(plugin, mail_plugins, mail_debug,
+                                  env_library_path, extra_conf)
+        self.log_path = os.path.join(self.tmp, "dovecot.log")
+
+    def _write_config_24(self, plugin, mail_plugins, mail_debug,
+                         env_library_path, extra_conf):
+        plugins = "\n".join("    %s = yes" % p for p in mail_plugins.split())
+        with open(self.config, "w") as f:
+            f.write(CONFIG_24.format(
+                tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
+                port_imap=self.imap_port,
+                mail_plugins="  mail_plugins {\n%s\n  }" % plugins if plugins else "",
+                mail_debug="yes" if mail_debug else "no",
+                import_env=("  LD_LIBRARY_PATH = %s" % env_library_path)
+                if env_library_path else "",
+                plugin=config_24(plugin, "push_notification" in mail_plugins.split()),
+                extra=extra_conf))
+
+    def _write_config_23(self, plugin, mail_plugins, mail_debug,
+                         env_library_path, extra_conf):
+        import_env = ("LD_LIBRARY_PATH=%s" % env_library_path) if env_library_path else ""
         with open(self.config, "w") as f:
             f.write(CONFIG.format(
                 tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
@@ -269,7 +489,6 @@ class Dovecot:
                 mail_debug="yes" if mail_debug else "no", import_env=import_env,
                 plugin="\n".join("  %s = %s" % kv for kv in (plugin or {}).items()),
                 extra=extra_conf))
-        self.log_path = os.path.join(self.tmp, "dovecot.log")
 
     def _link_modules(self, extra_modules):
         dest = os.path.join(self.tmp, "modules")

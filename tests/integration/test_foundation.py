@@ -6,7 +6,7 @@ import re
 import socket
 
 from built import ours
-from pushtest import Dovecot, Receiver, make_message
+from pushtest import Dovecot, Receiver, dovecot23_only, make_message
 
 OX_PATH = "/preliminary/http-notify/v1/notify"
 
@@ -137,6 +137,7 @@ def test_ox_several_endpoints_and_lda():
         d.wait_log(r'dlog: user="alice" MessageNew .*subject="via lda"')
 
 
+@dovecot23_only("2.4 has named blocks, not numbered settings")
 def test_drivers_list_ends_at_first_gap():
     with Receiver() as r, Dovecot(**ours({
             "push_notification_driver": "dlog",

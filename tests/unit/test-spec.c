@@ -21,6 +21,38 @@ static void test_reference_example(void)
 	pushcore_pool_free(&pool);
 }
 
+/* Dovecot 2.4's typed blocks build a spec: values keep their spaces, and a
+   spec parsed from 2.3 syntax can be extended the same way. */
+static void test_built(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	const char *error, **all;
+	struct pushcore_spec *spec = pushcore_spec_new(pool, "http");
+
+	test_assert(spec->count == 0);
+	test_assert_str(spec->raw_options, "");
+	pushcore_spec_add(pool, spec, "url", "http://127.0.0.1:1/x");
+	pushcore_spec_add(pool, spec, "header", "X-Tenant:Acme Corp");
+	pushcore_spec_add(pool, spec, "batch", "");
+	pushcore_spec_add(pool, spec, "header", "X-Two:2");
+	test_assert(spec->count == 4);
+	test_assert_str(pushcore_spec_get(spec, "header"), "X-Two:2");
+	all = pushcore_spec_get_all(pool, spec, "header");
+	test_assert_str(all[0], "X-Tenant:Acme Corp");
+	test_assert_str(all[1], "X-Two:2");
+	test_assert(all[2] == NULL);
+	test_assert(pushcore_spec_has(spec, "batch"));
+	test_assert_str(spec->raw_options, "url=http://127.0.0.1:1/x "
+			"header=X-Tenant:Acme Corp batch header=X-Two:2");
+
+	spec = pushcore_spec_parse(pool, "ox:user_from_metadata", &error);
+	pushcore_spec_add(pool, spec, "url", "http://h/");
+	test_assert(spec->count == 2);
+	test_assert_str(pushcore_spec_get(spec, "url"), "http://h/");
+	test_assert_str(spec->raw_options, "user_from_metadata url=http://h/");
+	pushcore_pool_free(&pool);
+}
+
 static void test_tokens(void)
 {
 	struct pushcore_pool *pool = pushcore_pool_new();
@@ -85,6 +117,7 @@ static void test_numbers(void)
 int main(void)
 {
 	test_run("spec: reference example", test_reference_example);
+	test_run("spec: built option by option", test_built);
 	test_run("spec: tokens", test_tokens);
 	test_run("spec: no options", test_no_options);
 	test_run("spec: numbers and times", test_numbers);

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_DRIVERS 64
-
 struct check {
 	struct pushadm_ctx *ctx;
 	struct pushcore_pool *pool;
@@ -70,21 +68,24 @@ static void check_mail_plugins(struct check *c, const char *protocol)
 	free(plugins);
 }
 
-static void check_drivers(struct check *c, const struct pushadm_config *cfg)
+static void check_drivers(struct check *c, struct pushadm_config *cfg)
 {
-	const char *names[MAX_DRIVERS], *specs[MAX_DRIVERS], *error;
+	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
 	struct pushcore_user *puser = pushadm_user_new(c->pool, "config-check");
-	unsigned int i, n = pushadm_config_drivers(cfg, names, specs, MAX_DRIVERS);
+	unsigned int i, n = pushadm_config_drivers(cfg, drivers, PUSHADM_DRIVERS_MAX);
+	const char *error;
 	char later[64];
 
 	if (n == 0)
-		problem(c, "no push_notification_driver is set: nothing is sent");
+		problem(c, cfg->dovecot24 ? "no push_notify block is configured: "
+			"nothing is sent" : "no push_notification_driver is set: "
+			"nothing is sent");
 	for (i = 0; i < n; i++) {
-		if (pushcore_user_add_driver(puser, names[i], specs[i], &error) < 0)
+		if (pushadm_driver_add(puser, &drivers[i], &error) < 0)
 			problem(c, "%s", error);
 	}
 	/* the plugin stops at the first gap, as the reference does */
-	for (i = n + 2; i < n + 10; i++) {
+	for (i = n + 2; !cfg->dovecot24 && i < n + 10; i++) {
 		snprintf(later, sizeof(later), "push_notification_driver%u", i);
 		if (pushadm_config_get(cfg, later) != NULL)
 			problem(c, "%s is ignored: push_notification_driver%u is not set "

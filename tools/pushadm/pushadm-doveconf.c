@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,13 +15,13 @@
 /* Runs program (doveconf or doveadm) with -c and args; returns its stdout
    and exit status, NULL if it couldn't run. */
 static char *program_run(struct pushadm_ctx *ctx, const char *program,
-			 const char *const *args, int *status_r)
+			 const char *const *args, bool quiet, int *status_r)
 {
 	const char *argv[16];
 	struct pushcore_buf out;
 	unsigned int n = 0;
 	char buf[4096];
-	int fds[2], status;
+	int fds[2], fd, status;
 	ssize_t ret;
 	pid_t pid;
 
@@ -37,6 +38,8 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 		return NULL;
 	if (pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
+		if (quiet && (fd = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(fd, STDERR_FILENO);
 		close(fds[0]);
 		close(fds[1]);
 		execvp(program, (char **)argv);
@@ -60,7 +63,7 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 char *pushadm_doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
 {
 	int status;
-	char *out = program_run(ctx, "doveconf", args, &status);
+	char *out = program_run(ctx, "doveconf", args, false, &status);
 
 	if (out != NULL && status != 0) {
 		free(out);
@@ -72,7 +75,20 @@ char *pushadm_doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
 char *pushadm_doveadm_run(struct pushadm_ctx *ctx, const char *const *args,
 			  int *status_r)
 {
-	return program_run(ctx, "doveadm", args, status_r);
+	return program_run(ctx, "doveadm", args, false, status_r);
+}
+
+bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx)
+{
+	/* only 2.4 has a value for it (2.3 prints nothing or complains, and
+	   its complaint is not for the user) */
+	const char *args[] = { "-h", "dovecot_config_version", NULL };
+	int status;
+	char *out = program_run(ctx, "doveconf", args, true, &status);
+	bool is_24 = out != NULL && status == 0 && out[0] >= '0' && out[0] <= '9';
+
+	free(out);
+	return is_24;
 }
 
 char *pushadm_doveconf_get(struct pushadm_ctx *ctx, const char *key)

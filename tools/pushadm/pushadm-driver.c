@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DRIVERS 64
 #define BODY_START_MAX 200
 
 /* pushadm has no mailbox: it says the user opted in (for ox) and knows no
@@ -254,7 +253,8 @@ static int user_option(int argc, char *argv[], const char **user_r, bool *dry_ru
 static int cmd_driver_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
 	struct pushadm_config cfg;
-	const char *user = NULL, *names[MAX_DRIVERS], *specs[MAX_DRIVERS], *error, *str;
+	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
+	const char *user = NULL, *error, *str;
 	struct pushcore_user *puser;
 	unsigned int i, n;
 	int ret;
@@ -263,7 +263,7 @@ static int cmd_driver_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 		return PUSHADM_EXIT_USAGE;
 	if ((ret = pushadm_config_load(ctx, user, &cfg)) != 0)
 		return ret;
-	n = pushadm_config_drivers(&cfg, names, specs, MAX_DRIVERS);
+	n = pushadm_config_drivers(&cfg, drivers, PUSHADM_DRIVERS_MAX);
 	puser = pushadm_user_new(cfg.pool, user == NULL ? "-" : user);
 	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
 	pushadm_print_header("setting", "Setting");
@@ -275,10 +275,10 @@ static int cmd_driver_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 	pushadm_print_header("options", "Options");
 	pushadm_print_header("status", "Status");
 	for (i = 0; i < n; i++) {
-		struct pushcore_spec *spec = pushcore_spec_parse(cfg.pool, specs[i], &error);
-		bool ok = pushcore_user_add_driver(puser, names[i], specs[i], &error) == 0;
+		const struct pushcore_spec *spec = drivers[i].spec;
+		bool ok = pushadm_driver_add(puser, &drivers[i], &error) == 0;
 
-		pushadm_print(names[i]);
+		pushadm_print(drivers[i].name);
 		pushadm_print(spec == NULL ? "?" : spec->name);
 		str = spec == NULL ? NULL : pushcore_spec_get(spec, "url");
 		pushadm_print(str == NULL ? "-" : ctx->show_secrets ? str :
@@ -307,7 +307,7 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
 	struct pushadm_config cfg;
 	const char *user = NULL, *event = "MessageNew", *mailbox = "INBOX", *error;
-	const char *names[MAX_DRIVERS], *specs[MAX_DRIVERS];
+	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
 	struct pushcore_user *puser;
 	struct pushcore_txn *txn;
 	bool dry_run = false;
@@ -325,19 +325,19 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 		return ret;
 	puser = pushadm_user_new(cfg.pool, user == NULL ? "pushadm-test" : user);
 	puser->spool_dir = NULL;	/* a test is never retried later */
-	n = pushadm_config_drivers(&cfg, names, specs, MAX_DRIVERS);
+	n = pushadm_config_drivers(&cfg, drivers, PUSHADM_DRIVERS_MAX);
 	if (optind < argc && strchr(argv[optind], ':') != NULL) {
 		/* a driver spec given on the command line */
-		names[0] = "command line";
-		specs[0] = argv[optind];
+		pushadm_driver_parse(cfg.pool, &drivers[0], "command line",
+				     argv[optind]);
 		n = 1;
 	}
 	for (i = 0; i < n; i++) {
-		if (optind < argc && strcmp(names[i], "command line") != 0 &&
-		    strcmp(names[i], argv[optind]) != 0)
+		if (optind < argc && strcmp(drivers[i].name, "command line") != 0 &&
+		    strcmp(drivers[i].name, argv[optind]) != 0)
 			continue;
 		chosen++;
-		if (pushcore_user_add_driver(puser, names[i], specs[i], &error) < 0) {
+		if (pushadm_driver_add(puser, &drivers[i], &error) < 0) {
 			fprintf(stderr, "pushadm: %s\n", ctx->show_secrets ? error :
 				pushcore_redact(cfg.pool, error));
 			pushcore_user_free(&puser);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DRIVERS 64
 
 /* field=value: strings as given, numbers, flags and lists comma-separated */
 static int set_field(struct pushcore_pool *pool, struct pushcore_event *ev,
@@ -78,7 +77,8 @@ static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
 	struct pushadm_config cfg;
 	const char *user = NULL, *event = NULL, *mailbox = "INBOX", *error;
-	const char *names[MAX_DRIVERS], *specs[MAX_DRIVERS], *dir;
+	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
+	const char *dir;
 	struct pushcore_user *puser;
 	struct pushcore_txn *txn;
 	struct pushcore_event *ev;
@@ -104,9 +104,9 @@ static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 	puser = pushadm_user_new(cfg.pool, user);
 	if ((dir = pushadm_config_get(&cfg, "push_notification_spool_dir")) != NULL)
 		puser->spool_dir = dir;
-	n = pushadm_config_drivers(&cfg, names, specs, MAX_DRIVERS);
+	n = pushadm_config_drivers(&cfg, drivers, PUSHADM_DRIVERS_MAX);
 	for (i = 0; i < n; i++) {
-		if (pushcore_user_add_driver(puser, names[i], specs[i], &error) < 0)
+		if (pushadm_driver_add(puser, &drivers[i], &error) < 0)
 			fprintf(stderr, "pushadm: %s\n", pushcore_redact(cfg.pool, error));
 	}
 	txn = pushcore_txn_begin(puser);

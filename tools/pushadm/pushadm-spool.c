@@ -50,12 +50,29 @@ static const struct option spool_long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* Dovecot's spool setting (2.3 or 2.4 name), or the default. */
+static const char *configured_spool_dir(struct pushadm_ctx *ctx)
+{
+	struct pushadm_config cfg;
+	const char *value = NULL;
+
+	if (!pushadm_doveconf_is_24(ctx))
+		value = pushadm_doveconf_get(ctx, "plugin/push_notification_spool_dir");
+	else if (pushadm_config_load(ctx, NULL, &cfg) == 0) {
+		/* 2.4's doveconf -h can't single out a global that blocks may
+		   repeat; the parsed configuration can */
+		value = pushadm_config_get(&cfg, "push_notification_spool_dir");
+		value = value == NULL ? NULL : strdup(value);
+		pushadm_config_free(&cfg);
+	}
+	return value != NULL && value[0] != '\0' ? value : DEFAULT_SPOOL_DIR;
+}
+
 /* -d DIR, or Dovecot's push_notification_spool_dir, or the default. */
 static int spool_parse_opts(struct pushadm_ctx *ctx, int argc, char *argv[],
 			    struct spool_opts *opts)
 {
 	unsigned int msecs;
-	char *value;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
@@ -81,10 +98,8 @@ static int spool_parse_opts(struct pushadm_ctx *ctx, int argc, char *argv[],
 			return -1;
 		}
 	}
-	if (opts->dir == NULL) {
-		value = pushadm_doveconf_get(ctx, "plugin/push_notification_spool_dir");
-		opts->dir = value != NULL && value[0] != '\0' ? value : DEFAULT_SPOOL_DIR;
-	}
+	if (opts->dir == NULL)
+		opts->dir = configured_spool_dir(ctx);
 	return 0;
 }
 

@@ -63,13 +63,31 @@ void pushadm_print_flush(void);
 char *pushadm_doveconf_run(struct pushadm_ctx *ctx, const char *const *args);
 char *pushadm_doveadm_run(struct pushadm_ctx *ctx, const char *const *args,
 			  int *status_r);
+/* Whether doveconf is Dovecot 2.4's (typed settings, push_notify blocks). */
+bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx);
+
+struct pushcore_spec;
+struct pushcore_user;
 
 #define PUSHADM_CONFIG_MAX 256
-/* The plugin {} settings, with a user's userdb overrides. */
+#define PUSHADM_DRIVERS_MAX 64
+/* One configured driver: its setting (2.3) or block (2.4) name and its
+   spec, or NULL and the error that made it unreadable. */
+struct pushadm_driver {
+	const char *name;
+	const struct pushcore_spec *spec;
+	const char *error;
+};
+/* The push notification settings (2.3: plugin {}; 2.4: push_notify_* and
+   push_notify blocks, kept under the 2.3 names), with a user's userdb
+   overrides. */
 struct pushadm_config {
 	struct pushcore_pool *pool;
+	bool dovecot24;
 	unsigned int count;
 	const char *keys[PUSHADM_CONFIG_MAX], *values[PUSHADM_CONFIG_MAX];
+	unsigned int block_count;
+	struct pushadm_driver blocks[PUSHADM_DRIVERS_MAX];
 };
 /* Returns 0 or an exit code (after printing the error). */
 int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
@@ -79,9 +97,16 @@ void pushadm_config_set(struct pushadm_config *cfg, const char *key,
 			const char *value);
 /* NULL when unset or empty. */
 const char *pushadm_config_get(const struct pushadm_config *cfg, const char *key);
-unsigned int pushadm_config_drivers(const struct pushadm_config *cfg,
-				    const char **names, const char **specs,
+/* The drivers in the order the plugin reads them. */
+unsigned int pushadm_config_drivers(struct pushadm_config *cfg,
+				    struct pushadm_driver *drivers,
 				    unsigned int max);
+/* A driver given as a 2.3 spec string (configuration, command line). */
+void pushadm_driver_parse(struct pushcore_pool *pool, struct pushadm_driver *driver,
+			  const char *name, const char *spec_str);
+/* Starts the driver for puser; -1 with *error_r as the plugin logs it. */
+int pushadm_driver_add(struct pushcore_user *puser,
+		       const struct pushadm_driver *driver, const char **error_r);
 
 /* pushadm-driver.c: a pushcore user for pushadm (it says every user opted
    in to ox), synthetic events, and the per-endpoint report. */

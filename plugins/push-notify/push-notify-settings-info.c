@@ -1,0 +1,101 @@
+/* The definitions of push_notify's Dovecot 2.4 settings, shared by the
+   plugin and the settings module the config process loads. */
+#include "lib.h"
+#include "array.h"
+#include "settings-parser.h"
+#include "pushcore-driver.h"
+#include "push-notify-settings.h"
+
+/* Options are not %variable-expanded by Dovecot: drivers expand their own
+   (stream=mail-events:%d), as they do on 2.3. */
+#undef DEF
+#define DEF(type, name) \
+	SETTING_DEFINE_STRUCT_##type(PUSH_NOTIFY_OPTION_PREFIX #name, name, \
+				     struct push_notify_settings)
+
+static const struct setting_define push_notify_setting_defines[] = {
+	DEF(TIME_MSECS, max_delay),
+	DEF(STR, spool_dir),
+	DEF(BOOL, spool_only),
+	{
+		.type = SET_FILTER_ARRAY,
+		.key = PUSH_NOTIFY_FILTER_NAME,
+		.offset = offsetof(struct push_notify_settings, push_notifies),
+		.filter_array_field_name = PUSH_NOTIFY_OPTION_PREFIX "name",
+	},
+	DEF(STR, name),
+	DEF(STR_NOVARS, driver),
+
+	DEF(STR_NOVARS, url),
+	DEF(STR_NOVARS, events),
+	DEF(STR_NOVARS, mailboxes),
+	DEF(STR_NOVARS, bearer_file),
+	DEF(STR_NOVARS, secret_file),
+	DEF(STR_NOVARS, tls_ca_file),
+	DEF(STR_NOVARS, timeout_msecs),
+	DEF(STR_NOVARS, max_retries),
+	DEF(STR_NOVARS, cache_lifetime),
+	DEF(STR_NOVARS, stream),
+	DEF(STR_NOVARS, maxlen),
+	DEF(STR_NOVARS, file),
+	DEF(BOOL, batch),
+	DEF(BOOL, tls_no_verify),
+	DEF(BOOL, user_from_metadata),
+	DEF(STRLIST, header),
+
+	SETTING_DEFINE_LIST_END,
+};
+
+static const struct push_notify_settings push_notify_default_settings = {
+	.max_delay = PUSHCORE_DEFAULT_MAX_WAIT_MSECS,
+	.spool_dir = PUSHCORE_DEFAULT_SPOOL_DIR,
+	.spool_only = FALSE,
+	.push_notifies = ARRAY_INIT,
+
+	.name = "",
+	.driver = "",
+	.url = "",
+	.events = "",
+	.mailboxes = "",
+	.bearer_file = "",
+	.secret_file = "",
+	.tls_ca_file = "",
+	.timeout_msecs = "",
+	.max_retries = "",
+	.cache_lifetime = "",
+	.stream = "",
+	.maxlen = "",
+	.file = "",
+	.header = ARRAY_INIT,
+};
+
+/* Like Dovecot's push_notification blocks: the driver defaults to the
+   block's name, so "push_notify dlog { }" is enough. */
+static bool push_notify_settings_check(void *_set, pool_t pool ATTR_UNUSED,
+				       const char **error_r ATTR_UNUSED)
+{
+	struct push_notify_settings *set = _set;
+
+	if (set->driver[0] == '\0')
+		set->driver = set->name;
+	return TRUE;
+}
+
+const struct setting_parser_info push_notify_setting_parser_info = {
+	.name = "push_notify",
+	/* the settings only exist while the plugin is installed */
+	.plugin_dependency = "lib20_push_notify_plugin",
+
+	.defines = push_notify_setting_defines,
+	.defaults = &push_notify_default_settings,
+
+	.struct_size = sizeof(struct push_notify_settings),
+	.pool_offset1 = 1 + offsetof(struct push_notify_settings, pool),
+	.check_func = push_notify_settings_check,
+};
+
+bool push_notify_setting_is_option(const struct setting_define *def)
+{
+	return def->offset >= offsetof(struct push_notify_settings, url) &&
+		def->type != SET_FILTER_ARRAY;
+}

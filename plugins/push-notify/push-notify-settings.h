@@ -1,0 +1,67 @@
+#ifndef PUSH_NOTIFY_SETTINGS_H
+#define PUSH_NOTIFY_SETTINGS_H
+
+/* Dovecot 2.4's typed settings of push_notify (docs/upgrading.md):
+
+     push_notify_max_delay = 5s
+     push_notify_spool_dir = /var/spool/dovecot-push-notify
+     push_notify_spool_only = no
+     push_notify NAME {
+       driver = ox | http | redis | lua | dlog    (default: NAME)
+       url = ...                                  (one setting per option
+       user_from_metadata = yes                    of the 2.3 driver spec)
+       header {
+         X-Tenant = acme
+       }
+     }
+
+   The block and prefix are push_notify, not Dovecot's push_notification:
+   Dovecot registers push_notification_* itself (its plugin ships with
+   dovecot-core), and one setting name can have only one definition. The
+   config process learns these from libpush_notify_settings.so; the plugin
+   reads them with the same definitions. */
+
+#include "settings-parser.h"
+
+#define PUSH_NOTIFY_FILTER_NAME "push_notify"
+#define PUSH_NOTIFY_OPTION_PREFIX "push_notify_"
+
+struct push_notify_settings {
+	pool_t pool;
+
+	/* global */
+	unsigned int max_delay;
+	const char *spool_dir;
+	bool spool_only;
+	ARRAY_TYPE(const_string) push_notifies;
+
+	/* one named block */
+	const char *name;
+	const char *driver;
+	/* the options of the 2.3 driver spec, in spec terms: a string is
+	   key=value, a yes bool is a flag, a list is key=name:value each */
+	const char *url;
+	const char *events;
+	const char *mailboxes;
+	const char *bearer_file;
+	const char *secret_file;
+	const char *tls_ca_file;
+	const char *timeout_msecs;
+	const char *max_retries;
+	const char *cache_lifetime;
+	const char *stream;
+	const char *maxlen;
+	const char *file;
+	bool batch;
+	bool tls_no_verify;
+	bool user_from_metadata;
+	ARRAY_TYPE(const_string) header;
+};
+
+extern const struct setting_parser_info push_notify_setting_parser_info;
+
+/* Whether a define is one of the driver options above (not name, driver
+   or a global setting). */
+bool push_notify_setting_is_option(const struct setting_define *def);
+
+#endif
