@@ -3,6 +3,7 @@
 #include "pushcore-mem.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct http_transfer {
 	void *context;
 	struct pushcore_buf response;
 	char errbuf[CURL_ERROR_SIZE];
+	char cause[CURL_ERROR_SIZE + 64];
 	char tls_subject[256], tls_expiry[64];
 };
 
@@ -258,6 +260,35 @@ static double info_secs(CURL *e, CURLINFO info)
 	return (double)usecs / 1e6;
 }
 
+/* The cause in our words (stable across curl versions, what an
+   administrator looks for), then curl's own detail. */
+static const char *transfer_cause(struct http_transfer *t, CURLcode code)
+{
+	const char *cause, *detail = t->errbuf[0] != '\0' ? t->errbuf :
+		curl_easy_strerror(code);
+
+	switch (code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		cause = "name resolution failed";
+		break;
+	case CURLE_COULDNT_CONNECT:
+		cause = "connection refused or host unreachable";
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		cause = "timed out";
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		cause = "TLS certificate verification failed";
+		break;
+	default:
+		return detail;
+	}
+	snprintf(t->cause, sizeof(t->cause), "%s: %s", cause, detail);
+	return t->cause;
+}
+
 static void result_fill(struct http_transfer *t, CURLcode code,
 			struct pushcore_http_result *r)
 {
@@ -278,11 +309,7 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	result_certinfo(t, r);
 	if (code != CURLE_OK) {
 		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
-		r->error = t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(code);
-		if (code == CURLE_PEER_FAILED_VERIFICATION ||
-		    code == CURLE_SSL_CACERT_BADFILE)
-			r->error = t->errbuf[0] != '\0' ? t->errbuf :
-				"TLS certificate verification failed";
+		r->error = transfer_cause(t, code);
 		return;
 	}
 	r->status = (int)status;

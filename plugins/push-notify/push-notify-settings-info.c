@@ -6,8 +6,9 @@
 #include "pushcore-driver.h"
 #include "push-notify-settings.h"
 
-/* Options are not %variable-expanded by Dovecot: drivers expand their own
-   (stream=mail-events:%d), as they do on 2.3. */
+/* Names and paths are %variable-expanded as other 2.4 settings are
+   (stream = mail-events:%{user|domain}); URLs, filters and headers are
+   taken as written, so a %-escape in a URL stays what it is. */
 #undef DEF
 #define DEF(type, name) \
 	SETTING_DEFINE_STRUCT_##type(PUSH_NOTIFY_OPTION_PREFIX #name, name, \
@@ -29,15 +30,15 @@ static const struct setting_define push_notify_setting_defines[] = {
 	DEF(STR_NOVARS, url),
 	DEF(STR_NOVARS, events),
 	DEF(STR_NOVARS, mailboxes),
-	DEF(STR_NOVARS, bearer_file),
-	DEF(STR_NOVARS, secret_file),
-	DEF(STR_NOVARS, tls_ca_file),
+	DEF(STR, bearer_file),
+	DEF(STR, secret_file),
+	DEF(STR, tls_ca_file),
 	DEF(STR_NOVARS, timeout_msecs),
 	DEF(STR_NOVARS, max_retries),
 	DEF(STR_NOVARS, cache_lifetime),
-	DEF(STR_NOVARS, stream),
+	DEF(STR, stream),
 	DEF(STR_NOVARS, maxlen),
-	DEF(STR_NOVARS, file),
+	DEF(STR, file),
 	DEF(BOOL, batch),
 	DEF(BOOL, tls_no_verify),
 	DEF(BOOL, user_from_metadata),

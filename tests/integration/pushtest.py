@@ -261,6 +261,7 @@ userdb static {{
     uid = {user}
     gid = {user}
     home = {tmp}/home/%{{user}}
+{userdb_fields}
   }}
 }}
 mail_driver = maildir
@@ -332,7 +333,15 @@ def dovecot23_only(why):
     settings, numbered drivers). The runner reports it as not applicable on
     2.4, with the reason, and counts it neither passed nor failed."""
     def mark(test):
-        test.dovecot23_only = why
+        test.not_applicable = lambda: is_24() and "Dovecot 2.3 only (%s)" % why
+        return test
+    return mark
+
+
+def dovecot24_only(why):
+    """The same for behaviour only Dovecot 2.4 has (push_notify blocks)."""
+    def mark(test):
+        test.not_applicable = lambda: not is_24() and "Dovecot 2.4 only (%s)" % why
         return test
     return mark
 
@@ -364,6 +373,8 @@ def block_24(name, spec):
         if key == "header" and eq and ":" in value:
             headers.append(value.split(":", 1))
         elif key in TYPED_OPTIONS and eq:
+            if key == "stream":	# 2.3 expands %d, 2.4 writes it so
+                value = value.replace("%d", "%{user|domain}")
             lines.append("  %s = %s" % (key, quote24(value)))
         elif key in TYPED_FLAGS and not eq:
             lines.append("  %s = yes" % key)
@@ -377,10 +388,27 @@ def block_24(name, spec):
     return "push_notify %s {\n  driver = %s\n%s\n}" % (name, driver, "\n".join(lines))
 
 
+def plugin_conf(settings):
+    """Plugin settings as a piece of configuration for this Dovecot."""
+    if is_24():
+        return config_24(settings) + "\n"
+    return "plugin {\n%s\n}\n" % "\n".join("  %s = %s" % kv for kv in settings.items())
+
+
+def mail_plugins_conf(protocol, plugins):
+    """A protocol's mail_plugins, added to the global ones, for this Dovecot."""
+    if is_24():
+        return "protocol %s {\n  mail_plugins {\n%s\n  }\n}\n" % (
+            protocol, "\n".join("    %s = yes" % p for p in plugins.split()))
+    return "protocol %s {\n  mail_plugins = $mail_plugins %s\n}\n" % (protocol, plugins)
+
+
 def reference_block_24(spec):
     """The same driver for Dovecot's own push_notification plugin, in the
     2.4 syntax of its named blocks."""
     driver, _, options = spec.partition(":")
+    if driver not in ("ox", "dlog", "lua"):
+        return ""	# a driver Dovecot's plugin does not have
     lines = []
     for t in options.split():
         key, eq, value = t.partition("=")
@@ -404,11 +432,12 @@ def quota_24(plugin):
         quote24(name), driver, m.group(1))
 
 
-def config_24(plugin, reference=False):
+def config_24(plugin, reference=False, userdb_fields=None):
     """2.3 plugin settings in 2.4 terms: push_notification_driver, _driver2,
     ... become blocks (in the 2.3 reading order: the list ends at the first
     missing number, as the 2.3 plugin reads it), the global settings take the
-    push_notify_ prefix. Anything else has no 2.4 meaning here."""
+    push_notify_ prefix, other settings (for scripts) go to userdb_fields
+    when it is given. Anything else has no 2.4 meaning here."""
     out = []
     for key, value in plugin.items():
         if key in GLOBALS_24:
@@ -419,6 +448,9 @@ def config_24(plugin, reference=False):
             out.append(quota_24(plugin))
         elif key == "quota_rule":
             continue
+        elif userdb_fields is not None and key != "mail_lua_script":
+            # what a script reads with user:plugin_getenv() (2.4: userdb)
+            userdb_fields[key] = value
         else:
             raise ValueError("no Dovecot 2.4 form for plugin setting %s" % key)
     for i in range(1, 100):
@@ -468,6 +500,8 @@ class Dovecot:
     def _write_config_24(self, plugin, mail_plugins, mail_debug,
                          env_library_path, extra_conf):
         plugins = "\n".join("    %s = yes" % p for p in mail_plugins.split())
+        fields = {}
+        plugin_conf = config_24(plugin, "push_notification" in mail_plugins.split(), fields)
         with open(self.config, "w") as f:
             f.write(CONFIG_24.format(
                 tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
@@ -476,8 +510,9 @@ class Dovecot:
                 mail_debug="yes" if mail_debug else "no",
                 import_env=("  LD_LIBRARY_PATH = %s" % env_library_path)
                 if env_library_path else "",
-                plugin=config_24(plugin, "push_notification" in mail_plugins.split()),
-                extra=extra_conf))
+                plugin=plugin_conf, extra=extra_conf,
+                userdb_fields="\n".join("    %s = %s" % (k, quote24(v))
+                                        for k, v in fields.items())))
 
     def _write_config_23(self, plugin, mail_plugins, mail_debug,
                          env_library_path, extra_conf):

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 
 from built import PUSHADM, ours
-from pushtest import Dovecot, Receiver, free_port, make_certificate
+from pushtest import Dovecot, Receiver, dovecot23_only, free_port, is_24, make_certificate
 
 PASSWORD = "s3cr3t-pw"
 
@@ -86,14 +86,17 @@ def test_config_check_good_and_bad():
     rc, out, err = run(bad.config, "config", "check")
     assert rc == 78, (rc, out, err)
     lines = out.splitlines()
-    assert lines == [
+    expected = [
         "problem: Dovecot's own push_notification is in mail_plugins for lmtp too: push_notify then sends nothing; remove one of them",
         "problem: Dovecot's own push_notification is in mail_plugins for lda too: push_notify then sends nothing; remove one of them",
         "problem: push_notification_driver (http): open(/nonexistent/s) failed: No such file or directory",
         "problem: push_notification_driver2: Unknown push notification driver: carrier",
         "problem: push_notification_driver4 is ignored: push_notification_driver3 is not set (the list ends at the first gap)",
         "problem: spool directory /nonexistent/spool does not exist: notifications that can't be sent at once are lost (create it, see docs/spool.md)",
-    ], lines
+    ]
+    if is_24():		# blocks are not numbered: there is no gap to report
+        expected = [l for l in expected if "first gap" not in l]
+    assert lines == expected, lines
     no_secret(out, err)
     nolmtp = dovecot({"push_notification_driver": "dlog"}, mail_plugins="")
     rc, out, err = run(nolmtp.config, "config", "check")
@@ -124,7 +127,7 @@ def test_driver_test_results_and_causes():
             outputs += [out, err]
         refused = "http:url=http://u:%s@127.0.0.1:%d/" % (PASSWORD, free_port())
         rc, out, err = run(d.config, "driver", "test", refused)
-        assert rc == 75 and "Couldn't connect" in err, (rc, err)
+        assert rc == 75 and "connection refused or host unreachable" in err, (rc, err)
         rc, out, err = run(d.config, "driver", "test", "-e", "MailboxRename", "-m", "New",
                            "http:url=http://127.0.0.1:1/x events=MessageNew")
         assert rc == 69 and "no driver sent anything" in err
@@ -156,7 +159,7 @@ def test_tls_verification_and_peer_certificate():
         with Receiver(tls=(cert, key)) as r:
             d = dovecot({"push_notification_driver": "http:url=%s/hook" % r.url})
             rc, out, err = run(d.config, "driver", "test")
-            assert rc == 75 and re.search(r"certificate", err, re.I), (rc, err)
+            assert rc == 75 and "TLS certificate verification failed" in err, (rc, err)
             rc, out, err = run(d.config, "driver", "test",
                                "http:url=%s/hook tls_ca_file=%s" % (r.url, cert))
             assert rc == 0, (out, err)
@@ -197,6 +200,7 @@ def test_verify_signature_like_a_receiver():
         assert b"MfKQ9r8G" not in r.stdout + r.stderr
 
 
+@dovecot23_only("userdb fields override plugin {} settings; 2.4 has no plugin {}")
 def test_driver_list_for_a_user_with_userdb_overrides():
     d = dovecot({"push_notification_driver": "dlog"})
     config = open(d.config).read().replace(

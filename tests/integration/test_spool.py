@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from built import PUSHADM, ours
-from pushtest import Dovecot, Receiver, free_port, make_message, wait_until
+from pushtest import Dovecot, Receiver, free_port, make_message, plugin_conf, wait_until
 
 
 def hook(url, options=""):
@@ -113,7 +113,7 @@ def test_spool_unwritable_or_full_mail_still_delivered():
                     pass
             d.stop()
             with open(d.config, "a") as f:
-                f.write("plugin {\n  push_notification_spool_dir = %s\n}\n" % full)
+                f.write(plugin_conf({"push_notification_spool_dir": full}))
             d.start()
             deliver(d, 1)
             wait_until(lambda: len([l for l in d.log_lines() if "LOST" in l]) == 2, 10,

@@ -13,7 +13,7 @@ import time
 import uuid
 
 from built import LIB_DIR, ours
-from pushtest import Dovecot, Receiver, hostile_message, make_message
+from pushtest import Dovecot, Receiver, hostile_message, mail_plugins_conf, make_message
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA = os.path.join(os.path.dirname(os.path.dirname(HERE)), "docs", "webhook.schema.json")
@@ -149,7 +149,7 @@ def test_implicit_seen_close_and_uid_expunge():
 
 def test_doveadm_save_is_an_append():
     with Receiver() as r, Dovecot(**ours(hook(r, "events=MessageAppend,MessageNew"), extra_conf=(
-            "protocol doveadm {\n  mail_plugins = $mail_plugins notify push_notify\n}\n"))) as d:
+            mail_plugins_conf("doveadm", "notify push_notify")))) as d:
         # doveadm runs here, not under the master: it needs the library path
         env = dict(os.environ, LD_LIBRARY_PATH=LIB_DIR)
         subprocess.run(["doveadm", "-c", d.config, "save", "-u", "alice", "-m", "INBOX"],

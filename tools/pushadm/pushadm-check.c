@@ -45,6 +45,27 @@ static bool has_word(const char *list, const char *word)
 	return false;
 }
 
+/* 2.3 prints mail_plugins as "a b", 2.4 as "a = yes" lines: both become
+   "a b" (a plugin set to no is left out). */
+static void words_of(char *plugins)
+{
+	char *line, *save = NULL, *eq, *out = plugins;
+
+	for (line = strtok_r(plugins, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if ((eq = strstr(line, " = ")) != NULL) {
+			if (strcmp(eq + 3, "yes") != 0)
+				continue;
+			*eq = '\0';
+		}
+		if (out != plugins)
+			*out++ = ' ';
+		memmove(out, line, strlen(line));
+		out += strlen(line);
+	}
+	*out = '\0';
+}
+
 static void check_mail_plugins(struct check *c, const char *protocol)
 {
 	char filter[64], *plugins;
@@ -55,7 +76,7 @@ static void check_mail_plugins(struct check *c, const char *protocol)
 		problem(c, "doveconf failed to show mail_plugins for protocol %s", protocol);
 		return;
 	}
-	plugins[strcspn(plugins, "\n")] = '\0';
+	words_of(plugins);
 	if (!has_word(plugins, "push_notify"))
 		problem(c, "push_notify is not in mail_plugins for %s: %s deliveries "
 			"send no notifications", protocol, protocol);

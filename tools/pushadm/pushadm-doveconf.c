@@ -82,7 +82,7 @@ bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx)
 {
 	/* only 2.4 has a value for it (2.3 prints nothing or complains, and
 	   its complaint is not for the user) */
-	const char *args[] = { "-h", "dovecot_config_version", NULL };
+	const char *args[] = { "-h", "dovecot_storage_version", NULL };
 	int status;
 	char *out = program_run(ctx, "doveconf", args, true, &status);
 	bool is_24 = out != NULL && status == 0 && out[0] >= '0' && out[0] <= '9';
