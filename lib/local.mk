@@ -42,8 +42,8 @@ lib_libpushcore_la_SOURCES = \
 	lib/push-driver-ox.c \
 	lib/push-driver-redis.c
 
-lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) $(HIREDIS_CFLAGS) $(LUA_CFLAGS) -fvisibility=default
-lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(HIREDIS_LIBS) $(LUA_LIBS)
+lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) $(HIREDIS_CFLAGS) $(HIREDIS_SSL_CFLAGS) $(LUA_CFLAGS) -fvisibility=default
+lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(HIREDIS_LIBS) $(HIREDIS_SSL_LIBS) $(LUA_LIBS)
 lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined
 
 pushcoreincludedir = $(includedir)/pushcore

@@ -14,16 +14,19 @@
 #include "pushcore-spec.h"
 #include "pushcore-spool.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REDIS_DEFAULT_TIMEOUT_MSECS 1000
 
 static const char *const redis_options[] = {
-	"url", "stream", "maxlen", "events", "mailboxes", "timeout_msecs", NULL
+	"url", "stream", "maxlen", "events", "mailboxes", "timeout_msecs",
+	"tls_ca_file", NULL
 };
 
 struct redis_config {
-	const char *url, *stream;
+	const char *url, *stream, *tls_ca_file;
 	unsigned int maxlen, timeout_msecs;
 	struct pushcore_filter filter;
 };
@@ -51,6 +54,7 @@ static int redis_init(struct pushcore_driver_instance *inst, const char **error_
 	}
 	cfg->url = pushcore_spec_get(inst->spec, "url");
 	cfg->stream = pushcore_spec_get(inst->spec, "stream");
+	cfg->tls_ca_file = pushcore_spec_get(inst->spec, "tls_ca_file");
 	if (cfg->url == NULL || cfg->stream == NULL || cfg->stream[0] == '\0') {
 		*error_r = "url= and stream= are required";
 		return -1;
@@ -58,6 +62,17 @@ static int redis_init(struct pushcore_driver_instance *inst, const char **error_
 	if (!pushcore_redis_url_valid(cfg->url, &error)) {
 		*error_r = pushcore_psprintf(pool, "invalid url=%s: %s", cfg->url, error);
 		return -1;
+	}
+	if (cfg->tls_ca_file != NULL) {
+		if (strncmp(cfg->url, "rediss://", 9) != 0) {
+			*error_r = "tls_ca_file= needs a rediss:// url";
+			return -1;
+		}
+		if (access(cfg->tls_ca_file, R_OK) < 0) {
+			*error_r = pushcore_psprintf(pool, "tls_ca_file=%s: %s",
+						     cfg->tls_ca_file, strerror(errno));
+			return -1;
+		}
 	}
 	cfg->timeout_msecs = REDIS_DEFAULT_TIMEOUT_MSECS;
 	if (((str = pushcore_spec_get(inst->spec, "maxlen")) != NULL &&
@@ -113,6 +128,7 @@ static void redis_spool(struct pushcore_driver_instance *inst,
 	headers[4] = NULL;
 	req.method = "XADD";
 	req.url = cfg->url;
+	req.tls_ca_file = cfg->tls_ca_file;
 	req.headers = headers;
 	req.body = add->json;
 	req.body_len = add->json_len;
@@ -161,7 +177,8 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
 		cfg->timeout_msecs : inst->user->max_wait_msecs;
 	if (!inst->user->spool_only &&
-	    pushcore_redis_xadd(cfg->url, timeout, adds, rtxn->count, &added, &error) == 0)
+	    pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout, adds,
+				rtxn->count, &added, &error) == 0)
 		return;
 	/* what was not added waits in the spool, in order */
 	for (i = added; i < rtxn->count; i++)

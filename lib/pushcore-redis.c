@@ -1,9 +1,18 @@
-/* Redis streams through hiredis. */
+/* Redis streams through hiredis; TLS (rediss://) through hiredis_ssl where
+   hiredis is 1.0 or later, with an OpenSSL session we set up ourselves so
+   that the host name is verified too. */
+#include "config.h"
 #include "pushcore-redis.h"
 #include "pushcore-mem.h"
 
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
+#ifdef HAVE_HIREDIS_SSL
+#  include <hiredis/hiredis_ssl.h>
+#  include <openssl/err.h>
+#  include <openssl/ssl.h>
+#  include <openssl/x509v3.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +22,12 @@
 struct redis_target {
 	char *host, *socket_path, *user, *password;
 	int port, db;
+	bool tls;
 };
 
-/* the process's one connection, and the URL it was made for */
+/* the process's one connection, and the URL and CA file it was made for */
 static redisContext *redis_conn = NULL;
-static char *redis_conn_url = NULL;
+static char *redis_conn_url = NULL, *redis_conn_ca = NULL;
 static char redis_error[512];
 
 static void target_free(struct redis_target *t)
@@ -74,11 +84,15 @@ static bool parse_url(const char *url, struct redis_target *t, const char **erro
 		return false;
 	}
 	scheme = url_part(h, CURLUPART_SCHEME);
-	if (scheme == NULL || strcmp(scheme, "redis") != 0) {
-		*error_r = scheme != NULL && strcmp(scheme, "rediss") == 0 ?
-			"rediss:// (TLS) needs hiredis 1.0 or later; this build has "
-			"hiredis " "0.14 (Debian 12): use a TLS tunnel or unix:" :
-			"the scheme must be redis:// or unix:";
+	t->tls = scheme != NULL && strcmp(scheme, "rediss") == 0;
+	if (scheme == NULL || (strcmp(scheme, "redis") != 0 && !t->tls)) {
+		*error_r = "the scheme must be redis://, rediss:// or unix:";
+#ifndef HAVE_HIREDIS_SSL
+	} else if (t->tls) {
+		*error_r = "rediss:// (TLS) needs hiredis 1.0 or later with "
+			"hiredis_ssl; this build has hiredis " HIREDIS_VERSION_TEXT
+			" (Debian 12): use a TLS tunnel to redis://127.0.0.1 or unix:";
+#endif
 	} else {
 		t->host = url_part(h, CURLUPART_HOST);
 		t->user = url_part(h, CURLUPART_USER);
@@ -113,8 +127,61 @@ static void conn_close(void)
 		redisFree(redis_conn);
 	redis_conn = NULL;
 	free(redis_conn_url);
-	redis_conn_url = NULL;
+	free(redis_conn_ca);
+	redis_conn_url = redis_conn_ca = NULL;
 }
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+#ifdef HAVE_HIREDIS_SSL
+/* The TLS handshake on the connected socket: certificate chain against
+   ca_file (or the system's CAs) and the URL's host name (or IP address). */
+static bool conn_start_tls(const struct redis_target *t, const char *ca_file,
+			   const char **error_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = NULL;
+	unsigned long err;
+	bool ok = false;
+
+	if (ctx == NULL)
+		goto out;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1 :
+	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(redis_error, sizeof(redis_error), "TLS: can't read the CA "
+			 "file %s", ca_file != NULL ? ca_file : "(system default)");
+		*error_r = redis_error;
+		goto out;
+	}
+	if ((ssl = SSL_new(ctx)) == NULL)
+		goto out;
+	/* an IP address is checked as one, a name by name (and SNI) */
+	if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host) != 1) {
+		SSL_set_tlsext_host_name(ssl, t->host);
+		SSL_set1_host(ssl, t->host);
+	}
+	if (redisInitiateSSL(redis_conn, ssl) == REDIS_OK) {
+		ssl = NULL;	/* the connection owns it now */
+		ok = true;
+	} else {
+		err = SSL_get_verify_result(ssl);
+		snprintf(redis_error, sizeof(redis_error),
+			 "TLS handshake with %s failed: %s", t->host, err != X509_V_OK ?
+			 X509_verify_cert_error_string((long)err) : redis_conn->errstr);
+		*error_r = redis_error;
+	}
+out:
+	if (!ok && *error_r == NULL)
+		*error_r = "TLS: out of memory";
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	return ok;
+}
+#endif
 
 /* Sends one command and checks its reply; a Redis error reply names it. */
 static bool conn_command(const char *what, int argc, const char **argv,
@@ -133,8 +200,8 @@ static bool conn_command(const char *what, int argc, const char **argv,
 	return ok;
 }
 
-static bool conn_open(const char *url, unsigned int timeout_msecs,
-		      const char **error_r)
+static bool conn_open(const char *url, const char *ca_file,
+		      unsigned int timeout_msecs, const char **error_r)
 {
 	struct timeval tv = { timeout_msecs / 1000, (timeout_msecs % 1000) * 1000 };
 	struct redis_target t;
@@ -142,7 +209,7 @@ static bool conn_open(const char *url, unsigned int timeout_msecs,
 	bool ok;
 
 	if (redis_conn != NULL && strcmp(redis_conn_url, url) == 0 &&
-	    redis_conn->err == 0) {
+	    same_str(redis_conn_ca, ca_file) && redis_conn->err == 0) {
 		redisSetTimeout(redis_conn, tv);
 		return true;
 	}
@@ -163,7 +230,13 @@ static bool conn_open(const char *url, unsigned int timeout_msecs,
 	} else {
 		redisSetTimeout(redis_conn, tv);
 		redis_conn_url = pushcore_xstrdup(url);
-		if (t.password != NULL) {
+		redis_conn_ca = ca_file == NULL ? NULL : pushcore_xstrdup(ca_file);
+#ifdef HAVE_HIREDIS_SSL
+		*error_r = NULL;
+		if (t.tls)
+			ok = conn_start_tls(&t, ca_file, error_r);
+#endif
+		if (ok && t.password != NULL) {
 			const char *auth[3] = { "AUTH", t.user != NULL && t.user[0] != '\0' ?
 						t.user : t.password, t.password };
 			ok = conn_command("AUTH", t.user != NULL && t.user[0] != '\0' ? 3 : 2,
@@ -210,7 +283,8 @@ static void append_xadd(const struct pushcore_redis_add *a)
 	redisAppendCommandArgv(redis_conn, n, argv, lens);
 }
 
-int pushcore_redis_xadd(const char *url, unsigned int timeout_msecs,
+int pushcore_redis_xadd(const char *url, const char *tls_ca_file,
+			unsigned int timeout_msecs,
 			const struct pushcore_redis_add *adds, unsigned int count,
 			unsigned int *added_r, const char **error_r)
 {
@@ -220,7 +294,7 @@ int pushcore_redis_xadd(const char *url, unsigned int timeout_msecs,
 	int ret = 0;
 
 	*added_r = 0;
-	if (!conn_open(url, timeout_msecs, error_r))
+	if (!conn_open(url, tls_ca_file, timeout_msecs, error_r))
 		return -1;
 	for (i = 0; i < count; i++)
 		append_xadd(&adds[i]);

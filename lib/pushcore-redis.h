@@ -18,13 +18,16 @@ struct pushcore_redis_add {
 	size_t json_len;
 };
 
-/* Checks redis://[user:password@]host[:port][/db] or unix:/path[?db=N]. */
+/* Checks redis://[user:password@]host[:port][/db], rediss://... (TLS, with
+   hiredis 1.0 or later) or unix:/path[?db=N]. */
 bool pushcore_redis_url_valid(const char *url, const char **error_r);
 
-/* Sends the XADDs in one pipeline. Returns 0 if all were added, else -1
-   with *error_r (no credentials in it) and *added_r the number that were
-   (the first ones). */
-int pushcore_redis_xadd(const char *url, unsigned int timeout_msecs,
+/* Sends the XADDs in one pipeline. A rediss:// server's certificate and
+   host name are verified, against tls_ca_file if it is not NULL, else the
+   system's CAs. Returns 0 if all were added, else -1 with *error_r (no
+   credentials in it) and *added_r the number that were (the first ones). */
+int pushcore_redis_xadd(const char *url, const char *tls_ca_file,
+			unsigned int timeout_msecs,
 			const struct pushcore_redis_add *adds, unsigned int count,
 			unsigned int *added_r, const char **error_r);
 

@@ -3,7 +3,8 @@
 # debootstrap, installs the build and test dependencies there, builds this
 # tree against trixie's dovecot-dev, installs it into the root (Dovecot 2.4's
 # config process only loads settings modules from its own module directory),
-# and runs the integration tests against trixie's Dovecot inside the root.
+# runs the integration tests against trixie's Dovecot inside the root, then
+# builds the .debs there and installs and removes them.
 # Ends with the runner's "N passed, M failed". Run as root:
 #   bash tests/debian13/run.sh [-k PATTERN] [/src/tests/integration/TEST-FILE ...]
 # TRIXIE_ROOT (default /var/tmp/push-notify-trixie) is kept and reused;
@@ -79,11 +80,78 @@ fi
 echo "PASS build on Debian 13 (Dovecot 2.4) without warnings"
 
 # every integration test; those of 2.3-only behaviour say N/A and why
-# the build counts as one passed test in the summary
 set +e
 in_root python3 /src/tests/integration/runner.py "$@" | tee "$root/test.log" |
 	grep -v '^[0-9]* passed, [0-9]* failed$'
-rc=${PIPESTATUS[0]}
 read -r passed _ failed _ < <(tail -1 "$root/test.log")
-echo "$((passed + 1)) passed, $failed failed"
-exit "$rc"
+passed=$((passed + 1))		# the build
+[ -n "$failed" ] || failed=1	# the runner died before its summary
+
+# the packages, built on Debian 13: the settings module and the snippets in
+# 2.4 syntax, loadable by the system's Dovecot, removable
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; shift; [ $# -gt 0 ] && echo "$@"; failed=$((failed + 1)); }
+check() { local name=$1; shift; if "$@" >"$root/check.out" 2>&1; then pass "$name";
+	else fail "$name" "$(tail -30 "$root/check.out")"; fi; }
+
+build_debs() {
+	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends debhelper dpkg-dev fakeroot >/dev/null' || return 1
+	rm -rf "$root/pkg" && mkdir -p "$root/pkg/src"
+	(cd "$top" && git ls-files -z | xargs -0 cp -P --parents -t "$root/pkg/src")
+	in_root sh -c 'cd /pkg/src && dpkg-buildpackage -us -uc -b' >"$root/pkg/build.log" 2>&1 ||
+		{ tail -40 "$root/pkg/build.log"; return 1; }
+}
+deb_has() {
+	local listing
+	listing=$(dpkg-deb -c "$root"/pkg/dovecot-push-notify_*.deb) || return 1
+	for f in ./usr/lib/dovecot/modules/lib20_push_notify_plugin.so \
+		./usr/lib/dovecot/modules/settings/libpush_notify_settings.so \
+		./etc/dovecot/conf.d/95-push-notify.conf \
+		./usr/share/dovecot-push-notify/mail-plugins.conf; do
+		grep -q " $f\$" <<<"$listing" || { echo "missing: $f"; return 1; }
+	done
+	dpkg-deb -f "$root"/pkg/dovecot-push-notify_*.deb Depends |
+		grep "dovecot-abi-$(tr -d '\n' <"$root/usr/share/dovecot/dovecot-abi")"
+}
+# Debian's default configuration reads this certificate (Dovecot 2.4 reads
+# it when parsing the configuration)
+system_config_ok() {
+	if [ ! -e "$root/etc/dovecot/private/dovecot.pem" ]; then
+		mkdir -p "$root/etc/dovecot/private"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+			-keyout "$root/etc/dovecot/private/dovecot.key" \
+			-out "$root/etc/dovecot/private/dovecot.pem" 2>/dev/null
+	fi
+	in_root doveconf -n >/dev/null
+}
+install_debs() {
+	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--allow-downgrades ./pkg/*.deb' && system_config_ok &&
+	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify = yes" &&
+	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify_lua = yes" &&
+	grep -q "^#push_notify webhook {" "$root/etc/dovecot/conf.d/95-push-notify.conf"
+}
+block_accepted() {
+	printf 'push_notify dlog {\n}\n' >"$root/etc/dovecot/conf.d/96-push-notify-test.conf"
+	in_root doveconf -n | grep -x "push_notify dlog {"
+	local rc=$?
+	rm -f "$root/etc/dovecot/conf.d/96-push-notify-test.conf"
+	return $rc
+}
+remove_debs() {
+	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get remove -y \
+		dovecot-push-notify-lua dovecot-push-notify' &&
+	[ -e "$root/etc/dovecot/conf.d/95-push-notify.conf" ] && system_config_ok
+}
+cd /
+check "debs build on Debian 13" build_debs
+check "the plugin package holds the settings module and the 2.4 snippets, depends on the 2.4 ABI" deb_has
+check "installed: Dovecot 2.4's system configuration loads push_notify and push_notify_lua" install_debs
+check "installed: a push_notify block is a known setting" block_accepted
+check "removed (not purged): the system configuration stays valid" remove_debs
+in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libpushcore0 \
+	libpushcore-dev push-notify-tools dovecot-push-notify dovecot-push-notify-lua' >/dev/null 2>&1
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

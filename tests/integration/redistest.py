@@ -9,14 +9,29 @@ import tempfile
 from pushtest import free_port, wait_until
 
 
+def hiredis_has_tls():
+    """Whether the hiredis we build against speaks TLS (1.0 or later with
+    hiredis_ssl: Debian 13, not Debian 12's 0.14)."""
+    return subprocess.run(["pkg-config", "--atleast-version=1.0", "hiredis_ssl"],
+                          capture_output=True, timeout=30).returncode == 0
+
+
 class RedisServer:
-    def __init__(self, password=None):
+    """tls=(cert, key) adds a TLS port (clients need no certificate)."""
+
+    def __init__(self, password=None, tls=None):
         self.tmp = tempfile.mkdtemp(prefix="pushtest-redis-")
         os.chmod(self.tmp, 0o755)
         self.port = free_port()
         self.socket_path = os.path.join(self.tmp, "redis.sock")
         self.password = password
+        self.tls = tls
+        self.tls_port = free_port() if tls else None
         self.proc = None
+
+    @property
+    def tls_url(self):
+        return "rediss://127.0.0.1:%d" % self.tls_port
 
     @property
     def url(self):
@@ -30,6 +45,9 @@ class RedisServer:
                 "--daemonize", "no", "--logfile", os.path.join(self.tmp, "redis.log")]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls:
+            args += ["--tls-port", str(self.tls_port), "--tls-cert-file", self.tls[0],
+                     "--tls-key-file", self.tls[1], "--tls-auth-clients", "no"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: os.path.exists(self.socket_path), 10, "redis-server")
         return self

@@ -68,7 +68,7 @@ def main(argv):
                 traceback.print_exc(limit=6, file=sys.stdout)
                 failed += 1
     if not_applicable:
-        print("%d not applicable on this Dovecot" % len(not_applicable))
+        print("%d not applicable here" % len(not_applicable))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed or not passed else 0
 

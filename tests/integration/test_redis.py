@@ -1,14 +1,16 @@
 """The redis driver against a real redis-server: every event kind of an IMAP
 session in the stream, a consumer group sharing it exactly once, Redis down
-then back (nothing lost), a wrong password, a unix socket."""
+then back (nothing lost), a wrong password, a unix socket, TLS."""
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 from built import PUSHADM, ours
-from pushtest import Dovecot, make_message
-from redistest import RedisServer, stream_entries
+from pushtest import Dovecot, make_certificate, make_message
+from redistest import RedisServer, hiredis_has_tls, stream_entries
 
 PW = "r3d1s-pw"
 
@@ -124,3 +126,64 @@ def test_unix_socket_and_database():
                                                    "stream=s events=MessageNew"))) as d:
         d.lmtp_deliver(["alice"], make_message())
         assert len(stream_entries(r, "s")) == 1
+
+
+def needs_tls(has):
+    def mark(test):
+        test.not_applicable = lambda: hiredis_has_tls() != has and (
+            "hiredis with TLS (1.0 or later) only" if has else
+            "hiredis without TLS (Debian 12's 0.14) only")
+        return test
+    return mark
+
+
+def spool_run(d):
+    result = subprocess.run([PUSHADM, "-c", d.config, "spool", "run", "--once"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@needs_tls(True)
+def test_tls_verified_against_the_ca_and_kept_in_the_spool():
+    certs = tempfile.mkdtemp(prefix="pushtest-tls-")
+    os.chmod(certs, 0o755)
+    cert, key = make_certificate(certs)
+    os.chmod(key, 0o644)	# redis-server runs as root here, Dovecot's user reads cert only
+    try:
+        r = RedisServer(tls=(cert, key))
+        options = "stream=s events=MessageNew tls_ca_file=%s" % cert
+        with Dovecot(**ours(driver(r.tls_url, options))) as d:
+            d.lmtp_deliver(["alice"], make_message(subject="queued"))	# Redis is down
+            assert len(os.listdir(os.path.join(d.spool_dir, "new"))) == 1
+            with r:
+                spool_run(d)	# the CA file travels with the spooled entry
+                d.lmtp_deliver(["alice"], make_message(subject="direct"))
+                subjects = [json.loads(f["json"])["subject"]
+                            for _, f in stream_entries(r, "s")]
+                assert subjects == ["queued", "direct"], subjects
+            assert os.listdir(os.path.join(d.spool_dir, "new")) == []
+        # the system's CAs don't know the self-signed certificate
+        with RedisServer(tls=(cert, key)) as r, \
+                Dovecot(**ours(driver(r.tls_url, "stream=s events=MessageNew"))) as d:
+            d.lmtp_deliver(["alice"], make_message(subject="refused"))
+            line = d.wait_log(r"\(redis\): Notification .* failed")
+            assert "TLS handshake with 127.0.0.1 failed: self-signed certificate" in line, line
+            assert len(os.listdir(os.path.join(d.spool_dir, "new"))) == 1
+            assert stream_entries(r, "s") == []
+            i = d.imap("alice")
+            assert int(i.select("INBOX")[1][0]) == 1
+            i.logout()
+    finally:
+        shutil.rmtree(certs)
+
+
+@needs_tls(False)
+def test_tls_refused_clearly_without_hiredis_tls():
+    with Dovecot(**ours(driver("rediss://127.0.0.1:6380", "stream=s"))) as d:
+        d.lmtp_deliver(["alice"], make_message())
+        line = d.wait_log(r"Error: .*\(redis\)")
+        assert "invalid url=rediss://127.0.0.1:6380: rediss:// (TLS) needs hiredis 1.0 " \
+            "or later with hiredis_ssl; this build has hiredis 0.14" in line, line
+        i = d.imap("alice")
+        assert int(i.select("INBOX")[1][0]) == 1
+        i.logout()

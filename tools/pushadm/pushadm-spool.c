@@ -306,8 +306,9 @@ static void dispatch_redis(struct dispatch *d)
 	    !pushcore_parse_uint(maxlen, &add.maxlen)) {
 		r.outcome = PUSHCORE_HTTP_PERMFAIL;
 		r.error = "invalid XADD entry (stream, maxlen or event missing)";
-	} else if (pushcore_redis_xadd(e->url, e->timeout_msecs == 0 ? 1000 :
-				       e->timeout_msecs, &add, 1, &added, &r.error) < 0) {
+	} else if (pushcore_redis_xadd(e->url, e->tls_ca_file,
+				       e->timeout_msecs == 0 ? 1000 : e->timeout_msecs,
+				       &add, 1, &added, &r.error) < 0) {
 		r.outcome = PUSHCORE_HTTP_TEMPFAIL;
 	}
 	r.attempts = 1;
