@@ -172,6 +172,31 @@ def ensure_test_user():
         return pwd.getpwnam(TEST_USER)
 
 
+# the listeners on loopback ports (2.3 calls the address "address", 2.4
+# "listen")
+SERVICES = """\
+service lmtp {{
+  inet_listener lmtp {{
+    {listen_key} = 127.0.0.1
+    port = {port_lmtp}
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    {listen_key} = 127.0.0.1
+    port = {port_imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+
 CONFIG = """\
 base_dir = {tmp}/run
 state_dir = {tmp}/state
@@ -199,27 +224,7 @@ imap_metadata = yes
 mail_attribute_dict = file:%h/dovecot-attributes
 mail_debug = {mail_debug}
 import_environment = TZ {import_env}
-service lmtp {{
-  inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {port_lmtp}
-  }}
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port_imap}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service stats {{
-  unix_listener stats-writer {{
-    mode = 0666
-  }}
-}}
-protocol lmtp {{
+""" + SERVICES + """protocol lmtp {{
   mail_plugins = $mail_plugins {mail_plugins}
 }}
 protocol lda {{
@@ -278,27 +283,7 @@ import_environment {{
   TZ = %{{env:TZ}}
 {import_env}
 }}
-service lmtp {{
-  inet_listener lmtp {{
-    listen = 127.0.0.1
-    port = {port_lmtp}
-  }}
-}}
-service imap-login {{
-  inet_listener imap {{
-    listen = 127.0.0.1
-    port = {port_imap}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service stats {{
-  unix_listener stats-writer {{
-    mode = 0666
-  }}
-}}
-protocol lmtp {{
+""" + SERVICES + """protocol lmtp {{
 {mail_plugins}
 }}
 protocol lda {{
@@ -504,7 +489,7 @@ class Dovecot:
         plugin_conf = config_24(plugin, "push_notification" in mail_plugins.split(), fields)
         with open(self.config, "w") as f:
             f.write(CONFIG_24.format(
-                tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
+                listen_key="listen", tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
                 port_imap=self.imap_port,
                 mail_plugins="  mail_plugins {\n%s\n  }" % plugins if plugins else "",
                 mail_debug="yes" if mail_debug else "no",
@@ -519,7 +504,7 @@ class Dovecot:
         import_env = ("LD_LIBRARY_PATH=%s" % env_library_path) if env_library_path else ""
         with open(self.config, "w") as f:
             f.write(CONFIG.format(
-                tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
+                listen_key="address", tmp=self.tmp, user=TEST_USER, port_lmtp=self.lmtp_port,
                 port_imap=self.imap_port, mail_plugins=mail_plugins,
                 mail_debug="yes" if mail_debug else "no", import_env=import_env,
                 plugin="\n".join("  %s = %s" % kv for kv in (plugin or {}).items()),
