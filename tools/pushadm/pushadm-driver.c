@@ -362,7 +362,8 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 
 static const struct pushadm_cmd driver_list = {
 	"driver list", "[-u USER]",
-	"Lists the configured drivers (push_notification_driver, ...2, ...) with\n"
+	"Lists the configured drivers (push_notification_driver, ...2, ... on\n"
+	"Dovecot 2.3; the push_notify blocks on Dovecot 2.4) with\n"
 	"their endpoint (credentials hidden unless -P), the events and mailboxes\n"
 	"they send, whether TLS is verified, and whether they start.",
 	PUSHADM_FORMAT_TABLE, cmd_driver_list
