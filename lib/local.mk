@@ -32,6 +32,8 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-payload.c \
 	lib/pushcore-redact.c \
 	lib/pushcore-redis.c \
+	lib/pushcore-redis-conn.h \
+	lib/pushcore-redis-conn.c \
 	lib/pushcore-sign.c \
 	lib/pushcore-spec.c \
 	lib/pushcore-spool.c \
@@ -42,8 +44,8 @@ lib_libpushcore_la_SOURCES = \
 	lib/push-driver-ox.c \
 	lib/push-driver-redis.c
 
-lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) $(HIREDIS_CFLAGS) $(HIREDIS_SSL_CFLAGS) $(LUA_CFLAGS) -fvisibility=default
-lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(HIREDIS_LIBS) $(HIREDIS_SSL_LIBS) $(LUA_LIBS)
+lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) $(HIREDIS_CFLAGS) $(LUA_CFLAGS) -fvisibility=default
+lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(HIREDIS_LIBS) $(LUA_LIBS)
 lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined
 
 pushcoreincludedir = $(includedir)/pushcore

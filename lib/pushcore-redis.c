@@ -1,18 +1,10 @@
-/* Redis streams through hiredis; TLS (rediss://) through hiredis_ssl where
-   hiredis is 1.0 or later, with an OpenSSL session we set up ourselves so
-   that the host name is verified too. */
-#include "config.h"
+/* Redis streams: the target URL, the process's one connection
+   (pushcore-redis-conn.c), and pipelined XADDs. */
 #include "pushcore-redis.h"
+#include "pushcore-redis-conn.h"
 #include "pushcore-mem.h"
 
 #include <curl/curl.h>
-#include <hiredis/hiredis.h>
-#ifdef HAVE_HIREDIS_SSL
-#  include <hiredis/hiredis_ssl.h>
-#  include <openssl/err.h>
-#  include <openssl/ssl.h>
-#  include <openssl/x509v3.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +18,7 @@ struct redis_target {
 };
 
 /* the process's one connection, and the URL and CA file it was made for */
-static redisContext *redis_conn = NULL;
+static struct redis_conn *redis_conn = NULL;
 static char *redis_conn_url = NULL, *redis_conn_ca = NULL;
 static char redis_error[512];
 
@@ -87,12 +79,6 @@ static bool parse_url(const char *url, struct redis_target *t, const char **erro
 	t->tls = scheme != NULL && strcmp(scheme, "rediss") == 0;
 	if (scheme == NULL || (strcmp(scheme, "redis") != 0 && !t->tls)) {
 		*error_r = "the scheme must be redis://, rediss:// or unix:";
-#ifndef HAVE_HIREDIS_SSL
-	} else if (t->tls) {
-		*error_r = "rediss:// (TLS) needs hiredis 1.0 or later with "
-			"hiredis_ssl; this build has hiredis " HIREDIS_VERSION_TEXT
-			" (Debian 12): use a TLS tunnel to redis://127.0.0.1 or unix:";
-#endif
 	} else {
 		t->host = url_part(h, CURLUPART_HOST);
 		t->user = url_part(h, CURLUPART_USER);
@@ -123,9 +109,7 @@ bool pushcore_redis_url_valid(const char *url, const char **error_r)
 
 static void conn_close(void)
 {
-	if (redis_conn != NULL)
-		redisFree(redis_conn);
-	redis_conn = NULL;
+	redis_conn_close(&redis_conn);
 	free(redis_conn_url);
 	free(redis_conn_ca);
 	redis_conn_url = redis_conn_ca = NULL;
@@ -136,63 +120,21 @@ static bool same_str(const char *a, const char *b)
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
-#ifdef HAVE_HIREDIS_SSL
-/* The TLS handshake on the connected socket: certificate chain against
-   ca_file (or the system's CAs) and the URL's host name (or IP address). */
-static bool conn_start_tls(const struct redis_target *t, const char *ca_file,
-			   const char **error_r)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	SSL *ssl = NULL;
-	unsigned long err;
-	bool ok = false;
-
-	if (ctx == NULL)
-		goto out;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1 :
-	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(redis_error, sizeof(redis_error), "TLS: can't read the CA "
-			 "file %s", ca_file != NULL ? ca_file : "(system default)");
-		*error_r = redis_error;
-		goto out;
-	}
-	if ((ssl = SSL_new(ctx)) == NULL)
-		goto out;
-	/* an IP address is checked as one, a name by name (and SNI) */
-	if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host) != 1) {
-		SSL_set_tlsext_host_name(ssl, t->host);
-		SSL_set1_host(ssl, t->host);
-	}
-	if (redisInitiateSSL(redis_conn, ssl) == REDIS_OK) {
-		ssl = NULL;	/* the connection owns it now */
-		ok = true;
-	} else {
-		err = SSL_get_verify_result(ssl);
-		snprintf(redis_error, sizeof(redis_error),
-			 "TLS handshake with %s failed: %s", t->host, err != X509_V_OK ?
-			 X509_verify_cert_error_string((long)err) : redis_conn->errstr);
-		*error_r = redis_error;
-	}
-out:
-	if (!ok && *error_r == NULL)
-		*error_r = "TLS: out of memory";
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	return ok;
-}
-#endif
 
 /* Sends one command and checks its reply; a Redis error reply names it. */
 static bool conn_command(const char *what, int argc, const char **argv,
 			 const char **error_r)
 {
-	redisReply *reply = redisCommandArgv(redis_conn, argc, argv, NULL);
-	bool ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
+	redisReply *reply;
+	const char *error = NULL;
+	bool ok;
 
+	redis_conn_append(redis_conn, argc, argv, NULL);
+	reply = redis_conn_reply(redis_conn, &error);
+	ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
 	if (!ok) {
 		snprintf(redis_error, sizeof(redis_error), "%s failed: %s", what,
-			 reply != NULL ? reply->str : redis_conn->errstr);
+			 reply != NULL ? reply->str : error);
 		*error_r = redis_error;
 	}
 	if (reply != NULL)
@@ -200,17 +142,38 @@ static bool conn_command(const char *what, int argc, const char **argv,
 	return ok;
 }
 
+/* AUTH and SELECT as the URL asks */
+static bool conn_login(const struct redis_target *t, const char **error_r)
+{
+	bool with_user = t->user != NULL && t->user[0] != '\0';
+	char db[16];
+
+	if (t->password != NULL) {
+		const char *auth[3] = { "AUTH", with_user ? t->user : t->password,
+					t->password };
+
+		if (!conn_command("AUTH", with_user ? 3 : 2, auth, error_r))
+			return false;
+	}
+	if (t->db != 0) {
+		const char *select[2] = { "SELECT", db };
+
+		snprintf(db, sizeof(db), "%d", t->db);
+		if (!conn_command("SELECT", 2, select, error_r))
+			return false;
+	}
+	return true;
+}
+
 static bool conn_open(const char *url, const char *ca_file,
 		      unsigned int timeout_msecs, const char **error_r)
 {
-	struct timeval tv = { timeout_msecs / 1000, (timeout_msecs % 1000) * 1000 };
 	struct redis_target t;
-	char db[16];
 	bool ok;
 
 	if (redis_conn != NULL && strcmp(redis_conn_url, url) == 0 &&
-	    same_str(redis_conn_ca, ca_file) && redis_conn->err == 0) {
-		redisSetTimeout(redis_conn, tv);
+	    same_str(redis_conn_ca, ca_file) && redis_conn_usable(redis_conn)) {
+		redis_conn_set_timeout(redis_conn, timeout_msecs);
 		return true;
 	}
 	conn_close();
@@ -218,36 +181,16 @@ static bool conn_open(const char *url, const char *ca_file,
 		target_free(&t);
 		return false;
 	}
-	redis_conn = t.socket_path != NULL ?
-		redisConnectUnixWithTimeout(t.socket_path, tv) :
-		redisConnectWithTimeout(t.host, t.port, tv);
-	ok = redis_conn != NULL && redis_conn->err == 0;
-	if (!ok) {
-		snprintf(redis_error, sizeof(redis_error), "connecting to %s failed: %s",
-			 t.socket_path != NULL ? t.socket_path : t.host,
-			 redis_conn != NULL ? redis_conn->errstr : "out of memory");
-		*error_r = redis_error;
-	} else {
-		redisSetTimeout(redis_conn, tv);
+	struct redis_conn_target target = {
+		.host = t.host, .socket_path = t.socket_path, .port = t.port,
+		.tls = t.tls, .tls_ca_file = ca_file,
+	};
+	redis_conn = redis_conn_open(&target, timeout_msecs, error_r);
+	ok = redis_conn != NULL;
+	if (ok) {
 		redis_conn_url = pushcore_xstrdup(url);
 		redis_conn_ca = ca_file == NULL ? NULL : pushcore_xstrdup(ca_file);
-#ifdef HAVE_HIREDIS_SSL
-		*error_r = NULL;
-		if (t.tls)
-			ok = conn_start_tls(&t, ca_file, error_r);
-#endif
-		if (ok && t.password != NULL) {
-			const char *auth[3] = { "AUTH", t.user != NULL && t.user[0] != '\0' ?
-						t.user : t.password, t.password };
-			ok = conn_command("AUTH", t.user != NULL && t.user[0] != '\0' ? 3 : 2,
-					  auth, error_r);
-		}
-		if (ok && t.db != 0) {
-			const char *select[2] = { "SELECT", db };
-
-			snprintf(db, sizeof(db), "%d", t.db);
-			ok = conn_command("SELECT", 2, select, error_r);
-		}
+		ok = conn_login(&t, error_r);
 	}
 	if (!ok)
 		conn_close();
@@ -280,7 +223,7 @@ static void append_xadd(const struct pushcore_redis_add *a)
 		lens[i] = strlen(argv[i]);
 	argv[n] = a->json;
 	lens[n++] = a->json_len;
-	redisAppendCommandArgv(redis_conn, n, argv, lens);
+	redis_conn_append(redis_conn, n, argv, lens);
 }
 
 int pushcore_redis_xadd(const char *url, const char *tls_ca_file,
@@ -289,7 +232,7 @@ int pushcore_redis_xadd(const char *url, const char *tls_ca_file,
 			unsigned int *added_r, const char **error_r)
 {
 	redisReply *reply;
-	void *r;
+	const char *error;
 	unsigned int i;
 	int ret = 0;
 
@@ -299,14 +242,12 @@ int pushcore_redis_xadd(const char *url, const char *tls_ca_file,
 	for (i = 0; i < count; i++)
 		append_xadd(&adds[i]);
 	for (i = 0; i < count; i++) {
-		if (redisGetReply(redis_conn, &r) != REDIS_OK) {
-			snprintf(redis_error, sizeof(redis_error), "XADD failed: %s",
-				 redis_conn->errstr);
+		if ((reply = redis_conn_reply(redis_conn, &error)) == NULL) {
+			snprintf(redis_error, sizeof(redis_error), "XADD failed: %s", error);
 			*error_r = redis_error;
 			conn_close();	/* the pipeline is broken: start afresh */
 			return -1;
 		}
-		reply = r;
 		if (reply->type == REDIS_REPLY_ERROR && ret == 0) {
 			snprintf(redis_error, sizeof(redis_error), "XADD to %s failed: %s",
 				 adds[i].stream, reply->str);

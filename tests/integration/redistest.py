@@ -9,13 +9,6 @@ import tempfile
 from pushtest import free_port, wait_until
 
 
-def hiredis_has_tls():
-    """Whether the hiredis we build against speaks TLS (1.0 or later with
-    hiredis_ssl: Debian 13, not Debian 12's 0.14)."""
-    return subprocess.run(["pkg-config", "--atleast-version=1.0", "hiredis_ssl"],
-                          capture_output=True, timeout=30).returncode == 0
-
-
 class RedisServer:
     """tls=(cert, key) adds a TLS port (clients need no certificate)."""
 

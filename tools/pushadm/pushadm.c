@@ -4,6 +4,7 @@
 #include "pushcore.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,8 @@ int main(int argc, char *argv[])
 	const struct pushadm_cmd *cmd;
 	int c, words, ret;
 
+	/* a Redis or TLS peer that hangs up must fail a send, not end us */
+	signal(SIGPIPE, SIG_IGN);
 	/* '+': options after the command name belong to the command */
 	while ((c = getopt(argc, argv, "+c:f:DP")) != -1) {
 		switch (c) {
