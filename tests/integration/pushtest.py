@@ -172,6 +172,23 @@ def ensure_test_user():
         return pwd.getpwnam(TEST_USER)
 
 
+# what the 2.3 and 2.4 test configurations share
+HEAD = """\
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+instance_name = pushtest-{port_lmtp}
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = no
+"""
+USERS = """\
+auth_mechanisms = plain login
+default_internal_user = {user}
+default_internal_group = {user}
+default_login_user = {user}
+"""
+
 # the listeners on loopback ports (2.3 calls the address "address", 2.4
 # "listen")
 SERVICES = """\
@@ -197,19 +214,9 @@ service stats {{
 }}
 """
 
-CONFIG = """\
-base_dir = {tmp}/run
-state_dir = {tmp}/state
-log_path = {tmp}/dovecot.log
-instance_name = pushtest-{port_lmtp}
-protocols = imap lmtp
-listen = 127.0.0.1
-ssl = no
+CONFIG = HEAD + """\
 disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_internal_user = {user}
-default_internal_group = {user}
-default_login_user = {user}
+""" + USERS + """\
 passdb {{
   driver = passwd-file
   args = {tmp}/passwd
@@ -246,18 +253,9 @@ plugin {{
 CONFIG_24 = """\
 dovecot_config_version = 2.4.0
 dovecot_storage_version = 2.4.0
-base_dir = {tmp}/run
-state_dir = {tmp}/state
-log_path = {tmp}/dovecot.log
-instance_name = pushtest-{port_lmtp}
-protocols = imap lmtp
-listen = 127.0.0.1
-ssl = no
+""" + HEAD + """\
 auth_allow_cleartext = yes
-auth_mechanisms = plain login
-default_internal_user = {user}
-default_internal_group = {user}
-default_login_user = {user}
+""" + USERS + """\
 passdb passwd-file {{
   passwd_file_path = {tmp}/passwd
 }}
