@@ -1,7 +1,8 @@
 """Deliveries per second over LMTP with and without push_notify, in one run:
 no plugin (the baseline), a fast endpoint, a slow endpoint (200 ms), a dead
 endpoint (connection refused), a hanging endpoint (bounded by
-push_notification_max_delay), and spool-only mode.
+push_notification_max_delay), spool-only mode, and a Redis stream, plain
+and over TLS.
 
     sudo python3 bench/delivery-rate.py [--mails N] [--connections K]
 
@@ -9,7 +10,9 @@ Prints a table; run it on an otherwise idle machine. Numbers, not asserts:
 tests never depend on timing."""
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 
@@ -17,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 from built import ours  # noqa: E402
-from pushtest import Dovecot, Receiver, free_port, make_message  # noqa: E402
+from pushtest import Dovecot, Receiver, free_port, make_certificate, make_message  # noqa: E402
 from redistest import RedisServer  # noqa: E402
 
 
@@ -94,6 +97,16 @@ def main():
                              ours({"push_notification_driver":
                                    "redis:url=%s stream=mail-events events=MessageNew" % redis.url}),
                              a.mails, a.connections, redis=redis))
+    certs = tempfile.mkdtemp(prefix="bench-tls-")
+    os.chmod(certs, 0o755)
+    cert, key = make_certificate(certs)
+    with RedisServer(tls=(cert, key)) as redis:
+        rows.append(scenario("redis stream over TLS (rediss://)",
+                             ours({"push_notification_driver":
+                                   "redis:url=%s stream=mail-events events=MessageNew "
+                                   "tls_ca_file=%s" % (redis.tls_url, cert)}),
+                             a.mails, a.connections, redis=redis))
+    shutil.rmtree(certs)
     print("%-46s %12s %16s %9s %8s" % ("scenario", "mails/s", "ms per delivery", "received", "spooled"))
     for name, rate, ms, received, spooled in rows:
         print("%-46s %12.1f %16.1f %9d %8d" % (name, rate, ms, received, spooled))

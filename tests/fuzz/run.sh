@@ -13,8 +13,8 @@ for target in "$top"/tests/fuzz/fuzz-*.c; do
 	name=$(basename "$target" .c)
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -I"$top" -I"$top/lib" \
-		$(pkg-config --cflags libcurl yajl libcrypto hiredis lua5.3) "$target" $libsrc \
-		$(pkg-config --libs libcurl yajl libcrypto hiredis lua5.3) -o "$out/$name" 2>"$out/$name.build"; then
+		$(pkg-config --cflags libcurl yajl libssl libcrypto hiredis lua5.3) "$target" $libsrc \
+		$(pkg-config --libs libcurl yajl libssl libcrypto hiredis lua5.3) -o "$out/$name" 2>"$out/$name.build"; then
 		echo "FAIL $name: build failed"; cat "$out/$name.build"; failed=$((failed+1)); continue
 	fi
 	mkdir -p "$out/$name.corpus"
