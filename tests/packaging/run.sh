@@ -104,7 +104,8 @@ libdir=$(rpm --eval %_libdir)
 check "rpm libpushcore holds exactly its files" rpm_files libpushcore \
 	"$libdir/libpushcore.so.0" "$libdir/libpushcore.so.0.0.0"
 check "rpm libpushcore-devel holds exactly its files" rpm_files libpushcore-devel \
-	/usr/include/pushcore $(cd "$top/lib" && ls pushcore*.h | sed 's|^|/usr/include/pushcore/|') \
+	/usr/include/pushcore $(sed -n '/^pushcore_headers =/,/^$/p' "$top/lib/local.mk" |
+		grep -o 'pushcore[a-z-]*\.h' | sed 's|^|/usr/include/pushcore/|') \
 	"$libdir/libpushcore.so" "$libdir/pkgconfig/pushcore.pc"
 check "rpm dovecot-push-notify holds exactly its files" rpm_files dovecot-push-notify \
 	/etc/dovecot/conf.d/95-push-notify.conf /usr/lib/dovecot/modules/lib20_push_notify_plugin.so \
