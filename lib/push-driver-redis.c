@@ -42,6 +42,7 @@ static int redis_init(struct pushcore_driver_instance *inst, const char **error_
 	struct redis_config *cfg = pushcore_palloc(pool, sizeof(*cfg));
 	const char *str, *error;
 	unsigned int i, j;
+	bool tls;
 
 	for (i = 0; i < inst->spec->count; i++) {
 		for (j = 0; redis_options[j] != NULL &&
@@ -59,12 +60,12 @@ static int redis_init(struct pushcore_driver_instance *inst, const char **error_
 		*error_r = "url= and stream= are required";
 		return -1;
 	}
-	if (!pushcore_redis_url_valid(cfg->url, &error)) {
+	if (!pushcore_redis_url_valid(cfg->url, &tls, &error)) {
 		*error_r = pushcore_psprintf(pool, "invalid url=%s: %s", cfg->url, error);
 		return -1;
 	}
 	if (cfg->tls_ca_file != NULL) {
-		if (strncmp(cfg->url, "rediss://", 9) != 0) {
+		if (!tls) {
 			*error_r = "tls_ca_file= needs a rediss:// url";
 			return -1;
 		}

@@ -98,11 +98,12 @@ static bool parse_url(const char *url, struct redis_target *t, const char **erro
 	return ok;
 }
 
-bool pushcore_redis_url_valid(const char *url, const char **error_r)
+bool pushcore_redis_url_valid(const char *url, bool *tls_r, const char **error_r)
 {
 	struct redis_target t;
 	bool ok = parse_url(url, &t, error_r);
 
+	*tls_r = ok && t.tls;
 	target_free(&t);
 	return ok;
 }
@@ -119,7 +120,6 @@ static bool same_str(const char *a, const char *b)
 {
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
-
 
 /* Sends one command and checks its reply; a Redis error reply names it. */
 static bool conn_command(const char *what, int argc, const char **argv,

@@ -18,9 +18,9 @@ struct pushcore_redis_add {
 	size_t json_len;
 };
 
-/* Checks redis://[user:password@]host[:port][/db], rediss://... (TLS, with
-   hiredis 1.0 or later) or unix:/path[?db=N]. */
-bool pushcore_redis_url_valid(const char *url, const char **error_r);
+/* Checks redis://[user:password@]host[:port][/db], rediss://... (TLS) or
+   unix:/path[?db=N]; *tls_r tells whether it is rediss://. */
+bool pushcore_redis_url_valid(const char *url, bool *tls_r, const char **error_r);
 
 /* Sends the XADDs in one pipeline. A rediss:// server's certificate and
    host name are verified, against tls_ca_file if it is not NULL, else the

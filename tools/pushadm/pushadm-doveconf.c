@@ -84,11 +84,16 @@ bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx)
 	   its complaint is not for the user) */
 	const char *args[] = { "-h", "dovecot_storage_version", NULL };
 	int status;
-	char *out = program_run(ctx, "doveconf", args, true, &status);
-	bool is_24 = out != NULL && status == 0 && out[0] >= '0' && out[0] <= '9';
+	char *out;
 
-	free(out);
-	return is_24;
+	/* asked once per command: config load and spool both want it */
+	if (ctx->dovecot_version == 0) {
+		out = program_run(ctx, "doveconf", args, true, &status);
+		ctx->dovecot_version = out != NULL && status == 0 &&
+			out[0] >= '0' && out[0] <= '9' ? 24 : 23;
+		free(out);
+	}
+	return ctx->dovecot_version == 24;
 }
 
 char *pushadm_doveconf_get(struct pushadm_ctx *ctx, const char *key)

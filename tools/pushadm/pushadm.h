@@ -36,6 +36,8 @@ struct pushadm_ctx {
 	enum pushadm_format format;	/* -f */
 	bool debug;			/* -D */
 	bool show_secrets;		/* -P */
+	/* which Dovecot doveconf is: 0 not asked yet, 23 or 24 */
+	int dovecot_version;
 };
 
 struct pushadm_cmd {
