@@ -10,6 +10,7 @@ Prints a table; run it on an otherwise idle machine. Numbers, not asserts:
 tests never depend on timing."""
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -24,21 +25,25 @@ from pushtest import Dovecot, Receiver, free_port, make_certificate, make_messag
 from redistest import RedisServer  # noqa: E402
 
 
-def deliver_parallel(d, mails, connections):
+def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
     """Delivers `mails` messages over `connections` LMTP connections at once;
-    returns the elapsed seconds."""
+    returns the elapsed seconds. Each message has its own subject
+    ("<tag>-<worker>-<n>-"); `replied` maps it to the time LMTP answered."""
     per = [mails // connections + (1 if i < mails % connections else 0)
            for i in range(connections)]
-    msg = make_message(subject="bench", body="A benchmark message.\r\n" * 20)
+    body = "A benchmark message.\r\n" * 20
     errors = []
 
-    def worker(n):
+    def worker(w, n):
         try:
-            for _ in range(n):
-                d.lmtp_deliver(["alice"], msg)
+            for i in range(n):
+                subject = "%s-%d-%d-" % (tag, w, i)
+                d.lmtp_deliver(["alice"], make_message(subject=subject, body=body))
+                if replied is not None:
+                    replied[subject] = time.time()
         except Exception as e:  # reported below
             errors.append(e)
-    threads = [threading.Thread(target=worker, args=(n,)) for n in per]
+    threads = [threading.Thread(target=worker, args=(w, n)) for w, n in enumerate(per)]
     start = time.monotonic()
     for t in threads:
         t.start()
@@ -50,26 +55,95 @@ def deliver_parallel(d, mails, connections):
     return elapsed
 
 
-def scenario(name, args, mails, connections, receiver=None, redis=None):
+ONLY = None
+SUBJECT_RX = re.compile(rb"bench-(\d+)-(\d+)-")
+
+
+def latencies(receiver, replied):
+    """Milliseconds from each LMTP reply to the endpoint's receipt of that
+    message's notification (negative: it arrived before the reply)."""
+    out = []
+    for r in list(receiver.requests):
+        m = SUBJECT_RX.search(r["body"])
+        if m and m.group(0).decode() in replied:
+            out.append((r["time"] - replied[m.group(0).decode()]) * 1000)
+    return sorted(out)
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+
+
+def scenario(name, args, mails, connections, receiver=None, redis=None,
+             setup=None, expect=None, drain_secs=0):
+    """One row: deliveries per second and, with a receiver, how many
+    notifications arrived and how late. `expect`: wait (at most drain_secs
+    after the deliveries) until that many have arrived."""
+    if ONLY and ONLY not in name and "baseline" not in name:
+        return None
+    replied = {}
     with Dovecot(**args) as d:
-        deliver_parallel(d, min(20, mails), connections)	# warm up
-        elapsed = deliver_parallel(d, mails, connections)
+        if setup:
+            setup(d)
+        deliver_parallel(d, min(20, mails), connections, tag="warmup")
+        elapsed = deliver_parallel(d, mails, connections, replied=replied)
+        if receiver is not None and expect:
+            deadline = time.monotonic() + drain_secs
+            while len(receiver.requests) < expect and time.monotonic() < deadline:
+                time.sleep(0.05)
         spooled = len(os.listdir(os.path.join(d.spool_dir, "new"))) \
             if os.path.isdir(os.path.join(d.spool_dir, "new")) else 0
     received = len(receiver.requests) if receiver else 0
+    lat = latencies(receiver, replied) if receiver else []
     if redis:
         received = redis.command("XLEN", "mail-events")
-    return name, mails / elapsed, elapsed * 1000 / mails * connections, received, spooled
+    return dict(name=name, rate=mails / elapsed, ms=elapsed * 1000 / mails * connections,
+                received=received, spooled=spooled, p50=percentile(lat, 50),
+                p99=percentile(lat, 99))
+
+
+def print_rows(rows, connections, mails):
+    base = rows[0]["rate"]
+    print("%-50s %9s %6s %9s %9s %8s %9s %9s" % (
+        "scenario", "mails/s", "ratio", "ms/mail", "received", "spooled",
+        "p50 ms", "p99 ms"))
+    for r in rows:
+        print("%-50s %9.1f %6.2f %9.1f %9d %8d %9.1f %9.1f" % (
+            r["name"], r["rate"], r["rate"] / base, r["ms"], r["received"],
+            r["spooled"], r["p50"], r["p99"]))
+    print("(%d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
+          " ones; ratio: to the baseline of this run; ms/mail: the wall time one"
+          " connection spent per mail; received/spooled include 20 warm-up mails;"
+          " p50/p99: from the LMTP reply to the endpoint's receipt, negative when"
+          " the notification arrived before the reply)" % (connections, mails))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mails", type=int, default=300)
     ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--only", metavar="WORD",
+                    help="only the scenarios whose name contains WORD (and the baseline)")
     a = ap.parse_args()
+    global ONLY
+    ONLY = a.only
     hook = "http:url=%s/hook events=MessageNew"
     rows = []
     rows.append(scenario("no plugin (baseline)", dict(mail_plugins=""), a.mails, a.connections))
+    ox_url = "ox:url=http://login:pass@127.0.0.1:%d/preliminary/http-notify/v1/notify"
+
+    def ox_opt_in(d):
+        d.set_ox_metadata("alice", "user=alice")
+    with Receiver() as ref:
+        rows.append(scenario("ox, fast endpoint, Dovecot's own push_notification",
+                             dict(mail_plugins="notify push_notification",
+                                  plugin={"push_notification_driver": ox_url % ref.port}),
+                             a.mails, a.connections, ref, setup=ox_opt_in))
+    with Receiver() as fast:
+        rows.append(scenario("ox, fast endpoint", ours({"push_notification_driver": ox_url % fast.port}),
+                             a.mails, a.connections, fast, setup=ox_opt_in))
     with Receiver() as fast:
         rows.append(scenario("http, fast endpoint", ours({"push_notification_driver": hook % fast.url}),
                              a.mails, a.connections, fast))
@@ -107,12 +181,7 @@ def main():
                                    "tls_ca_file=%s" % (redis.tls_url, cert)}),
                              a.mails, a.connections, redis=redis))
     shutil.rmtree(certs)
-    print("%-46s %12s %16s %9s %8s" % ("scenario", "mails/s", "ms per delivery", "received", "spooled"))
-    for name, rate, ms, received, spooled in rows:
-        print("%-46s %12.1f %16.1f %9d %8d" % (name, rate, ms, received, spooled))
-    print("(%d LMTP connections in parallel; %d mails per scenario, fewer for the slow ones;"
-          " 'ms per delivery' is the wall time one connection spent per mail)" % (a.connections, a.mails))
-
+    print_rows([r for r in rows if r], a.connections, a.mails)
 
 if __name__ == "__main__":
     main()

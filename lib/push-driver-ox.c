@@ -23,10 +23,19 @@ struct ox_config {
 	bool user_from_metadata;
 	unsigned int cache_lifetime_secs;
 	unsigned int max_retries, timeout_msecs;
-
-	char *cached_metadata;
-	time_t cached_at;
 };
+
+/* The opt-in METADATA values this process looked up, per user. A delivery
+   process serves one user after another, each with a new driver instance:
+   a cache inside the instance would be empty every time, and every
+   notification would open the user's INBOX once more just for this. The
+   cache_lifetime semantics are the reference's (a value may be that old). */
+#define OX_METADATA_CACHE_SIZE 64
+struct ox_metadata_cache_entry {
+	char *user, *value;
+	time_t fetched_at;
+};
+static struct ox_metadata_cache_entry ox_metadata_cache[OX_METADATA_CACHE_SIZE];
 
 static unsigned int ox_uint_option(struct pushcore_driver_instance *inst,
 				   const char *key, unsigned int def)
@@ -82,11 +91,23 @@ static int ox_init(struct pushcore_driver_instance *inst, const char **error_r)
 	return 0;
 }
 
-static void ox_deinit(struct pushcore_driver_instance *inst)
+/* The user's slot: its own, else the oldest (which it then takes). */
+static struct ox_metadata_cache_entry *ox_metadata_slot(const char *user)
 {
-	struct ox_config *cfg = inst->context;
+	struct ox_metadata_cache_entry *e, *oldest = &ox_metadata_cache[0];
 
-	free(cfg->cached_metadata);
+	for (e = ox_metadata_cache; e < ox_metadata_cache + OX_METADATA_CACHE_SIZE; e++) {
+		if (e->user != NULL && strcmp(e->user, user) == 0)
+			return e;
+		if (e->user == NULL || e->fetched_at < oldest->fetched_at)
+			oldest = e;
+	}
+	free(oldest->user);
+	free(oldest->value);
+	oldest->user = pushcore_xstrdup(user);
+	oldest->value = NULL;
+	oldest->fetched_at = 0;
+	return oldest;
 }
 
 static bool ox_is_watched(const struct pushcore_event *ev)
@@ -102,12 +123,15 @@ static const char *ox_get_metadata(struct pushcore_driver_instance *inst)
 	struct ox_config *cfg = inst->context;
 	const struct pushcore_host *host = inst->user->host;
 	const char *value, *error = "no METADATA support in this host";
+	struct ox_metadata_cache_entry *cached;
 	time_t now = time(NULL);
 	int ret = -1;
 
-	if (cfg->cached_metadata != NULL &&
-	    cfg->cached_at + (time_t)cfg->cache_lifetime_secs > now)
-		return cfg->cached_metadata;
+	cached = ox_metadata_slot(inst->user->username);
+	if (cached->value != NULL &&
+	    cached->fetched_at + (time_t)cfg->cache_lifetime_secs > now &&
+	    cached->fetched_at <= now)
+		return cached->value;
 	if (host != NULL && host->metadata_get != NULL)
 		ret = host->metadata_get(inst->user->host_ctx, OX_METADATA_KEY,
 					 &value, &error);
@@ -122,10 +146,10 @@ static const char *ox_get_metadata(struct pushcore_driver_instance *inst)
 			" METADATA not set)");
 		return NULL;
 	}
-	free(cfg->cached_metadata);
-	cfg->cached_metadata = pushcore_xstrdup(value);
-	cfg->cached_at = now;
-	return cfg->cached_metadata;
+	free(cached->value);
+	cached->value = pushcore_xstrdup(value);
+	cached->fetched_at = now;
+	return cached->value;
 }
 
 /* Finds user= in a TAB-separated list of key=value, undoing Dovecot's
@@ -269,5 +293,4 @@ const struct pushcore_driver push_driver_ox = {
 	.init = ox_init,
 	.begin_txn = ox_begin_txn,
 	.process = ox_process,
-	.deinit = ox_deinit,
 };
