@@ -90,6 +90,7 @@ static char *unquote(char *value)
 static void block_add(struct pushadm_config *cfg, struct pushadm_block *b,
 		      const char *key, const char *value)
 {
+	key = pushcore_settings_block_key(cfg->pool, b->name, key);
 	if (strcmp(key, "driver") == 0) {
 		b->driver = pushcore_pstrdup(cfg->pool, value);
 		return;
@@ -135,7 +136,8 @@ static struct pushadm_block *block_start(struct pushadm_config *cfg,
    push_notify / push_notification blocks; everything else is skipped. */
 static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 {
-	char *line, *save = NULL, *eq, *key, *list = NULL;
+	char *line, *save = NULL, *eq, *key;
+	const char *list = NULL;
 	struct pushadm_block *block = NULL;
 	unsigned int depth = 0;
 
@@ -155,11 +157,12 @@ static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 				/* header { }, lua_settings { }: name:value
 				   entries; anything else can't be read */
 				key[strcspn(key, " ")] = '\0';
-				list = key;
-				if (strcmp(key, "header") != 0 &&
-				    strcmp(key, "lua_settings") != 0 &&
+				list = pushcore_settings_block_key(cfg->pool,
+								block->name, key);
+				if (strcmp(list, "header") != 0 &&
+				    strcmp(list, "lua_settings") != 0 &&
 				    block->unreadable == NULL)
-					block->unreadable = pushcore_pstrdup(cfg->pool, key);
+					block->unreadable = pushcore_pstrdup(cfg->pool, list);
 			}
 			continue;
 		}
