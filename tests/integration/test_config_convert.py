@@ -225,7 +225,8 @@ def test_convert_dovecot_own_blocks_and_check_warns():
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
     # doveconf prints a block's settings in its own order
-    assert out == DOVECOT_BLOCKS_CONVERTED % values, out
+    assert out == "push_notify_spool_dir = %s\n%s" % (
+        d.spool_dir, DOVECOT_BLOCKS_CONVERTED % values), out
     os.makedirs(d.spool_dir, exist_ok=True)
     rc, out, err = pushadm(d.config, "config", "check")
     assert rc == 78, (rc, out, err)
@@ -241,7 +242,8 @@ def test_convert_dovecot_own_blocks_and_check_warns():
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
     rc, out, err = pushadm(d2.config, "-P", "config", "convert")
-    assert (rc, out) == (0, converted), (out, err)
+    assert (rc, out) == (0, "push_notify_spool_dir = %s\n%s" % (d2.spool_dir, converted)), (
+        out, err)
 
 
 @dovecot24_only("a Dovecot 2.3 file met by Dovecot 2.4")
@@ -272,6 +274,10 @@ def test_check_settings_without_the_plugin_for_this_dovecot():
     is installed: the settings are there, the plugin is not."""
     d = Dovecot(**ours({"push_notification_driver": "dlog"}, extra_modules=()))
     os.makedirs(d.spool_dir, exist_ok=True)
+    # an installed build (for this Dovecot) would be linked in as well
+    mine = os.path.join(d.tmp, "modules", "lib20_push_notify_plugin.so")
+    if os.path.lexists(mine):
+        os.unlink(mine)
     rc, out, err = pushadm(d.config, "config", "check")
     assert rc == 78, (rc, out, err)
     assert out.splitlines()[0] == (
@@ -380,10 +386,10 @@ push_notify ours {
             rc, out, err = pushadm(d.config, "-f", "json", "driver", "list")
             rows = json.loads(out)
             assert [(x["setting"], x["options"], x["status"]) for x in rows] == [
-                ("ox", "url=%s/dovecot-names user_from_metadata cache_lifetime=30s "
-                 "timeout_msecs=5000" % r.url, "ok"),
-                ("ours", "url=%s/our-names user_from_metadata cache_lifetime=30s "
-                 "timeout_msecs=5000" % r.url, "ok")], rows
+                ("ox", "timeout_msecs=5000 cache_lifetime=30s url=%s/dovecot-names "
+                 "user_from_metadata" % r.url, "ok"),
+                ("ours", "cache_lifetime=30s timeout_msecs=5000 url=%s/our-names "
+                 "user_from_metadata" % r.url, "ok")], rows
 
 
 def test_non_root_delivery_spools_without_a_lost_line():
