@@ -632,14 +632,41 @@ static void print_list(struct convert *c, const struct out_block *b,
 		printf("  }\n");
 }
 
+/* One order for every source (2.3 specs keep the order written, doveconf
+   prints blocks in its own), so the output of equal settings is equal:
+   where, what, how, then the driver's own. */
+static const char *const option_order[] = {
+	"url", "events", "mailboxes", "bearer_file", "secret_file", "tls_ca_file",
+	"tls_no_verify", "timeout_msecs", "max_retries", "user_from_metadata",
+	"cache_lifetime", "stream", "maxlen", "file", "batch",
+};
+
+static unsigned int option_rank(const char *key)
+{
+	unsigned int i, n = sizeof(option_order) / sizeof(option_order[0]);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(key, option_order[i]) == 0)
+			break;
+	}
+	return i;
+}
+
 static void print_block(struct convert *c, const struct out_block *b)
 {
+	unsigned int rank, i, n = sizeof(option_order) / sizeof(option_order[0]);
+
 	printf("push_notify %s {\n", b->name);
 	printf("  driver = %s\n", quote24(c, "driver", b->driver));
-	for (unsigned int i = 0; i < b->count; i++) {
-		if (strcmp(b->keys[i], "header") != 0 &&
-		    strcmp(b->keys[i], "lua_settings") != 0)
-			printf("  %s = %s\n", b->keys[i], quote24(c, b->keys[i], b->values[i]));
+	for (rank = 0; rank <= n; rank++) {
+		for (i = 0; i < b->count; i++) {
+			if (option_rank(b->keys[i]) != rank ||
+			    strcmp(b->keys[i], "header") == 0 ||
+			    strcmp(b->keys[i], "lua_settings") == 0)
+				continue;
+			printf("  %s = %s\n", b->keys[i],
+			       quote24(c, b->keys[i], b->values[i]));
+		}
 	}
 	print_list(c, b, "header");
 	print_list(c, b, "lua_settings");
