@@ -412,3 +412,33 @@ def test_non_root_delivery_spools_without_a_lost_line():
         owner = os.stat(os.path.join(d.spool_dir, "new", files[0])).st_uid
         assert owner != 0
         assert "LOST" not in d.log() and "Warning" not in d.log(), d.log()
+
+
+@dovecot24_only("push_notify blocks")
+def test_dovecot24_http_client_settings_in_a_block_reach_the_driver():
+    """http_client_request_max_attempts = 3 (Dovecot's name) is max_retries=2:
+    three attempts where the default makes two."""
+    with Receiver() as r:
+        r.script([{"status": 503}, {"status": 503}, {"status": 200}])
+        blocks = ("push_notify webhook {\n  driver = http\n  url = %s/hook\n"
+                  "  events = MessageNew\n  http_client_request_max_attempts = 3\n"
+                  "  http_client_request_timeout = 5s\n}\n" % r.url)
+        with Dovecot(**ours({}, extra_conf=blocks)) as d:
+            d.lmtp_deliver(["alice"], make_message(subject="attempts"))
+            reqs = r.wait_for(3)
+            assert [q["json"]["subject"] for q in reqs] == ["attempts"] * 3
+            assert "spooled" not in d.log() and "Error" not in d.log(), d.log()
+
+
+@dovecot24_only("Dovecot 2.4 reads the converted form")
+def test_converted_full_example_is_accepted_by_dovecot24():
+    """Every driver kind's converted form (CONVERTED): 2.4's doveconf, with
+    our settings module, accepts it, and pushadm reads it back the same."""
+    d = Dovecot(**ours({}, extra_conf=CONVERTED))
+    check = subprocess.run(["doveconf", "-c", d.config, "-n"], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    rc, out, err = pushadm(d.config, "-P", "config", "convert")
+    assert (rc, err) == (0, ""), err
+    assert out == CONVERTED.replace("push_notify_spool_dir = /var/spool/dovecot-push-notify",
+                                    "push_notify_spool_dir = %s" % d.spool_dir), out
