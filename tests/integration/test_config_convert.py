@@ -440,5 +440,7 @@ def test_converted_full_example_is_accepted_by_dovecot24():
     assert check.returncode == 0, check.stderr
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
-    assert out == CONVERTED.replace("push_notify_spool_dir = /var/spool/dovecot-push-notify",
-                                    "push_notify_spool_dir = %s" % d.spool_dir), out
+    # doveconf leaves out what is at its default (the spool settings here)
+    assert out == CONVERTED.replace(
+        "push_notify_spool_dir = /var/spool/dovecot-push-notify\n"
+        "push_notify_spool_only = no\n", ""), out
