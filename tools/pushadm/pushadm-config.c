@@ -258,10 +258,11 @@ static void explain_23_file(struct pushadm_ctx *ctx, const char *error)
 
 static int doveconf_failed(struct pushadm_ctx *ctx, struct pushadm_config *cfg)
 {
-	fprintf(stderr, "pushadm: doveconf%s%s failed: Dovecot's configuration "
-		"is not valid%s\n", ctx->config_path == NULL ? "" : " -c ",
+	fprintf(stderr, "pushadm: doveconf%s%s failed: %s\n",
+		ctx->config_path == NULL ? "" : " -c ",
 		ctx->config_path == NULL ? "" : ctx->config_path,
-		ctx->doveconf_error == NULL ? "" : ":");
+		ctx->doveconf_error == NULL ? "is Dovecot installed?" :
+		"Dovecot's configuration is not valid:");
 	if (ctx->doveconf_error != NULL) {
 		char *copy = strdup(ctx->doveconf_error);
 
