@@ -221,9 +221,11 @@ push_notify script {
 def test_convert_dovecot_own_blocks_and_check_warns():
     port = free_port()
     values = {"pw": PASSWORD, "port": port}
-    d = Dovecot(**ours({}, extra_conf=DOVECOT_BLOCKS % values))
+    d = Dovecot(**ours({}, extra_conf=DOVECOT_BLOCKS % values +
+                       "push_notification_driver = dlog\n"))
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
-    assert (rc, err) == (0, ""), err
+    assert (rc, err) == (0, "pushadm: push_notification_driver = dlog is not converted: "
+                         "outside a block Dovecot 2.4 does not read it either\n"), err
     # one order, whatever order doveconf prints a block's settings in
     assert out == "push_notify_spool_dir = %s\n%s" % (
         d.spool_dir, DOVECOT_BLOCKS_CONVERTED % values), out
@@ -234,7 +236,10 @@ def test_convert_dovecot_own_blocks_and_check_warns():
         "problem: no push_notify block is configured: nothing is sent",
     ] + ["problem: push_notification %s { } is a block of Dovecot's own "
          "push_notification plugin: push_notify ignores it (pushadm config convert "
-         "prints it as a push_notify block)" % name for name in ("ox", "dlog", "script")], out
+         "prints it as a push_notify block)" % name for name in ("ox", "dlog", "script")] + [
+        "problem: push_notification_driver = dlog is a setting of Dovecot's own "
+        "push_notification plugin outside a block: nothing reads it (write a "
+        "push_notify block, see docs/upgrading.md)"], out
     # the converted blocks are accepted by Dovecot 2.4 and read the same
     converted = DOVECOT_BLOCKS_CONVERTED % values
     d2 = Dovecot(**ours({}, extra_conf=converted))

@@ -132,6 +132,15 @@ static struct pushadm_block *block_start(struct pushadm_config *cfg,
 	return b;
 }
 
+static void dovecot_setting(struct pushadm_config *cfg, const char *key,
+			    const char *value)
+{
+	if (value[0] != '\0' && cfg->dovecot_setting_count < 16) {
+		cfg->dovecot_settings[cfg->dovecot_setting_count++] =
+			pushcore_psprintf(cfg->pool, "%s = %s", key, value);
+	}
+}
+
 /* `doveconf -P` of Dovecot 2.4: top-level push_notify_* settings and the
    push_notify / push_notification blocks; everything else is skipped. */
 static void parse_dovecot24(struct pushadm_config *cfg, char *out)
@@ -171,6 +180,8 @@ static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 		*eq = '\0';
 		if (depth == 0 && strncmp(key, "push_notify_", 12) == 0)
 			pushadm_config_set(cfg, name23(key), unquote(eq + 3));
+		else if (depth == 0 && strncmp(key, "push_notification_", 18) == 0)
+			dovecot_setting(cfg, key, unquote(eq + 3));
 		else if (block != NULL && depth == 1)
 			block_add(cfg, block, key, unquote(eq + 3));
 		else if (block != NULL && depth == 2 && list != NULL &&

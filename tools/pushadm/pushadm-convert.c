@@ -384,6 +384,13 @@ static void convert24(struct convert *c, const struct pushadm_config *cfg)
 		convert_block24(c, &cfg->blocks[i], false);
 	for (i = 0; i < cfg->dovecot_block_count; i++)
 		convert_block24(c, &cfg->dovecot_blocks[i], true);
+	/* Dovecot 2.4 reads none of them either: nothing to carry over */
+	for (i = 0; i < cfg->dovecot_setting_count; i++) {
+		fprintf(stderr, "pushadm: %s is not converted: outside a block "
+			"Dovecot 2.4 does not read it either\n", c->ctx->show_secrets ?
+			cfg->dovecot_settings[i] :
+			pushcore_redact(c->pool, cfg->dovecot_settings[i]));
+	}
 }
 
 /* --- a 2.3 file, read without Dovecot ---------------------------------- */
