@@ -21,6 +21,9 @@ NOTIFICATIONS_OFF = "notifications are off until the build for this Dovecot is i
 FILE_23 = """\
 ## dovecot-push-notify (Dovecot 2.3)
 !include_try /usr/share/dovecot-push-notify/mail-plugins.conf
+protocol lmtp {
+  mail_plugins = $mail_plugins notify push_notify # the 2.4 package loads them
+}
 
 plugin {
   # the debug log
@@ -116,12 +119,19 @@ def test_convert_from_23_file_errors_name_the_line():
                  "  push_notification_colour = red\n"
                  "}\n"
                  "service imap {\n"
+                 "}\n"
+                 "protocol lmtp {\n"
+                 "  mail_plugins = $mail_plugins quota \\\n"
+                 "    push_notify\n"
                  "}\n" % PASSWORD)
     try:
         rc, out, err = pushadm(None, "config", "convert", "--from-2.3", path)
         assert (rc, out) == (65, ""), (rc, out, err)
         assert err.splitlines() == [
             "pushadm: %s line 7: service imap {: only plugin { } settings can be converted" % path,
+            "pushadm: %s line 10: mail_plugins: only a line adding notify, push_notify, "
+            "push_notify_lua or mail_lua to $mail_plugins is left out; move the others "
+            "to Dovecot 2.4 as its upgrade notes say" % path,
             "pushadm: %s line 4: sieve is not a push notification setting: move it to "
             "Dovecot 2.4 as its upgrade notes say" % path,
             "pushadm: %s line 5: push_notification_colour: not a setting of push_notify" % path,
@@ -129,7 +139,7 @@ def test_convert_from_23_file_errors_name_the_line():
             "header=Name:Value" % path,
             "pushadm: %s line 3: push_notification_driver3 is not converted: Dovecot 2.3 "
             "ignored it too (push_notification_driver2 is not set)" % path,
-            "pushadm: nothing converted: 4 settings can't be converted",
+            "pushadm: nothing converted: 5 settings can't be converted",
         ], err
         assert PASSWORD not in err
         rc, out, err = pushadm(None, "config", "convert", "--from-2.3", "/nonexistent/x.conf")

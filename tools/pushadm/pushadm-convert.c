@@ -506,14 +506,21 @@ static void file_line(struct file23 *f, char *line, unsigned int lineno,
 	*eq = '\0';
 	for (char *k = eq; k > key && (k[-1] == ' ' || k[-1] == '\t'); k--)
 		k[-1] = '\0';
+	if (*in_protocol && *depth == 1 && strcmp(key, "mail_plugins") == 0) {
+		/* the package's 2.4 snippet loads ours */
+		if (!plugin_words_ok(pushcore_pstrndup(c->pool, eq + 1,
+						       strcspn(eq + 1, "#"))))
+			convert_error(c, lineno, "mail_plugins: only a line adding "
+				      "notify, push_notify, push_notify_lua or mail_lua "
+				      "to $mail_plugins is left out; move the others to "
+				      "Dovecot 2.4 as its upgrade notes say");
+		return;
+	}
 	value = value23(c->pool, eq + 1 + strspn(eq + 1, " \t"), &error);
 	if (value == NULL) {
 		convert_error(c, lineno, "%s: %s", key, error);
 		return;
 	}
-	if (*in_protocol && *depth == 1 && strcmp(key, "mail_plugins") == 0 &&
-	    plugin_words_ok(value))
-		return;		/* the package's 2.4 snippet loads them */
 	if (!*in_plugin || *depth != 1) {
 		convert_error(c, lineno, "%s: only plugin { } settings can be "
 			      "converted", key);
