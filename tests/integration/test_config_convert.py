@@ -459,3 +459,19 @@ def test_converted_full_example_is_accepted_by_dovecot24():
     assert out == CONVERTED.replace(
         "push_notify_spool_dir = /var/spool/dovecot-push-notify\n"
         "push_notify_spool_only = no\n", ""), out
+
+
+@dovecot24_only("Dovecot 2.4 checks the URL of its own ox block")
+def test_doveconf_error_lines_hide_credentials():
+    d = Dovecot(**ours({}, extra_conf='push_notification ox {\n'
+                       '  ox_url = "http://u:%s@host:bad/x"\n}\n' % PASSWORD))
+    rc, out, err = pushadm(d.config, "config", "check")
+    assert (rc, out) == (78, ""), (rc, out, err)
+    hidden = "'http://#hidden_use-P_to_show#@host:bad/x': Invalid host port"
+    assert err.splitlines() == [
+        "pushadm: doveconf -c %s failed: Dovecot's configuration is not valid:" % d.config,
+        "  doveconf: Error: Invalid push_notification_ox_url %s" % hidden,
+        "  doveconf: Fatal: Error in configuration file %s: Invalid "
+        "push_notification_ox_url %s" % (d.config, hidden)], err
+    rc, out, err = pushadm(d.config, "-P", "config", "check")
+    assert PASSWORD in err
