@@ -475,3 +475,28 @@ def test_doveconf_error_lines_hide_credentials():
         "push_notification_ox_url %s" % (d.config, hidden)], err
     rc, out, err = pushadm(d.config, "-P", "config", "check")
     assert PASSWORD in err
+
+
+@dovecot24_only("Dovecot 2.4 reads the converted form")
+def test_converted_reference_lua_example_posts_on_dovecot24():
+    """The reference document's Lua example (its script reads push_lua_url
+    with user:plugin_getenv) converted from 2.3: the setting moves into the
+    block's lua_settings, and the script still finds it."""
+    import test_lua as lua_tests
+    with Receiver() as r:
+        path = write("plugin {\n  push_notification_driver = lua:file=%s\n"
+                     "  push_lua_url = %s/push\n}\n" % (lua_tests.EXAMPLE, r.url))
+        try:
+            rc, out, err = pushadm(None, "-P", "config", "convert", "--from-2.3", path)
+        finally:
+            os.unlink(path)
+        assert (rc, err) == (0, ""), err
+        assert out == ("push_notify push_notification_driver {\n  driver = lua\n"
+                       "  file = %s\n  lua_settings {\n    push_lua_url = %s/push\n"
+                       "  }\n}\n" % (lua_tests.EXAMPLE, r.url)), out
+        with Dovecot(**ours({}, mail_plugins="notify push_notify push_notify_lua",
+                            extra_conf=out)) as d:
+            d.lmtp_deliver(["alice"], make_message(subject="lua"))
+            req = r.wait_for(1)[0]
+            assert req["method"] == "POST" and req["path"] == "/push", req
+            assert b"subject=lua" in req["body"], req["body"]
