@@ -113,7 +113,7 @@ def test_convert_from_23_file_every_driver_kind():
 
 def test_convert_from_23_file_errors_name_the_line():
     path = write("plugin {\n"
-                 "  push_notification_driver = http:url=http://u:%s@h/x header=bad\n"
+                 "  push_notification_driver = http:url=http://u:%s@h/x header=bad colour=red\n"
                  "  push_notification_driver3 = dlog\n"
                  "  sieve = ~/.dovecot.sieve\n"
                  "  push_notification_colour = red\n"
@@ -137,9 +137,11 @@ def test_convert_from_23_file_errors_name_the_line():
             "pushadm: %s line 5: push_notification_colour: not a setting of push_notify" % path,
             "pushadm: %s line 2: push_notification_driver: header=bad: expected "
             "header=Name:Value" % path,
+            "pushadm: %s line 2: push_notification_driver: option 'colour' has no "
+            "push_notify setting" % path,
             "pushadm: %s line 3: push_notification_driver3 is not converted: Dovecot 2.3 "
             "ignored it too (push_notification_driver2 is not set)" % path,
-            "pushadm: nothing converted: 5 settings can't be converted",
+            "pushadm: nothing converted: 6 settings can't be converted",
         ], err
         assert PASSWORD not in err
         rc, out, err = pushadm(None, "config", "convert", "--from-2.3", "/nonexistent/x.conf")

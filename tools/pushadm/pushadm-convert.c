@@ -182,6 +182,12 @@ static void convert_option(struct convert *c, struct out_block *b,
 {
 	const char *expanded;
 
+	if (strcmp(key, "setting") != 0 && (!pushcore_settings_is_block_key(key) ||
+					     strcmp(key, "driver") == 0)) {
+		convert_error(c, s->line, "%s: option '%s' has no push_notify "
+			      "setting", s->key, key);
+		return;
+	}
 	if (pushcore_settings_option_is_flag(key))
 		block_line(c, b, key, "yes");
 	else if (strcmp(key, "header") == 0 || strcmp(key, "setting") == 0) {
