@@ -502,3 +502,25 @@ def test_converted_reference_lua_example_posts_on_dovecot24():
             req = r.wait_for(1)[0]
             assert req["method"] == "POST" and req["path"] == "/push", req
             assert b"subject=lua" in req["body"], req["body"]
+
+
+def test_convert_percent_variables():
+    """2.3 expanded every plugin setting per user; 2.4 expands stream, file
+    and the file settings (as %{...}) and takes url, events, ... as written."""
+    ok = write("plugin {\n  push_notification_driver = redis:url=redis://h/%%7E "
+               "stream=s:%n:%d file=/x/%u\n}\n")
+    bad = write("plugin {\n  push_notification_driver = http:url=https://h/n/%u\n}\n")
+    try:
+        rc, out, err = pushadm(None, "config", "convert", "--from-2.3", ok)
+        assert (rc, err) == (0, ""), err
+        assert out == ("push_notify push_notification_driver {\n  driver = redis\n"
+                       "  url = redis://h/%7E\n  stream = \"s:%{user|username}:%{user|domain}\"\n"
+                       "  file = \"/x/%{user}\"\n}\n"), out
+        rc, out, err = pushadm(None, "config", "convert", "--from-2.3", bad)
+        assert (rc, out) == (65, ""), (rc, out)
+        assert err.splitlines()[0] == (
+            "pushadm: %s line 2: push_notification_driver: url=https://h/n/%%u: Dovecot "
+            "2.3 expanded this %%-variable; Dovecot 2.4 takes url as written" % bad), err
+    finally:
+        os.unlink(ok)
+        os.unlink(bad)
