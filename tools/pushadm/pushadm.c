@@ -13,12 +13,14 @@
 extern const struct pushadm_cmd *const pushadm_cmds_driver[];
 extern const struct pushadm_cmd *const pushadm_cmds_spool[];
 extern const struct pushadm_cmd *const pushadm_cmds_config[];
+extern const struct pushadm_cmd *const pushadm_cmds_convert[];
 extern const struct pushadm_cmd *const pushadm_cmds_event[];
 extern const struct pushadm_cmd *const pushadm_cmds_lua[];
 extern const struct pushadm_cmd *const pushadm_cmds_verify[];
 
 static const struct pushadm_cmd *const *const cmd_tables[] = {
 	pushadm_cmds_config,
+	pushadm_cmds_convert,
 	pushadm_cmds_driver,
 	pushadm_cmds_event,
 	pushadm_cmds_lua,
@@ -171,6 +173,7 @@ int main(int argc, char *argv[])
 	/* getopt restarts for the command's own options */
 	optind = 1;
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);
+	free(ctx.doveconf_error);
 	pushcore_http_deinit();
 	pushcore_redis_deinit();
 	return ret;
