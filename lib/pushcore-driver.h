@@ -16,6 +16,7 @@
 #include "pushcore-log.h"
 
 struct pushcore_pool;
+struct pushcore_relay_batch;
 
 /* How long one delivery waits for all endpoints together, and where
    notifications that could not be sent wait (docs/spool.md). */
@@ -88,6 +89,10 @@ struct pushcore_user {
 	const char *spool_dir;
 	/* true: never send from here, hand everything to the dispatcher */
 	bool spool_only;
+	/* the relay's socket (NULL or "": no hand-off) and how long a commit
+	   waits for its acknowledgement (pushcore-relay-client.h) */
+	const char *relay_socket;
+	unsigned int relay_timeout_msecs;
 	unsigned int instance_count;
 	struct pushcore_driver_instance **instances;
 };
@@ -97,6 +102,8 @@ struct pushcore_txn {
 	struct pushcore_user *user;
 	struct pushcore_event *events, **events_tail;
 	unsigned int event_count;
+	/* what goes to the relay when it commits, NULL if nothing */
+	struct pushcore_relay_batch *relay;
 };
 
 void pushcore_driver_register(const struct pushcore_driver *driver);

@@ -34,8 +34,8 @@ static void append_field(struct pushcore_buf *buf, const char *key,
 	pushcore_buf_append_c(buf, '\n');
 }
 
-static void spool_serialize(struct pushcore_buf *buf,
-			    const struct pushcore_spool_entry *e)
+void pushcore_spool_serialize(struct pushcore_buf *buf,
+			      const struct pushcore_spool_entry *e)
 {
 	unsigned int i;
 
@@ -100,7 +100,7 @@ int pushcore_spool_write(const char *spool_dir, const char *area,
 	int fd, ret = -1;
 
 	pushcore_buf_init(&buf);
-	spool_serialize(&buf, entry);
+	pushcore_spool_serialize(&buf, entry);
 	errno = 0;
 	/* 0600: URLs and headers may hold credentials */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
