@@ -4,7 +4,8 @@ unit_tests = \
 	tests/unit/test-spec \
 	tests/unit/test-text \
 	tests/unit/test-sign \
-	tests/unit/test-http
+	tests/unit/test-http \
+	tests/unit/test-relay-proto
 
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -27,3 +28,7 @@ tests_unit_test_http_LDADD = lib/libpushcore.la -lpthread
 tests_unit_test_sign_SOURCES = $(unit_common) tests/unit/test-sign.c
 tests_unit_test_sign_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_sign_LDADD = lib/libpushcore.la
+
+tests_unit_test_relay_proto_SOURCES = $(unit_common) tests/unit/test-relay-proto.c
+tests_unit_test_relay_proto_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_relay_proto_LDADD = lib/libpushcore.la
