@@ -283,14 +283,19 @@ static bool printable(const char *str, size_t max, bool allow_space)
 	return p != (const unsigned char *)str;
 }
 
+bool pushcore_spool_user_name_valid(const char *user)
+{
+	/* looked up with doveadm user: no option, no wildcard */
+	return printable(user, PUSHCORE_SPOOL_USER_MAX, false) &&
+		user[0] != '-' && strpbrk(user, "*?") == NULL;
+}
+
 bool pushcore_spool_entry_valid(const struct pushcore_spool_entry *e,
 				const char **error_r)
 {
 	if (!pushcore_spool_id_valid(e->id))
 		*error_r = "invalid id";
-	else if (e->user == NULL || !printable(e->user, PUSHCORE_SPOOL_USER_MAX, false) ||
-		 /* looked up with doveadm user: no option, no wildcard */
-		 e->user[0] == '-' || strpbrk(e->user, "*?") != NULL)
+	else if (e->user == NULL || !pushcore_spool_user_name_valid(e->user))
 		*error_r = "invalid user";
 	else if (e->driver == NULL ||
 		 !printable(e->driver, PUSHCORE_SPOOL_DRIVER_MAX, false))

@@ -68,6 +68,9 @@ struct pushcore_spool_entry {
 bool pushcore_spool_id_valid(const char *id);
 /* Whether name is a canonical spool file name, "<16+ digits>-<id>.spool". */
 bool pushcore_spool_name_valid(const char *name);
+/* Whether a user name may be in a record: printable, no space, not
+   starting with '-', no '*' or '?' (it is looked up in the userdb). */
+bool pushcore_spool_user_name_valid(const char *user);
 /* Whether the record's fields are usable: valid id, user (printable, no
    space, not starting with '-', no '*' or '?': it is looked up in the
    userdb) and driver names, a known method, times >= 0. */
