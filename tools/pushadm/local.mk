@@ -19,10 +19,12 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-relay-server.c \
 	tools/pushadm/pushadm-relay-queue.h \
 	tools/pushadm/pushadm-relay-stubs.c \
-	tools/pushadm/pushadm-resolve.h \
 	tools/pushadm/pushadm-spool.h \
-	tools/pushadm/pushadm-trust.h \
+	tools/pushadm/pushadm-resolve.h \
+	tools/pushadm/pushadm-resolve.c \
 	tools/pushadm/pushadm-spool.c \
+	tools/pushadm/pushadm-trust.h \
+	tools/pushadm/pushadm-trust.c \
 	tools/pushadm/pushadm-verify.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib
 tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(SQLITE_CFLAGS)

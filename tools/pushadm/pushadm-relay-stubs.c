@@ -1,90 +1,18 @@
-/* TEMPORARY, until branches trust and send are merged: weak stand-ins for
-   interfaces (B) to (E) of the session plan, so that the relay builds and
-   its socket, journal and hand-off can be tested alone. The real
-   definitions (pushadm-trust.c, pushadm-resolve.c, pushadm-spool.c,
+/* TEMPORARY, until branches trust (its spool takeover) and send are
+   merged: weak stand-ins for interfaces (D) and (E) of the session plan,
+   so that the relay builds and its socket, journal and hand-off can be
+   tested alone. The real definitions (pushadm-spool.c,
    pushadm-relay-queue.c) override them at link time; this file goes when
    they are merged. The stand-in queue keeps entries and sends nothing. */
 #include "pushadm.h"
 #include "pushadm-relay-queue.h"
-#include "pushadm-resolve.h"
 #include "pushadm-spool.h"
-#include "pushadm-trust.h"
 #include "pushcore.h"
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #define WEAK __attribute__((weak))
-
-struct pushadm_trust {
-	uid_t *uids;
-	unsigned int count;
-};
-
-WEAK struct pushadm_trust *
-pushadm_trust_new(struct pushadm_ctx *ctx __attribute__((unused)),
-		  const uid_t *extra_uids, unsigned int count)
-{
-	struct pushadm_trust *t = calloc(1, sizeof(*t));
-
-	t->uids = calloc(count + 1, sizeof(*t->uids));
-	memcpy(t->uids, extra_uids, sizeof(*t->uids) * count);
-	t->count = count;
-	return t;
-}
-
-WEAK bool pushadm_trust_may_connect(struct pushadm_trust *t, uid_t uid)
-{
-	unsigned int i;
-
-	if (uid == 0 || uid == geteuid())
-		return true;
-	for (i = 0; i < t->count; i++) {
-		if (t->uids[i] == uid)
-			return true;
-	}
-	return false;
-}
-
-WEAK bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
-				   const char *user __attribute__((unused)),
-				   const char **why_r)
-{
-	if (pushadm_trust_may_connect(t, uid))
-		return true;
-	*why_r = "uid not allowed";
-	return false;
-}
-
-WEAK void pushadm_trust_free(struct pushadm_trust **t)
-{
-	if (*t != NULL)
-		free((*t)->uids);
-	free(*t);
-	*t = NULL;
-}
-
-WEAK struct pushadm_resolver *pushadm_resolver_new(struct pushadm_ctx *ctx)
-{
-	return (struct pushadm_resolver *)ctx;
-}
-
-WEAK int pushadm_resolve(struct pushadm_resolver *r __attribute__((unused)),
-			 struct pushcore_pool *pool __attribute__((unused)),
-			 const struct pushcore_spool_entry *e __attribute__((unused)),
-			 struct pushcore_http_request *req_r __attribute__((unused)),
-			 const char **error_r)
-{
-	*error_r = "no resolver in this build";
-	return -1;
-}
-
-WEAK void pushadm_resolver_free(struct pushadm_resolver **r)
-{
-	*r = NULL;
-}
 
 WEAK int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 				const char *spool_dir __attribute__((unused)),
