@@ -258,9 +258,9 @@ static void relay_log_fallback(struct pushcore_user *user, const char *error)
 		     user->relay_socket, error);
 }
 
-static int relay_submit(struct pushcore_txn *txn, const char **error_r)
+static int relay_submit(struct pushcore_txn *txn, struct pushcore_relay_batch *b,
+			const char **error_r)
 {
-	struct pushcore_relay_batch *b = txn->relay;
 	struct pushcore_user *user = txn->user;
 	const struct pushcore_spool_entry **entries;
 	long long deadline = now_msecs() + user->relay_timeout_msecs;
@@ -299,7 +299,7 @@ void pushcore_relay_flush(struct pushcore_txn *txn)
 	if (b == NULL || b->count == 0)
 		return;
 	txn->relay = NULL;
-	if (b->count <= PUSHCORE_RELAY_MAX_ENTRIES && relay_submit(txn, &error) == 0) {
+	if (b->count <= PUSHCORE_RELAY_MAX_ENTRIES && relay_submit(txn, b, &error) == 0) {
 		relay.retry_after = 0;
 		for (i = 0; i < b->count; i++) {
 			pushcore_driver_log(b->items[i].inst, PUSHCORE_LOG_DEBUG,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static cfg_opt_t relay_opts[] = {
 	CFG_STR("socket_owner", "root", CFGF_NONE),
@@ -34,10 +35,12 @@ static cfg_opt_t relay_opts[] = {
 	CFG_END()
 };
 
+/* the file being read, for error lines (cfg_parse_buf() knows no name) */
+static const char *conf_path;
+
 static void conf_error(cfg_t *cfg, const char *fmt, va_list args)
 {
-	fprintf(stderr, "pushadm relay: %s line %d: ",
-		cfg->filename != NULL ? cfg->filename : "relay.conf", cfg->line);
+	fprintf(stderr, "pushadm relay: %s line %d: ", conf_path, cfg->line);
 	vfprintf(stderr, fmt, args);
 	fputc('\n', stderr);
 }
@@ -196,6 +199,69 @@ static void conf_fill(cfg_t *cfg, struct relay_conf *conf)
 	conf->max_clients = (unsigned int)cfg_getint(cfg, "max_clients");
 }
 
+/* libconfuse 3.3 counts a line with a comment more than once, so its
+   line numbers drift after the first comment: comments are blanked here
+   (newlines kept) and the rest parsed from memory. Quoted strings are
+   kept as they are. */
+static void strip_comments(char *p)
+{
+	char quote = '\0';
+
+	for (; *p != '\0'; p++) {
+		if (quote != '\0') {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == quote)
+				quote = '\0';
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			for (; *p != '\0' && *p != '\n'; p++)
+				*p = ' ';
+			if (*p == '\0')
+				break;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++) {
+				if (*p != '\n')
+					*p = ' ';
+			}
+			if (*p == '\0')
+				break;
+			p[0] = p[1] = ' ';
+			p++;
+		}
+	}
+}
+
+/* The file's contents, comments blanked; NULL with errno. */
+static char *conf_load(const char *path)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	const char *error;
+	char *data, *copy = NULL;
+	size_t size;
+	int err;
+
+	if (pushcore_file_read(pool, path, 1024 * 1024, &data, &size, &error) < 0) {
+		/* psprintf of the message may have changed it */
+		err = errno;
+		if (access(path, F_OK) < 0)
+			err = errno;
+		errno = err;
+	} else {
+		if (memchr(data, '\0', size) != NULL) {
+			errno = EINVAL;
+		} else {
+			copy = pushcore_xstrdup(data);
+			strip_comments(copy);
+		}
+	}
+	err = errno;
+	pushcore_pool_free(&pool);
+	errno = err;
+	return copy;
+}
+
 int relay_conf_read(const char *path, struct relay_conf *conf_r)
 {
 	static const char *const times[] = {
@@ -206,6 +272,7 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 	};
 	cfg_t *cfg = cfg_init(relay_opts, CFGF_NONE);
 	unsigned int i;
+	char *data;
 	int ret;
 
 	memset(conf_r, 0, sizeof(*conf_r));
@@ -220,8 +287,11 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 	cfg_set_validate_func(cfg, "socket_group", validate_owner);
 	cfg_set_validate_func(cfg, "allowed_uids", validate_uids);
 	cfg_set_validate_func(cfg, "sync", validate_sync);
+	conf_path = path;
 	errno = 0;
-	ret = cfg_parse(cfg, path);
+	data = conf_load(path);
+	ret = data == NULL ? CFG_FILE_ERROR : cfg_parse_buf(cfg, data);
+	free(data);
 	if (ret == CFG_FILE_ERROR && errno == ENOENT) {
 		/* no file: the defaults, which cfg_init() set */
 		ret = CFG_SUCCESS;

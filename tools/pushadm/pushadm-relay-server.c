@@ -79,7 +79,11 @@ int relay_mkdir_parent(const char *path, const char **error_r)
 			continue;
 		char c = *p;
 		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(dir, 0755) == 0) {
+			/* delivery uids must reach the socket: not the
+			   relay's umask */
+			(void)chmod(dir, 0755);
+		} else if (errno != EEXIST) {
 			snprintf(error, sizeof(error), "mkdir(%s) failed: %s", dir,
 				 strerror(errno));
 			*error_r = error;
