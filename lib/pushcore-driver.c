@@ -313,12 +313,12 @@ void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
 	e->created_usecs = now_usecs();
 	e->next_attempt = e->created_usecs / 1000000;
 	e->user = inst->user->username;
-	e->driver = pushcore_psprintf(pool, "%s (%s)", inst->setting_name,
-				      inst->driver->name);
+	/* the setting or block name alone: the relay and the dispatcher
+	   find the driver, its URL and credentials, by it */
+	e->driver = inst->setting_name;
 	e->method = req->method;
 	e->url = pushcore_pstrdup(pool, req->url);
 	e->tls_ca_file = pushcore_pstrdup(pool, req->tls_ca_file);
-	e->secret_file = pushcore_pstrdup(pool, req->resign_secret_file);
 	e->tls_no_verify = req->tls_no_verify;
 	e->timeout_msecs = req->timeout_msecs;
 	while (req->headers != NULL && req->headers[n] != NULL)
@@ -361,6 +361,34 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
 			"Notification %s to %s can't be sent: %s", id, req->url, error);
 	}
+}
+
+int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
+			    struct pushcore_pool *pool,
+			    const struct pushcore_spool_entry *e,
+			    struct pushcore_http_request *req_r,
+			    const char **error_r)
+{
+	memset(req_r, 0, sizeof(*req_r));
+	if (inst->driver->rebuild == NULL) {
+		*error_r = pushcore_psprintf(pool, "%s (%s): the %s driver sends "
+			"from the delivery only (not relayable)", inst->setting_name,
+			inst->driver->name, inst->driver->name);
+		return -1;
+	}
+	return inst->driver->rebuild(inst, pool, e, req_r, error_r);
+}
+
+struct pushcore_driver_instance *
+pushcore_user_find_driver(struct pushcore_user *user, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < user->instance_count; i++) {
+		if (strcmp(user->instances[i]->setting_name, name) == 0)
+			return user->instances[i];
+	}
+	return NULL;
 }
 
 void pushcore_driver_log(struct pushcore_driver_instance *inst,

@@ -177,7 +177,7 @@ def test_permanent_failure_kept_aside_and_retry():
             assert out[0].split("\t") == ["ID", "Created", "User", "Driver", "Attempts",
                                           "Next attempt", "Last error"]
             row = out[1].split("\t")
-            assert row[2:5] == ["alice", "push_notification_driver (http)", "1"]
+            assert row[2:5] == ["alice", "push_notification_driver", "1"]
             assert row[6] == "HTTP 404"
             r.respond(status=200)
             pushadm(d, "spool", "retry", "--failed")

@@ -11,7 +11,11 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-driver.c \
 	tools/pushadm/pushadm-event.c \
 	tools/pushadm/pushadm-lua.c \
+	tools/pushadm/pushadm-resolve.h \
+	tools/pushadm/pushadm-resolve.c \
 	tools/pushadm/pushadm-spool.c \
+	tools/pushadm/pushadm-trust.h \
+	tools/pushadm/pushadm-trust.c \
 	tools/pushadm/pushadm-verify.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib
 tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS)

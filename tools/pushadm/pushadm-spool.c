@@ -1,6 +1,7 @@
 /* pushadm spool run|list|show|retry|purge: the dispatcher that sends what
    delivery processes could not, and the commands to inspect the spool. */
 #include "pushadm.h"
+#include "pushadm-resolve.h"
 #include "pushcore.h"
 
 #include <dirent.h>
@@ -23,6 +24,7 @@
 #define ROUND_MAX_WAIT_MSECS 60000
 
 struct spool_opts {
+	struct pushadm_resolver *resolver;	/* spool run */
 	const char *dir;
 	const char *area;
 	bool once;
@@ -176,6 +178,7 @@ static void spool_list_free(struct spool_list *list)
 struct dispatch {
 	const struct spool_opts *opts;
 	struct pushcore_spool_entry *entry;
+	const char *url;		/* resolved: for log lines */
 	unsigned int *pending_failures;
 };
 
@@ -218,7 +221,7 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 	e->attempts++;
 	if (r->outcome == PUSHCORE_HTTP_OK) {
 		pushcore_log(PUSHCORE_LOG_INFO, NULL, "spool: sent %s for %s to %s "
-			     "(%s %d, attempt %u)", e->id, e->user, e->url,
+			     "(%s %d, attempt %u)", e->id, e->user, d->url,
 			     strcmp(e->method, "XADD") == 0 ? "XADD" : "HTTP",
 			     r->status, e->attempts);
 		if (unlink(e->path) < 0)
@@ -230,7 +233,7 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 	e->last_error = r->status != 0 ? status : r->error;
 	if (r->outcome == PUSHCORE_HTTP_PERMFAIL) {
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: %s for %s to %s failed "
-			     "for good: %s; moved to %s/", e->id, e->user, e->url,
+			     "for good: %s; moved to %s/", e->id, e->user, d->url,
 			     e->last_error, PUSHCORE_SPOOL_FAILED);
 		entry_move(d->opts, e, PUSHCORE_SPOOL_FAILED);
 		return;
@@ -241,73 +244,48 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 		e->next_attempt = time(NULL) + r->retry_after_secs;
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "spool: %s for %s to %s failed: "
 		     "%s (attempt %u); next attempt in %llds", e->id, e->user,
-		     e->url, e->last_error, e->attempts,
+		     d->url, e->last_error, e->attempts,
 		     e->next_attempt - (long long)time(NULL));
 	entry_move(d->opts, e, PUSHCORE_SPOOL_NEW);
 	(*d->pending_failures)++;
 }
 
-static const char *entry_header(const struct pushcore_spool_entry *e,
-				const char *name)
+static const char *request_header(const struct pushcore_http_request *req,
+				  const char *name)
 {
 	size_t len = strlen(name);
 	unsigned int i;
 
-	for (i = 0; i < e->header_count; i++) {
-		if (strncmp(e->headers[i], name, len) == 0 &&
-		    strncmp(e->headers[i] + len, ": ", 2) == 0)
-			return e->headers[i] + len + 2;
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
+		if (strncmp(req->headers[i], name, len) == 0 &&
+		    strncmp(req->headers[i] + len, ": ", 2) == 0)
+			return req->headers[i] + len + 2;
 	}
 	return NULL;
 }
 
-/* A webhook resent later gets a fresh webhook-timestamp, and a fresh
-   signature over it when it is signed: receivers reject old timestamps. */
-static int refresh_webhook_headers(struct pushcore_pool *pool,
-				   struct pushcore_spool_entry *e,
-				   const char **error_r)
-{
-	struct pushcore_secrets *secrets = NULL;
-	const char *id = entry_header(e, "webhook-id");
-	long long now = (long long)time(NULL);
-	unsigned int i;
-
-	if (id == NULL)
-		return 0;
-	if (e->secret_file != NULL &&
-	    pushcore_secrets_load(pool, e->secret_file, &secrets, error_r) < 0)
-		return -1;
-	for (i = 0; i < e->header_count; i++) {
-		if (strncmp(e->headers[i], "webhook-timestamp: ", 19) == 0)
-			e->headers[i] = pushcore_psprintf(pool, "webhook-timestamp: %lld", now);
-		else if (strncmp(e->headers[i], "webhook-signature: ", 19) == 0 &&
-			 secrets != NULL)
-			e->headers[i] = pushcore_psprintf(pool, "webhook-signature: %s",
-				pushcore_sign(pool, secrets, id, now, e->body, e->body_len));
-	}
-	return 0;
-}
-
-/* An XADD entry of the redis driver, sent synchronously. */
-static void dispatch_redis(struct dispatch *d)
+/* An XADD of the redis driver, as the resolver built it, sent
+   synchronously (its timeout is the driver's setting). */
+static void dispatch_redis(struct dispatch *d,
+			   const struct pushcore_http_request *req)
 {
 	struct pushcore_spool_entry *e = d->entry;
 	struct pushcore_http_result r;
 	struct pushcore_redis_add add = {
-		.stream = entry_header(e, "stream"), .user = e->user,
-		.event = entry_header(e, "event"), .id = e->id,
+		.stream = request_header(req, "stream"), .user = e->user,
+		.event = request_header(req, "event"), .id = e->id,
 		.json = e->body, .json_len = e->body_len,
 	};
-	const char *maxlen = entry_header(e, "maxlen");
+	const char *maxlen = request_header(req, "maxlen");
 	unsigned int added;
 
 	memset(&r, 0, sizeof(r));
 	if (add.stream == NULL || add.event == NULL || maxlen == NULL ||
 	    !pushcore_parse_uint(maxlen, &add.maxlen)) {
 		r.outcome = PUSHCORE_HTTP_PERMFAIL;
-		r.error = "invalid XADD entry (stream, maxlen or event missing)";
-	} else if (pushcore_redis_xadd(e->url, e->tls_ca_file,
-				       e->timeout_msecs == 0 ? 1000 : e->timeout_msecs,
+		r.error = "invalid XADD request (stream, maxlen or event missing)";
+	} else if (pushcore_redis_xadd(req->url, req->tls_ca_file,
+				       req->timeout_msecs == 0 ? 1000 : req->timeout_msecs,
 				       &add, 1, &added, &r.error) < 0) {
 		r.outcome = PUSHCORE_HTTP_TEMPFAIL;
 	}
@@ -315,16 +293,56 @@ static void dispatch_redis(struct dispatch *d)
 	dispatch_callback(&r, d);
 }
 
-static bool user_seen(struct pushcore_spool_entry **entries, unsigned int upto,
-		      const char *user)
+/* Whether an earlier entry waits for the same user and driver: each
+   endpoint gets a user's notifications in order, and one endpoint's
+   failure holds back no other's. */
+static bool queue_seen(struct pushcore_spool_entry **entries, unsigned int upto,
+		       const struct pushcore_spool_entry *e)
 {
 	unsigned int i;
 
 	for (i = 0; i < upto; i++) {
-		if (strcmp(entries[i]->user, user) == 0)
+		if (strcmp(entries[i]->user, e->user) == 0 &&
+		    strcmp(entries[i]->driver, e->driver) == 0)
 			return true;
 	}
 	return false;
+}
+
+/* Starts sending one entry: the request comes from the configuration
+   (the resolver), never from the file. Returns whether it was tried. */
+static bool dispatch_entry(struct dispatch *d, struct pushcore_pool *pool)
+{
+	struct pushcore_spool_entry *e = d->entry;
+	struct pushcore_http_request req;
+	struct pushcore_http_result r;
+	const char *error;
+	int ret;
+
+	if ((ret = pushadm_resolve(d->opts->resolver, pool, e, &req, &error)) < 0) {
+		/* -2: the userdb or doveconf can't answer now */
+		memset(&r, 0, sizeof(r));
+		r.outcome = ret == -2 ? PUSHCORE_HTTP_TEMPFAIL : PUSHCORE_HTTP_PERMFAIL;
+		r.error = error;
+		r.attempts = 1;
+		d->url = "(unresolved)";
+		dispatch_callback(&r, d);
+		return true;
+	}
+	d->url = pushcore_pstrdup(pool, req.url);
+	if (strcmp(req.method, "XADD") == 0) {
+		dispatch_redis(d, &req);
+		return true;
+	}
+	req.max_attempts = 1;
+	req.callback = dispatch_callback;
+	req.context = d;
+	if (!pushcore_http_submit(&req, &error)) {
+		e->last_error = error;
+		entry_move(d->opts, e, PUSHCORE_SPOOL_FAILED);
+		return false;
+	}
+	return true;
 }
 
 /* Sends the oldest entry of every user that is due (a user's later entries
@@ -334,9 +352,7 @@ static unsigned int dispatch_round(const struct spool_opts *opts,
 				   unsigned int *failures)
 {
 	struct spool_list list;
-	struct pushcore_http_request req;
 	struct dispatch *d;
-	const char *error;
 	time_t now = time(NULL);
 	unsigned int i, sent = 0;
 
@@ -345,7 +361,7 @@ static unsigned int dispatch_round(const struct spool_opts *opts,
 	for (i = 0; i < list.count; i++) {
 		struct pushcore_spool_entry *e = list.entries[i];
 
-		if (user_seen(list.entries, i, e->user))
+		if (queue_seen(list.entries, i, e))
 			continue;
 		if (e->created_usecs / 1000000 + opts->max_age_secs < now) {
 			e->last_error = pushcore_psprintf(list.pool, "expired after "
@@ -363,36 +379,8 @@ static unsigned int dispatch_round(const struct spool_opts *opts,
 		d->opts = opts;
 		d->entry = e;
 		d->pending_failures = failures;
-		if (strcmp(e->method, "XADD") == 0) {
-			dispatch_redis(d);
+		if (dispatch_entry(d, list.pool))
 			sent++;
-			continue;
-		}
-		if (refresh_webhook_headers(list.pool, e, &error) < 0) {
-			/* the secret is gone: it won't sign again by itself */
-			e->last_error = error;
-			entry_move(opts, e, PUSHCORE_SPOOL_FAILED);
-			continue;
-		}
-		memset(&req, 0, sizeof(req));
-		req.method = e->method;
-		req.url = e->url;
-		e->headers[e->header_count] = NULL;
-		req.headers = e->headers;
-		req.body = e->body;
-		req.body_len = e->body_len;
-		req.timeout_msecs = e->timeout_msecs == 0 ? 5000 : e->timeout_msecs;
-		req.max_attempts = 1;
-		req.tls_ca_file = e->tls_ca_file;
-		req.tls_no_verify = e->tls_no_verify;
-		req.callback = dispatch_callback;
-		req.context = d;
-		if (!pushcore_http_submit(&req, &error)) {
-			e->last_error = error;
-			entry_move(opts, e, PUSHCORE_SPOOL_FAILED);
-			continue;
-		}
-		sent++;
 	}
 	pushcore_http_run(ROUND_MAX_WAIT_MSECS);
 	spool_list_free(&list);
@@ -431,6 +419,7 @@ static int cmd_spool_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 	srand((unsigned int)(tv.tv_usec ^ getpid()));
 	signal(SIGTERM, on_stop_signal);
 	signal(SIGINT, on_stop_signal);
+	opts.resolver = pushadm_resolver_new(ctx);
 	if (opts.once) {
 		/* rounds until nothing due is left (a user's next entry becomes
 		   due when the one before it was sent) */
@@ -555,6 +544,10 @@ static void show_entry(struct pushadm_ctx *ctx,
 		       struct pushcore_spool_entry *e, const char *area)
 {
 	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushadm_resolver *resolver;
+	struct pushcore_http_request req;
+	struct pushcore_buf headers;
+	const char *error;
 	unsigned int i;
 
 	pushadm_print_init(ctx, PUSHADM_FORMAT_PAGER);
@@ -573,15 +566,24 @@ static void show_entry(struct pushadm_ctx *ctx,
 	pushadm_print(e->driver);
 	pushadm_print(pushcore_psprintf(pool, "%u", e->attempts));
 	pushadm_print(redacted(ctx, pool, e->last_error));
-	pushadm_print(pushcore_psprintf(pool, "%s %s", e->method,
-					redacted(ctx, pool, e->url)));
-	struct pushcore_buf headers;
-	pushcore_buf_init(&headers);
-	for (i = 0; i < e->header_count; i++)
-		pushcore_buf_printf(&headers, "%s%s", i == 0 ? "" : " | ",
-				    redacted(ctx, pool, e->headers[i]));
-	pushadm_print(headers.data);
-	pushcore_buf_free(&headers);
+	/* the file holds no request: show the one the dispatcher would
+	   send, as the configuration makes it now */
+	resolver = pushadm_resolver_new(ctx);
+	if (pushadm_resolve(resolver, pool, e, &req, &error) < 0) {
+		pushadm_print(pushcore_psprintf(pool, "%s (not resolvable: %s)",
+						e->method, redacted(ctx, pool, error)));
+		pushadm_print("");
+	} else {
+		pushadm_print(pushcore_psprintf(pool, "%s %s", req.method,
+						redacted(ctx, pool, req.url)));
+		pushcore_buf_init(&headers);
+		for (i = 0; req.headers != NULL && req.headers[i] != NULL; i++)
+			pushcore_buf_printf(&headers, "%s%s", i == 0 ? "" : " | ",
+					    redacted(ctx, pool, req.headers[i]));
+		pushadm_print(headers.data);
+		pushcore_buf_free(&headers);
+	}
+	pushadm_resolver_free(&resolver);
 	pushadm_print(pushcore_pstrndup(pool, e->body, e->body_len));
 	pushadm_print_flush();
 	pushcore_pool_free(&pool);

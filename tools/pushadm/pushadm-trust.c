@@ -1,0 +1,278 @@
+/* The trust policy of the relay and the spool: which uids may hand over
+   notifications, and for which users (pushadm-trust.h). */
+#include "pushadm.h"
+#include "pushadm-trust.h"
+#include "pushcore.h"
+
+#include <ctype.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NO_UID ((uid_t)-1)
+
+struct user_uid {
+	char *user;
+	uid_t uid;		/* NO_UID: no such user, or the lookup failed */
+	bool temporary;		/* the lookup failed (not "no such user") */
+	time_t looked_up;
+};
+
+struct pushadm_trust {
+	struct pushadm_ctx *ctx;
+	uid_t mail_uid;		/* NO_UID if unset */
+	/* extra_uids, the userdb's configured uids, and uids seen in
+	   lookups and listings */
+	unsigned int uid_count;
+	uid_t uids[PUSHADM_TRUST_UIDS_MAX];
+	time_t listed;		/* last userdb listing, 0: never */
+	unsigned int user_count;
+	struct user_uid *users[PUSHADM_TRUST_CACHE_MAX];
+};
+
+/* A uid as Dovecot's settings give it: a number or a user name. */
+static uid_t parse_uid(const char *str)
+{
+	struct passwd *pw;
+	unsigned int num;
+
+	if (str[0] == '\0')
+		return NO_UID;
+	if (pushcore_parse_uint(str, &num))
+		return (uid_t)num;
+	pw = getpwnam(str);
+	return pw == NULL ? NO_UID : pw->pw_uid;
+}
+
+static bool uid_known(const struct pushadm_trust *t, uid_t uid)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->uid_count; i++) {
+		if (t->uids[i] == uid)
+			return true;
+	}
+	return false;
+}
+
+static void uid_add(struct pushadm_trust *t, uid_t uid)
+{
+	/* root has its own rule; a full list keeps its first uids */
+	if (uid == NO_UID || uid == 0 || uid_known(t, uid) ||
+	    t->uid_count == PUSHADM_TRUST_UIDS_MAX)
+		return;
+	t->uids[t->uid_count++] = uid;
+}
+
+/* "uid=NAME" in a userdb's args or fields (2.3), "uid = NAME" in its
+   fields block (2.4): the uid a static userdb gives every user. */
+static void userdb_line(struct pushadm_trust *t, const char *line)
+{
+	const char *p = line, *end;
+	char value[64];
+
+	while ((p = strstr(p, "uid")) != NULL) {
+		bool word = p == line || isspace((unsigned char)p[-1]);
+
+		p += 3;
+		end = p + strspn(p, " ");
+		if (!word || *end != '=')
+			continue;
+		end++;
+		end += strspn(end, " ");
+		size_t len = strcspn(end, " \t");
+		if (len == 0 || len >= sizeof(value))
+			continue;
+		memcpy(value, end, len);
+		value[len] = '\0';
+		uid_add(t, parse_uid(value));
+	}
+}
+
+/* mail_uid, and the uids userdb blocks hand out, from doveconf -P. */
+static void read_config(struct pushadm_trust *t)
+{
+	const char *args[] = { "-P", NULL };
+	char *out = pushadm_doveconf_run(t->ctx, args), *line, *save = NULL;
+	unsigned int depth = 0, userdb_depth = 0;
+
+	if (out == NULL)
+		return;
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *key = line + strspn(line, " \t");
+		size_t len = strlen(key);
+
+		if (strcmp(key, "}") == 0) {
+			if (depth > 0 && depth-- == userdb_depth)
+				userdb_depth = 0;
+			continue;
+		}
+		if (len > 0 && key[len - 1] == '{') {
+			depth++;
+			if (userdb_depth == 0 && strncmp(key, "userdb", 6) == 0)
+				userdb_depth = depth;
+			continue;
+		}
+		if (depth == 0 && strncmp(key, "mail_uid = ", 11) == 0)
+			t->mail_uid = parse_uid(key + 11);
+		else if (userdb_depth > 0)
+			userdb_line(t, key);
+	}
+	free(out);
+}
+
+struct pushadm_trust *pushadm_trust_new(struct pushadm_ctx *ctx,
+					const uid_t *extra_uids, unsigned int count)
+{
+	struct pushadm_trust *t = calloc(1, sizeof(*t));
+	unsigned int i;
+
+	if (t == NULL)
+		abort();
+	t->ctx = ctx;
+	t->mail_uid = NO_UID;
+	for (i = 0; i < count; i++)
+		uid_add(t, extra_uids[i]);
+	read_config(t);
+	return t;
+}
+
+/* `doveadm user -f uid USER`: the uid mail of user is delivered as; on
+   NO_UID *temporary_r says whether to ask again soon. */
+static uid_t userdb_uid(struct pushadm_trust *t, const char *user,
+			bool *temporary_r)
+{
+	const char *args[] = { "user", "-f", "uid", user, NULL };
+	int status;
+	char *out = pushadm_doveadm_run(t->ctx, args, &status);
+	uid_t uid = NO_UID;
+
+	*temporary_r = status != 67;	/* EX_NOUSER */
+	if (out != NULL && status == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		/* no uid from the userdb: Dovecot uses mail_uid */
+		uid = out[0] == '\0' ? t->mail_uid : parse_uid(out);
+		*temporary_r = false;
+	}
+	free(out);
+	return uid;
+}
+
+static struct user_uid *user_lookup(struct pushadm_trust *t, const char *user)
+{
+	time_t now = time(NULL), ttl;
+	unsigned int i, oldest = 0;
+	struct user_uid *u = NULL;
+
+	for (i = 0; i < t->user_count; i++) {
+		if (strcmp(t->users[i]->user, user) == 0) {
+			u = t->users[i];
+			ttl = u->temporary ? PUSHADM_TRUST_FAIL_TTL_SECS :
+				PUSHADM_TRUST_TTL_SECS;
+			if (u->looked_up <= now && now - u->looked_up < ttl)
+				return u;
+			break;
+		}
+		if (t->users[i]->looked_up < t->users[oldest]->looked_up)
+			oldest = i;
+	}
+	if (u == NULL) {
+		if (t->user_count < PUSHADM_TRUST_CACHE_MAX) {
+			i = t->user_count++;
+			t->users[i] = calloc(1, sizeof(*u));
+		} else {
+			i = oldest;	/* the oldest makes room */
+			free(t->users[i]->user);
+			memset(t->users[i], 0, sizeof(*u));
+		}
+		if ((u = t->users[i]) == NULL)
+			abort();
+		u->user = pushcore_xstrdup(user);
+	}
+	u->uid = userdb_uid(t, user, &u->temporary);
+	u->looked_up = now;
+	uid_add(t, u->uid);
+	return u;
+}
+
+/* Lists the userdb (if it can be listed) at most every few minutes, to
+   learn the uids mail is delivered as. */
+static void list_userdb(struct pushadm_trust *t)
+{
+	const char *args[] = { "user", "-f", "uid", "*", NULL };
+	char *out, *line, *save = NULL;
+	time_t now = time(NULL);
+	int status;
+
+	if (t->listed != 0 && t->listed <= now &&
+	    now - t->listed < PUSHADM_TRUST_LIST_INTERVAL_SECS)
+		return;
+	t->listed = now;
+	if ((out = pushadm_doveadm_run(t->ctx, args, &status)) == NULL)
+		return;
+	if (status == 0) {
+		for (line = strtok_r(out, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			uid_add(t, parse_uid(line));
+	}
+	free(out);
+}
+
+bool pushadm_trust_may_connect(struct pushadm_trust *t, uid_t uid)
+{
+	struct passwd *pw;
+
+	if (uid == 0 || uid == t->mail_uid || uid_known(t, uid))
+		return true;
+	/* a system user whose mail is delivered as itself */
+	if ((pw = getpwuid(uid)) != NULL && pushcore_spool_user_name_valid(pw->pw_name) &&
+	    user_lookup(t, pw->pw_name)->uid == uid)
+		return true;
+	list_userdb(t);
+	return uid_known(t, uid);
+}
+
+bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
+			      const char *user, const char **why_r)
+{
+	static char why[512];
+	struct user_uid *u;
+
+	if (uid == 0 || (uid == t->mail_uid && t->mail_uid != NO_UID))
+		return true;
+	if (!pushcore_spool_user_name_valid(user)) {
+		*why_r = "invalid user name";
+		return false;
+	}
+	u = user_lookup(t, user);
+	if (u->uid == uid)
+		return true;
+	if (u->uid != NO_UID)
+		snprintf(why, sizeof(why), "uid %lu may not submit for %.255s "
+			 "(whose mail is delivered as uid %lu)",
+			 (unsigned long)uid, user, (unsigned long)u->uid);
+	else
+		snprintf(why, sizeof(why), "uid %lu may not submit for %.255s "
+			 "(%s)", (unsigned long)uid, user, u->temporary ?
+			 "the userdb lookup failed" : "no such user");
+	*why_r = why;
+	return false;
+}
+
+void pushadm_trust_free(struct pushadm_trust **_t)
+{
+	struct pushadm_trust *t = *_t;
+	unsigned int i;
+
+	if (t == NULL)
+		return;
+	*_t = NULL;
+	for (i = 0; i < t->user_count; i++) {
+		free(t->users[i]->user);
+		free(t->users[i]);
+	}
+	free(t);
+}
