@@ -11,6 +11,8 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-driver.c \
 	tools/pushadm/pushadm-event.c \
 	tools/pushadm/pushadm-lua.c \
+	tools/pushadm/pushadm-relay-queue.h \
+	tools/pushadm/pushadm-relay-queue.c \
 	tools/pushadm/pushadm-resolve.h \
 	tools/pushadm/pushadm-resolve.c \
 	tools/pushadm/pushadm-spool.c \
