@@ -16,7 +16,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -219,6 +221,10 @@ static unsigned int request_timeout_msecs = 3000;
 /* the configuration can't be read for this user now */
 static const char *unreadable_user = NULL;
 
+static int redis_resolve(struct pushcore_pool *pool,
+			 const struct pushcore_spool_entry *e,
+			 struct pushcore_http_request *req_r);
+
 static int test_resolve(void *context __attribute__((unused)),
 			struct pushcore_pool *pool,
 			const struct pushcore_spool_entry *e,
@@ -231,6 +237,8 @@ static int test_resolve(void *context __attribute__((unused)),
 		*error_r = "doveconf failed";
 		return -2;
 	}
+	if (strncmp(e->driver, "redis", 5) == 0)
+		return redis_resolve(pool, e, req_r);
 	if (strncmp(e->driver, "srv", 3) != 0 ||
 	    (i = (unsigned int)(e->driver[3] - '0')) >= MAX_SERVERS ||
 	    servers[i] == NULL) {
@@ -246,6 +254,33 @@ static int test_resolve(void *context __attribute__((unused)),
 	req_r->body = pushcore_pstrndup(pool, e->body, e->body_len);
 	req_r->body_len = e->body_len;
 	req_r->timeout_msecs = request_timeout_msecs;
+	return 0;
+}
+
+/* driver "redis": XADD to this Redis; "redisdead": to a socket that
+   does not exist */
+static const char *redis_socket = NULL;
+
+static int redis_resolve(struct pushcore_pool *pool,
+			 const struct pushcore_spool_entry *e,
+			 struct pushcore_http_request *req_r)
+{
+	const char **headers = pushcore_palloc(pool, sizeof(*headers) * 5);
+
+	headers[0] = "stream: relaytest";
+	headers[1] = "maxlen: 0";
+	headers[2] = pushcore_psprintf(pool, "user: %s", e->user);
+	headers[3] = "event: MessageNew";
+	headers[4] = NULL;
+	memset(req_r, 0, sizeof(*req_r));
+	req_r->method = "XADD";
+	req_r->url = strcmp(e->driver, "redis") == 0 ?
+		pushcore_psprintf(pool, "unix:%s", redis_socket) :
+		"unix:/nonexistent/relay-test/redis.sock";
+	req_r->headers = headers;
+	req_r->body = pushcore_pstrndup(pool, e->body, e->body_len);
+	req_r->body_len = e->body_len;
+	req_r->timeout_msecs = 1000;
 	return 0;
 }
 
@@ -800,6 +835,104 @@ static void test_configuration_unreadable(void)
 	server_stop(&srv);
 }
 
+static pid_t redis_start(const char *dir, char *socket_path, size_t size)
+{
+	char pidfile[256], logfile[256];
+	pid_t pid;
+
+	snprintf(socket_path, size, "%s/redis.sock", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/redis.pid", dir);
+	snprintf(logfile, sizeof(logfile), "%s/redis.log", dir);
+	if ((pid = fork()) == 0) {
+		execlp("redis-server", "redis-server", "--port", "0",
+		       "--unixsocket", socket_path, "--save", "", "--appendonly",
+		       "no", "--dir", dir, "--pidfile", pidfile, "--logfile",
+		       logfile, (char *)NULL);
+		_exit(127);
+	}
+	for (unsigned int i = 0; i < 100 && access(socket_path, F_OK) < 0; i++)
+		usleep(50000);
+	return pid;
+}
+
+/* The stream's entries as "user json" lines, through redis-cli. */
+static void redis_stream(const char *socket_path, char *out, size_t size)
+{
+	char cmd[512];
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "redis-cli -s %s --no-raw XRANGE relaytest - + "
+		 "| grep -A1 -E '\\) \"(user|json)\"' | grep -v -E "
+		 "'\"(user|json)\"|^--' | sed 's/.*\"\\(.*\\)\"/\\1/' "
+		 "| paste -d' ' - -", socket_path);
+	out[0] = '\0';
+	if ((f = popen(cmd, "r")) == NULL)
+		return;
+	while (len + 1 < size && fgets(out + len, (int)(size - len), f) != NULL)
+		len += strlen(out + len);
+	pclose(f);
+}
+
+static void test_xadd(void)
+{
+	const int ok[] = { 200 };
+	struct relay_queue_settings set = default_set;
+	char dir[] = "/tmp/relay-queue-test.XXXXXX", socket_path[256], stream[1024];
+	struct server srv;
+	struct relay_queue *q;
+	unsigned int i;
+	pid_t pid;
+
+	if (access("/usr/bin/redis-server", X_OK) < 0) {
+		printf("  (no redis-server: XADD not tested)\n");
+		return;
+	}
+	test_assert(mkdtemp(dir) != NULL);
+	pid = redis_start(dir, socket_path, sizeof(socket_path));
+	test_assert(access(socket_path, F_OK) == 0);
+	redis_socket = socket_path;
+	set.circuit_failures = 2;
+	server_start(&srv, ok, 1, 0);
+	servers[0] = &srv;
+	q = queue_new(&set);
+	for (i = 0; i < 3; i++) {
+		add(q, "ann", "redis", i, 0);
+		add(q, "bob", "redis", i, 0);
+		add(q, "cy", "redisdead", i, 0);
+	}
+	add(q, "cy", "srv0", 9, 0);
+	drive(q, NULL, NULL, 600);
+	/* both users' XADDs, each user's in order; the dead Redis failed
+	   once for all its entries (one pipeline), and held nothing back */
+	redis_stream(socket_path, stream, sizeof(stream));
+	test_assert_str(stream, "ann ann:0\nann ann:1\nann ann:2\n"
+			"bob bob:0\nbob bob:1\nbob bob:2\n");
+	test_assert(store_count(&store_log, STORE_SENT, NULL) == 7);
+	test_assert(srv.requests == 1);
+	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 3);
+	test_assert(strstr(store_find(&store_log, STORE_RETRY, "cy-redisdead-0")->text,
+			   "No such file") != NULL);
+	test_assert(relay_queue_pending(q) == 3);
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+	redis_socket = NULL;
+	kill(pid, SIGTERM);
+	for (i = 0; i < 100 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+		usleep(50000);
+	if (i == 100) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	unlink(socket_path);
+	snprintf(stream, sizeof(stream), "%s/redis.pid", dir);
+	unlink(stream);
+	snprintf(stream, sizeof(stream), "%s/redis.log", dir);
+	unlink(stream);
+	test_assert(rmdir(dir) == 0);
+}
+
 static const char *only;
 
 /* With an argument, only the tests whose names contain it. */
@@ -827,6 +960,8 @@ int main(int argc, char *argv[])
 	run("relay queue: retry now", test_retry_now);
 	run("relay queue: configuration unreadable for a while",
 	    test_configuration_unreadable);
+	run("relay queue: XADD batches to Redis", test_xadd);
 	pushcore_http_deinit();
+	pushcore_redis_deinit();
 	return test_done();
 }
