@@ -220,6 +220,8 @@ static struct server *servers[MAX_SERVERS];
 static unsigned int request_timeout_msecs = 3000;
 /* the configuration can't be read for this user now */
 static const char *unreadable_user = NULL;
+/* how long each resolution takes (doveconf, the userdb) */
+static unsigned int resolve_msecs = 0;
 
 static int redis_resolve(struct pushcore_pool *pool,
 			 const struct pushcore_spool_entry *e,
@@ -233,6 +235,8 @@ static int test_resolve(void *context __attribute__((unused)),
 	static const char *const headers[] = { "Content-Type: text/plain", NULL };
 	unsigned int i;
 
+	if (resolve_msecs > 0)
+		usleep(resolve_msecs * 1000);
 	if (unreadable_user != NULL && strcmp(e->user, unreadable_user) == 0) {
 		*error_r = "doveconf failed";
 		return -2;
@@ -933,6 +937,65 @@ static void test_xadd(void)
 	test_assert(rmdir(dir) == 0);
 }
 
+static void test_slow_resolver(void)
+{
+	const int ok[] = { 200 };
+	struct server srv;
+	struct relay_queue *q;
+	long long start;
+	unsigned int i;
+
+	server_start(&srv, ok, 1, 0);
+	servers[0] = &srv;
+	q = queue_new(&default_set);
+	for (i = 0; i < 10; i++)
+		add(q, "ann", "srv0", i, 0);
+	resolve_msecs = 30;
+	/* one turn of the loop resolves for about 50 ms, not for all ten */
+	start = now_msecs();
+	test_assert(relay_queue_run(q) == 0);
+	test_assert(now_msecs() - start < 150);
+	drive(q, queue_empty, q, 5000);
+	resolve_msecs = 0;
+	test_assert(store_count(&store_log, STORE_SENT, NULL) == 10);
+	for (i = 0; i < 10 && i < srv.requests; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "ann:%u", i);
+		test_assert_str(srv.records[i].body, want);
+	}
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+}
+
+static void test_configuration_changed(void)
+{
+	const int unavailable[] = { 503 }, ok[] = { 200 };
+	struct server old_srv, new_srv;
+	struct relay_queue *q;
+
+	server_start(&old_srv, unavailable, 1, 0);
+	server_start(&new_srv, ok, 1, 0);
+	servers[0] = &old_srv;
+	q = queue_new(&default_set);
+	add(q, "ann", "srv0", 0, 0);
+	add(q, "ann", "srv0", 1, 0);
+	drive(q, NULL, NULL, 300);
+	test_assert(old_srv.requests == 1);
+	/* the driver's URL changed: the retry goes where it says now */
+	servers[0] = &new_srv;
+	drive(q, queue_empty, q, 5000);
+	test_assert(old_srv.requests == 1 && new_srv.requests == 2);
+	test_assert_str(new_srv.records[0].body, "ann:0");
+	test_assert_str(new_srv.records[1].body, "ann:1");
+	test_assert(store_count(&store_log, STORE_SENT, NULL) == 2);
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&old_srv);
+	server_stop(&new_srv);
+}
+
 static const char *only;
 
 /* With an argument, only the tests whose names contain it. */
@@ -961,6 +1024,9 @@ int main(int argc, char *argv[])
 	run("relay queue: configuration unreadable for a while",
 	    test_configuration_unreadable);
 	run("relay queue: XADD batches to Redis", test_xadd);
+	run("relay queue: a slow resolver doesn't hold the loop", test_slow_resolver);
+	run("relay queue: a changed configuration moves entries",
+	    test_configuration_changed);
 	pushcore_http_deinit();
 	pushcore_redis_deinit();
 	return test_done();

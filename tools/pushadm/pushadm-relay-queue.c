@@ -29,6 +29,9 @@
 #define XADD_BATCH_MAX 100
 #define XADD_MAX_MSECS 2000
 #define HASH_INITIAL_SIZE 64
+/* resolving may ask doveconf and the userdb (cached per user): a run()
+   starts no new resolution after this long, the rest waits for the next */
+#define RESOLVE_BUDGET_MSECS 50
 
 struct hash_item {
 	struct hash_item *next;
@@ -107,6 +110,7 @@ struct relay_queue {
 	unsigned long long seq;
 	unsigned int count, in_flight;
 	long long now, next_sweep;
+	long long run_started;		/* monotonic msecs */
 	/* this run() already sent an XADD batch; something needs another
 	   run() at once */
 	bool xadd_sent, again, closing;
@@ -119,6 +123,14 @@ static long long now_msecs(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long mono_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -310,13 +322,20 @@ static bool entry_expired(const struct relay_queue *q,
 
 /* Resolves qe's request (once per run) and its endpoint key: 0, or -1
    (permanent) or -2 (the configuration can't be read now) with *error_r,
-   as pushadm_resolve() returns. */
+   as pushadm_resolve() returns; 1 when this run's time for resolving is
+   used up. */
+#define RESOLVE_DEFERRED 1
 static int entry_resolve(struct relay_queue *q, struct queue_entry *qe,
 			 const char **key_r, const char **error_r)
 {
 	const char *error = NULL, *method;
 	int ret;
 
+	if (qe->req_pool == NULL &&
+	    mono_msecs() - q->run_started > RESOLVE_BUDGET_MSECS) {
+		q->again = true;
+		return RESOLVE_DEFERRED;
+	}
 	if (qe->req_pool == NULL) {
 		qe->req_pool = pushcore_pool_new();
 		memset(&qe->req, 0, sizeof(qe->req));
@@ -405,20 +424,24 @@ static void uq_append(struct user_queue *uq)
 static struct user_queue *uq_get(struct relay_queue *q, struct endpoint *ep,
 				 const char *user)
 {
-	struct pushcore_pool *pool = pushcore_pool_new();
-	const char *hkey = pushcore_psprintf(pool, "%s\n%s", ep->key, user);
-	struct user_queue *uq = hash_lookup(&q->user_queues, hkey);
+	size_t key_len = strlen(ep->key), user_len = strlen(user);
+	char *hkey = pushcore_xmalloc(key_len + 1 + user_len + 1);
+	struct user_queue *uq;
 
-	if (uq == NULL) {
-		uq = pushcore_xmalloc(sizeof(*uq));
-		memset(uq, 0, sizeof(*uq));
-		uq->ep = ep;
-		uq->hkey = pushcore_xstrdup(hkey);
-		hash_insert(&q->user_queues, uq->hkey, uq);
-		uq_append(uq);
-		ep->uq_count++;
+	memcpy(hkey, ep->key, key_len);
+	hkey[key_len] = '\n';
+	memcpy(hkey + key_len + 1, user, user_len + 1);
+	if ((uq = hash_lookup(&q->user_queues, hkey)) != NULL) {
+		free(hkey);
+		return uq;
 	}
-	pushcore_pool_free(&pool);
+	uq = pushcore_xmalloc(sizeof(*uq));
+	memset(uq, 0, sizeof(*uq));
+	uq->ep = ep;
+	uq->hkey = hkey;
+	hash_insert(&q->user_queues, uq->hkey, uq);
+	uq_append(uq);
+	ep->uq_count++;
 	return uq;
 }
 
@@ -582,7 +605,8 @@ static void entry_retry_later(struct relay_queue *q, struct endpoint *ep,
 		       qe->e.next_attempt, qe->e.last_error);
 }
 
-static void entry_finished(struct relay_queue *q, struct endpoint *ep,
+/* Returns whether qe is still queued (waiting for a retry). */
+static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 			   struct queue_entry *qe, const struct attempt_result *r)
 {
 	char status[32];
@@ -599,7 +623,7 @@ static void entry_finished(struct relay_queue *q, struct endpoint *ep,
 			     qe->e.driver, ep->name, qe->e.attempts);
 		q->store.sent(q->store.ctx, qe->e.id);
 		entry_done(q, qe);
-		return;
+		return false;
 	}
 	snprintf(status, sizeof(status), "HTTP %d", r->status);
 	entry_set_error(qe, r->status != 0 ? status :
@@ -608,8 +632,11 @@ static void entry_finished(struct relay_queue *q, struct endpoint *ep,
 		entry_fail(q, qe, ep->name, qe->e.last_error);
 	else if (entry_expired(q, qe))
 		entry_expire(q, qe, ep->name);
-	else
+	else {
 		entry_retry_later(q, ep, qe, r);
+		return true;
+	}
+	return false;
 }
 
 static void http_done(const struct pushcore_http_result *result, void *context)
@@ -636,40 +663,47 @@ static void http_done(const struct pushcore_http_result *result, void *context)
 
 /* --- starting attempts ---------------------------------------------------- */
 
-/* Resolves qe afresh; false when it is not to be sent to ep now (failed
-   for good, or moved to the endpoint the configuration now names). */
-static bool entry_prepare(struct relay_queue *q, struct endpoint *ep,
-			  struct queue_entry *qe)
+enum prepared {
+	PREPARED,	/* to be sent to ep now */
+	PREPARED_GONE,	/* failed for good or expired: no longer queued */
+	PREPARED_WAIT,	/* still queued (retry later, resolve later, or moved
+			   to the endpoint the configuration names now) */
+};
+
+/* Resolves qe afresh for an attempt. */
+static enum prepared entry_prepare(struct relay_queue *q, struct endpoint *ep,
+				   struct queue_entry *qe)
 {
 	struct attempt_result r = {
 		.outcome = PUSHCORE_HTTP_TEMPFAIL, .count = false,
 	};
-	const char *key, *error;
+	const char *key = NULL, *error = NULL;
 	struct endpoint *to;
 	int ret;
 
 	if (entry_expired(q, qe)) {
 		entry_expire(q, qe, ep->name);
-		return false;
+		return PREPARED_GONE;
 	}
-	if ((ret = entry_resolve(q, qe, &key, &error)) == -1) {
+	if ((ret = entry_resolve(q, qe, &key, &error)) == RESOLVE_DEFERRED)
+		return PREPARED_WAIT;
+	if (ret == -1) {
 		entry_fail(q, qe, ep->name, error);
-		return false;
+		return PREPARED_GONE;
 	}
 	if (ret == -2) {
 		/* not the endpoint's fault: a retry that the circuit ignores */
 		r.error = error;
-		entry_finished(q, ep, qe, &r);
-		return false;
+		return entry_finished(q, ep, qe, &r) ? PREPARED_WAIT : PREPARED_GONE;
 	}
 	if (strcmp(key, ep->key) == 0)
-		return true;
+		return PREPARED;
 	/* the configuration changed since it was queued */
 	to = endpoint_get(q, key);
 	uq_remove(q, qe);
 	uq_insert(q, to, qe);
 	q->again = true;
-	return false;
+	return PREPARED_WAIT;
 }
 
 static bool start_http(struct relay_queue *q, struct endpoint *ep,
@@ -678,7 +712,7 @@ static bool start_http(struct relay_queue *q, struct endpoint *ep,
 	struct pushcore_http_request req;
 	const char *error;
 
-	if (!entry_prepare(q, ep, qe))
+	if (entry_prepare(q, ep, qe) != PREPARED)
 		return false;
 	req = qe->req;
 	req.max_attempts = 1;
@@ -738,6 +772,7 @@ static void start_due_http(struct relay_queue *q, struct endpoint *ep,
 	struct user_queue *uq = ep->uq_head, *next;
 	unsigned int n = ep->uq_count;
 	long long next_due = LLONG_MAX;
+	bool again = false;
 
 	for (; uq != NULL && n > 0; uq = next, n--) {
 		next = uq->next;
@@ -754,10 +789,14 @@ static void start_due_http(struct relay_queue *q, struct endpoint *ep,
 		if (start_http(q, ep, uq->head))
 			slots--;
 		else
-			q->again = true;
+			again = true;
 	}
 	ep->next_due = next_due;
-	ep->dirty = false;
+	/* not started (waits for a resolution, failed, moved): the queues
+	   changed behind the pass, so look again next time */
+	ep->dirty = again;
+	if (again)
+		q->again = true;
 }
 
 /* The due entries of ep, in order per user, up to max. */
@@ -813,14 +852,28 @@ static void start_xadd(struct relay_queue *q, struct endpoint *ep,
 	struct pushcore_redis_add adds[XADD_BATCH_MAX];
 	struct attempt_result r = { .outcome = PUSHCORE_HTTP_OK, .count = true };
 	unsigned int i, n, count = 0, added = 0, timeout = XADD_MAX_MSECS;
+	struct user_queue *held = NULL, *uq;
 	const char *error = NULL;
 	char error_copy[512];
 
-	n = xadd_collect(q, ep, batch, slots < XADD_BATCH_MAX ? slots : XADD_BATCH_MAX);
+	/* a probe is one XADD; else a whole batch, on the one connection */
+	n = xadd_collect(q, ep, batch, ep->circuit == CIRCUIT_PROBING ?
+			 slots : XADD_BATCH_MAX);
 	ep->dirty = n > 0;
 	for (i = 0; i < n; i++) {
-		if (!entry_prepare(q, ep, batch[i]))
+		/* a user's entries are side by side in the batch: once one
+		   waits, the user's later ones wait too */
+		if ((uq = batch[i]->uq) == held)
 			continue;
+		switch (entry_prepare(q, ep, batch[i])) {
+		case PREPARED:
+			break;
+		case PREPARED_GONE:
+			continue;
+		case PREPARED_WAIT:
+			held = uq;
+			continue;
+		}
 		if (!xadd_fill(batch[i], &adds[count])) {
 			batch[i]->e.attempts++;
 			entry_fail(q, batch[i], ep->name, "unusable XADD request "
@@ -929,6 +982,8 @@ static void place_incoming(struct relay_queue *q)
 			prev = qe;
 			continue;
 		}
+		if (ret == RESOLVE_DEFERRED)
+			break;	/* the rest next time */
 		incoming_remove(q, prev, qe);
 		if (ret < 0)
 			entry_fail(q, qe, "(unresolved)", error);
@@ -1009,6 +1064,7 @@ static unsigned int next_wake(struct relay_queue *q)
 unsigned int relay_queue_run(struct relay_queue *q)
 {
 	q->now = now_msecs();
+	q->run_started = mono_msecs();
 	q->again = false;
 	q->xadd_sent = false;
 	place_incoming(q);
