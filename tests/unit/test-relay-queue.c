@@ -397,9 +397,10 @@ static struct relay_queue *queue_new(const struct relay_queue_settings *set)
 	return relay_queue_new_with_resolver(set, test_resolve, NULL, &store);
 }
 
-/* An entry of user for driver, body "user:n", made age_secs ago. */
-static void add(struct relay_queue *q, const char *user, const char *driver,
-		unsigned int n, unsigned int age_secs)
+/* An entry of user for driver, body "user:n", made age_secs ago (a
+   negative age: in the future), due at next_attempt. */
+static void add_at(struct relay_queue *q, const char *user, const char *driver,
+		   unsigned int n, int age_secs, long long next_attempt)
 {
 	struct pushcore_spool_entry e;
 	char body[64];
@@ -415,7 +416,14 @@ static void add(struct relay_queue *q, const char *user, const char *driver,
 	e.url = "http://192.0.2.1/never";
 	e.body = body;
 	e.body_len = strlen(body);
+	e.next_attempt = next_attempt;
 	relay_queue_add(q, &e);
+}
+
+static void add(struct relay_queue *q, const char *user, const char *driver,
+		unsigned int n, unsigned int age_secs)
+{
+	add_at(q, user, driver, n, (int)age_secs, 0);
 }
 
 /* The relay's loop, until done() or max_msecs; returns the msecs it ran. */
@@ -996,6 +1004,31 @@ static void test_configuration_changed(void)
 	server_stop(&new_srv);
 }
 
+static void test_far_future(void)
+{
+	const int ok[] = { 200 };
+	struct relay_queue_settings set = default_set;
+	struct server srv;
+	struct relay_queue *q;
+	long long took;
+
+	set.max_backoff_secs = 1;
+	server_start(&srv, ok, 1, 0);
+	servers[0] = &srv;
+	q = queue_new(&set);
+	/* made and due years from now: due within the longest backoff */
+	add_at(q, "ann", "srv0", 0, -100000000, now_msecs() / 1000 + 100000000);
+	add(q, "ann", "srv0", 1, 0);
+	took = drive(q, queue_empty, q, 5000);
+	test_assert(took < 2000);
+	test_assert(srv.requests == 2);
+	test_assert_str(srv.records[0].body, "ann:0");
+	test_assert_str(srv.records[1].body, "ann:1");
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+}
+
 static const char *only;
 
 /* With an argument, only the tests whose names contain it. */
@@ -1027,6 +1060,7 @@ int main(int argc, char *argv[])
 	run("relay queue: a slow resolver doesn't hold the loop", test_slow_resolver);
 	run("relay queue: a changed configuration moves entries",
 	    test_configuration_changed);
+	run("relay queue: a record dated in the future", test_far_future);
 	pushcore_http_deinit();
 	pushcore_redis_deinit();
 	return test_done();

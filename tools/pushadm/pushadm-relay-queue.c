@@ -29,6 +29,8 @@
 #define XADD_BATCH_MAX 100
 #define XADD_MAX_MSECS 2000
 #define HASH_INITIAL_SIZE 64
+/* an empty endpoint's open circuit is remembered this long */
+#define ENDPOINT_FORGET_MSECS (10 * 60 * 1000)
 /* resolving may ask doveconf and the userdb (cached per user): a run()
    starts no new resolution after this long, the rest waits for the next */
 #define RESOLVE_BUDGET_MSECS 50
@@ -252,6 +254,8 @@ static struct queue_entry *entry_copy(struct relay_queue *q,
 				      const struct pushcore_spool_entry *src)
 {
 	struct queue_entry *qe = pushcore_xmalloc(sizeof(*qe));
+	long long now = now_msecs();
+	long long latest = now + (long long)q->set.max_backoff_secs * 1000;
 	char *body;
 
 	memset(qe, 0, sizeof(*qe));
@@ -273,7 +277,13 @@ static struct queue_entry *entry_copy(struct relay_queue *q,
 	body[src->body_len] = '\0';
 	qe->e.body = body;
 	qe->e.body_len = src->body_len;
-	qe->due = src->next_attempt * 1000;
+	/* a record dated in the future (a spool file says what it likes)
+	   would hold back its user's later notifications for good: it is
+	   due within the longest backoff, and ages from now */
+	qe->due = src->next_attempt > latest / 1000 ? latest :
+		src->next_attempt * 1000;
+	if (qe->e.created_usecs > now * 1000)
+		qe->e.created_usecs = now * 1000;
 	return qe;
 }
 
@@ -1022,7 +1032,9 @@ static void sweep(struct relay_queue *q)
 			}
 		}
 		if (ep->entries == 0 && ep->in_flight == 0 &&
-		    ep->circuit == CIRCUIT_CLOSED && ep->hold_until <= q->now)
+		    ep->hold_until <= q->now &&
+		    (ep->circuit == CIRCUIT_CLOSED ||
+		     ep->open_until + ENDPOINT_FORGET_MSECS <= q->now))
 			endpoint_free(q, ep);
 	}
 	q->next_sweep = q->now + SWEEP_MSECS;
