@@ -625,8 +625,13 @@ static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 
 	q->now = now_msecs();
 	qe->e.attempts++;
+	if (r->outcome != PUSHCORE_HTTP_OK) {
+		snprintf(status, sizeof(status), "HTTP %d", r->status);
+		entry_set_error(qe, r->status != 0 ? status :
+				r->error != NULL ? r->error : "failed");
+	}
 	if (r->count || r->outcome == PUSHCORE_HTTP_OK)
-		circuit_update(q, ep, qe, dead, r->error);
+		circuit_update(q, ep, qe, dead, qe->e.last_error);
 	if (r->outcome == PUSHCORE_HTTP_OK) {
 		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: sent %s for %s (%s) "
 			     "to %s (attempt %u)", qe->e.id, qe->e.user,
@@ -635,9 +640,6 @@ static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 		entry_done(q, qe);
 		return false;
 	}
-	snprintf(status, sizeof(status), "HTTP %d", r->status);
-	entry_set_error(qe, r->status != 0 ? status :
-			r->error != NULL ? r->error : "failed");
 	if (r->outcome == PUSHCORE_HTTP_PERMFAIL)
 		entry_fail(q, qe, ep->name, qe->e.last_error);
 	else if (entry_expired(q, qe))
