@@ -261,9 +261,9 @@ static int test_resolve(void *context __attribute__((unused)),
 	return 0;
 }
 
-/* driver "redis": XADD to this Redis; "redisdead": to a socket that
-   does not exist */
-static const char *redis_socket = NULL;
+/* driver "redis": XADD to this Redis, "redis2" to that one; "redisdead":
+   to a socket that does not exist */
+static const char *redis_socket = NULL, *redis_socket2 = NULL;
 
 static int redis_resolve(struct pushcore_pool *pool,
 			 const struct pushcore_spool_entry *e,
@@ -280,6 +280,8 @@ static int redis_resolve(struct pushcore_pool *pool,
 	req_r->method = "XADD";
 	req_r->url = strcmp(e->driver, "redis") == 0 ?
 		pushcore_psprintf(pool, "unix:%s", redis_socket) :
+		strcmp(e->driver, "redis2") == 0 ?
+		pushcore_psprintf(pool, "unix:%s", redis_socket2) :
 		"unix:/nonexistent/relay-test/redis.sock";
 	req_r->headers = headers;
 	req_r->body = pushcore_pstrndup(pool, e->body, e->body_len);
@@ -847,24 +849,72 @@ static void test_configuration_unreadable(void)
 	server_stop(&srv);
 }
 
-static pid_t redis_start(const char *dir, char *socket_path, size_t size)
+/* A private redis-server on a unix socket in a temporary directory. */
+struct redis {
+	char dir[64], socket_path[256];
+	pid_t pid;
+};
+
+static bool redis_start(struct redis *r)
 {
 	char pidfile[256], logfile[256];
-	pid_t pid;
 
-	snprintf(socket_path, size, "%s/redis.sock", dir);
-	snprintf(pidfile, sizeof(pidfile), "%s/redis.pid", dir);
-	snprintf(logfile, sizeof(logfile), "%s/redis.log", dir);
-	if ((pid = fork()) == 0) {
+	if (access("/usr/bin/redis-server", X_OK) < 0)
+		return false;
+	snprintf(r->dir, sizeof(r->dir), "/tmp/relay-queue-test.XXXXXX");
+	if (mkdtemp(r->dir) == NULL)
+		return false;
+	snprintf(r->socket_path, sizeof(r->socket_path), "%s/redis.sock", r->dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/redis.pid", r->dir);
+	snprintf(logfile, sizeof(logfile), "%s/redis.log", r->dir);
+	if ((r->pid = fork()) == 0) {
 		execlp("redis-server", "redis-server", "--port", "0",
-		       "--unixsocket", socket_path, "--save", "", "--appendonly",
-		       "no", "--dir", dir, "--pidfile", pidfile, "--logfile",
+		       "--unixsocket", r->socket_path, "--save", "", "--appendonly",
+		       "no", "--dir", r->dir, "--pidfile", pidfile, "--logfile",
 		       logfile, (char *)NULL);
 		_exit(127);
 	}
-	for (unsigned int i = 0; i < 100 && access(socket_path, F_OK) < 0; i++)
+	for (unsigned int i = 0; i < 100 && access(r->socket_path, F_OK) < 0; i++)
 		usleep(50000);
-	return pid;
+	return access(r->socket_path, F_OK) == 0;
+}
+
+static void redis_stop(struct redis *r)
+{
+	static const char *const files[] = { "redis.sock", "redis.pid", "redis.log" };
+	char path[256];
+	unsigned int i;
+
+	kill(r->pid, SIGTERM);
+	for (i = 0; i < 100 && waitpid(r->pid, NULL, WNOHANG) == 0; i++)
+		usleep(50000);
+	if (i == 100) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", r->dir, files[i]);
+		unlink(path);
+	}
+	test_assert(rmdir(r->dir) == 0);
+}
+
+/* A number from INFO (redis-cli), -1 if there is none. */
+static long redis_info(const struct redis *r, const char *field)
+{
+	char cmd[512], line[256];
+	long value = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "redis-cli -s %s INFO", r->socket_path);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':')
+			value = atol(line + strlen(field) + 1);
+	}
+	pclose(f);
+	return value;
 }
 
 /* The stream's entries as "user json" lines, through redis-cli. */
@@ -890,20 +940,17 @@ static void test_xadd(void)
 {
 	const int ok[] = { 200 };
 	struct relay_queue_settings set = default_set;
-	char dir[] = "/tmp/relay-queue-test.XXXXXX", socket_path[256], stream[1024];
+	char stream[1024];
 	struct server srv;
 	struct relay_queue *q;
+	struct redis redis;
 	unsigned int i;
-	pid_t pid;
 
-	if (access("/usr/bin/redis-server", X_OK) < 0) {
+	if (!redis_start(&redis)) {
 		printf("  (no redis-server: XADD not tested)\n");
 		return;
 	}
-	test_assert(mkdtemp(dir) != NULL);
-	pid = redis_start(dir, socket_path, sizeof(socket_path));
-	test_assert(access(socket_path, F_OK) == 0);
-	redis_socket = socket_path;
+	redis_socket = redis.socket_path;
 	set.circuit_failures = 2;
 	server_start(&srv, ok, 1, 0);
 	servers[0] = &srv;
@@ -917,7 +964,7 @@ static void test_xadd(void)
 	drive(q, NULL, NULL, 600);
 	/* both users' XADDs, each user's in order; the dead Redis failed
 	   once for all its entries (one pipeline), and held nothing back */
-	redis_stream(socket_path, stream, sizeof(stream));
+	redis_stream(redis.socket_path, stream, sizeof(stream));
 	test_assert_str(stream, "ann ann:0\nann ann:1\nann ann:2\n"
 			"bob bob:0\nbob bob:1\nbob bob:2\n");
 	test_assert(store_count(&store_log, STORE_SENT, NULL) == 7);
@@ -930,19 +977,37 @@ static void test_xadd(void)
 	servers[0] = NULL;
 	server_stop(&srv);
 	redis_socket = NULL;
-	kill(pid, SIGTERM);
-	for (i = 0; i < 100 && waitpid(pid, NULL, WNOHANG) == 0; i++)
-		usleep(50000);
-	if (i == 100) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	redis_stop(&redis);
+}
+
+static void test_xadd_two_servers(void)
+{
+	struct redis one, two;
+	struct relay_queue *q;
+	unsigned int i;
+
+	if (!redis_start(&one) || !redis_start(&two)) {
+		printf("  (no redis-server: XADD not tested)\n");
+		return;
 	}
-	unlink(socket_path);
-	snprintf(stream, sizeof(stream), "%s/redis.pid", dir);
-	unlink(stream);
-	snprintf(stream, sizeof(stream), "%s/redis.log", dir);
-	unlink(stream);
-	test_assert(rmdir(dir) == 0);
+	redis_socket = one.socket_path;
+	redis_socket2 = two.socket_path;
+	q = queue_new(&default_set);
+	for (i = 0; i < 3; i++) {
+		add(q, "ann", "redis", i, 0);
+		add(q, "ann", "redis2", i, 0);
+		drive(q, queue_empty, q, 3000);
+	}
+	test_assert(store_count(&store_log, STORE_SENT, NULL) == 6);
+	/* the batches alternated between the servers over one kept
+	   connection each (and INFO's own) */
+	test_assert(redis_info(&one, "total_connections_received") == 2);
+	test_assert(redis_info(&two, "total_connections_received") == 2);
+	relay_queue_free(&q);
+	pushcore_redis_deinit();
+	redis_socket = redis_socket2 = NULL;
+	redis_stop(&one);
+	redis_stop(&two);
 }
 
 static void test_slow_resolver(void)
@@ -1057,6 +1122,8 @@ int main(int argc, char *argv[])
 	run("relay queue: configuration unreadable for a while",
 	    test_configuration_unreadable);
 	run("relay queue: XADD batches to Redis", test_xadd);
+	run("relay queue: XADD to two Redis servers, connections kept",
+	    test_xadd_two_servers);
 	run("relay queue: a slow resolver doesn't hold the loop", test_slow_resolver);
 	run("relay queue: a changed configuration moves entries",
 	    test_configuration_changed);
