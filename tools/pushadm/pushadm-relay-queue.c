@@ -28,6 +28,9 @@
    waiting at most this long, so that other endpoints keep going */
 #define XADD_BATCH_MAX 100
 #define XADD_MAX_MSECS 2000
+/* a request whose driver names no timeout still gets one: a hanging
+   endpoint must give its slot back */
+#define HTTP_DEFAULT_TIMEOUT_MSECS 5000
 #define HASH_INITIAL_SIZE 64
 /* an empty endpoint's open circuit is remembered this long */
 #define ENDPOINT_FORGET_MSECS (10 * 60 * 1000)
@@ -728,6 +731,8 @@ static bool start_http(struct relay_queue *q, struct endpoint *ep,
 		return false;
 	req = qe->req;
 	req.max_attempts = 1;
+	if (req.timeout_msecs == 0)
+		req.timeout_msecs = HTTP_DEFAULT_TIMEOUT_MSECS;
 	req.callback = http_done;
 	req.context = qe;
 	if (!pushcore_http_submit(&req, &error)) {
