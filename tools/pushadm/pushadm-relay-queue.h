@@ -1,10 +1,26 @@
 #ifndef PUSHADM_RELAY_QUEUE_H
 #define PUSHADM_RELAY_QUEUE_H
 
-#include <poll.h>
+/* The relay's sending engine: the notifications the journal holds, sent to
+   their endpoints without ever blocking the relay's loop. Per endpoint
+   (the resolved request's method and URL): kept-alive connections, at
+   most endpoint_concurrency requests in flight, each user's notifications
+   in order, and a circuit that stops connecting to a dead endpoint. Per
+   notification: exponential backoff with jitter, Retry-After, maximum
+   age. docs/spool.md, "How the relay sends".
 
-struct pushcore_spool_entry;
+   Requests are built only by the resolver (pushadm_resolve()), from
+   Dovecot's configuration, never from what a record says. The callbacks
+   of the store are called from relay_queue_run() only, once per outcome. */
+
+#include <poll.h>
+#include <stdbool.h>
+
+#include "pushcore-spool.h"
+
 struct pushadm_resolver;
+struct pushcore_pool;
+struct pushcore_http_request;
 
 struct relay_queue_settings {
 	unsigned int backoff_secs, max_backoff_secs, max_age_secs;
@@ -38,5 +54,21 @@ int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
 		     unsigned int nfds, unsigned int timeout_msecs);
 unsigned int relay_queue_pending(const struct relay_queue *q);
 void relay_queue_free(struct relay_queue **q);
+
+/* --- for tests ---------------------------------------------------------- */
+
+/* A resolver with pushadm_resolve()'s contract, so that tests can drive the
+   queue without Dovecot's configuration. */
+typedef int relay_queue_resolve_t(void *context, struct pushcore_pool *pool,
+				  const struct pushcore_spool_entry *e,
+				  struct pushcore_http_request *req_r,
+				  const char **error_r);
+struct relay_queue *
+relay_queue_new_with_resolver(const struct relay_queue_settings *set,
+			      relay_queue_resolve_t *resolve, void *context,
+			      const struct relay_queue_store *store);
+/* The delay before retry number attempts+1, jitter included (msecs). */
+unsigned int relay_queue_backoff_msecs(const struct relay_queue_settings *set,
+				       unsigned int attempts);
 
 #endif
