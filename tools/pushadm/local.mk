@@ -30,3 +30,6 @@ tools_pushadm_pushadm_SOURCES = \
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib
 tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(SQLITE_CFLAGS)
 tools_pushadm_pushadm_LDADD = lib/libpushcore.la $(CONFUSE_LIBS) $(SQLITE_LIBS)
+
+# the journal store measurement (docs/spool.md), built by hand
+EXTRA_DIST += bench/journal-store.c
