@@ -60,7 +60,7 @@ static int relay_addr_set(union relay_addr *addr, const char *path)
 	return 0;
 }
 
-int relay_mkdir_parent(const char *path, const char **error_r)
+int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r)
 {
 	static char error[600];
 	char dir[512];
@@ -79,10 +79,9 @@ int relay_mkdir_parent(const char *path, const char **error_r)
 			continue;
 		char c = *p;
 		*p = '\0';
-		if (mkdir(dir, 0755) == 0) {
-			/* delivery uids must reach the socket: not the
-			   relay's umask */
-			(void)chmod(dir, 0755);
+		if (mkdir(dir, mode) == 0) {
+			/* the mode asked for, not the relay's umask */
+			(void)chmod(dir, mode);
 		} else if (errno != EEXIST) {
 			snprintf(error, sizeof(error), "mkdir(%s) failed: %s", dir,
 				 strerror(errno));
@@ -137,7 +136,8 @@ int relay_listen(struct relay_server *srv, const char **error_r)
 	srv->listen_fd = -1;
 	if (path[0] == '\0')
 		return 0;
-	if (relay_mkdir_parent(path, error_r) < 0 ||
+	/* delivery uids must reach the socket */
+	if (relay_mkdir_parent(path, 0755, error_r) < 0 ||
 	    relay_clear_stale(path, error_r) < 0)
 		return -1;
 	if (relay_addr_set(&addr, path) < 0 ||

@@ -63,8 +63,8 @@ void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
 		       long long next_attempt, const char *last_error,
 		       const struct pushcore_spool_entry *e);
 
-/* Creates the directories above path (mode 0755 for new ones). */
-int relay_mkdir_parent(const char *path, const char **error_r);
+/* Creates the directories above path (with mode, if new). */
+int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r);
 
 /* pushadm relay retry's side: a RETRY message, bounded wait for the ack.
    -1 with *error_r and errno (ENOENT, ECONNREFUSED: no relay running). */

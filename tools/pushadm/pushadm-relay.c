@@ -138,7 +138,7 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 		fprintf(stderr, "pushadm relay: %s\n", error);
 		return PUSHADM_EXIT_CONFIG;
 	}
-	if (relay_mkdir_parent(srv->conf.journal, &error) < 0 ||
+	if (relay_mkdir_parent(srv->conf.journal, 0700, &error) < 0 ||
 	    (srv->journal = relay_journal_open(srv->conf.journal,
 					       srv->conf.sync_full, &error)) == NULL) {
 		fprintf(stderr, "pushadm relay: %s\n", error);
