@@ -103,6 +103,36 @@ def test_handoff_notification_arrives_via_relay():
         assert not re.search(r"Notification %s (sent|to)" % nid, d.log()), d.log()[-2000:]
 
 
+def test_redis_handoff_one_message_then_the_stream():
+    """A transaction's XADDs go to the relay in one message (journaled as
+    XADD records), and the relay adds them to the stream in order."""
+    from redistest import RedisServer, stream_entries
+    with RedisServer() as rs, \
+            Dovecot(**ours({"push_notification_driver":
+                            "redis:url=%s stream=mail-events" % rs.url},
+                           mail_debug=True)) as d, relay(d) as r:
+        imap = d.imap("alice")
+        imap.create("A")
+        imap.select("INBOX")
+        imap.append("INBOX", None, None, make_message(subject="one"))
+        imap.append("INBOX", None, None, make_message(subject="two"))
+        imap.logout()
+        wait_until(lambda: len(stream_entries(rs, "mail-events")) >= 3, 20,
+                   "3 stream entries")
+        entries = stream_entries(rs, "mail-events")
+        assert [(f["event"], json.loads(f["json"])["mailbox"]) for _, f in entries] == [
+            ("MailboxCreate", "A"), ("MessageAppend", "INBOX"),
+            ("MessageAppend", "INBOX")], entries
+        subjects = [json.loads(f["json"]).get("subject") for _, f in entries
+                    if f["event"] == "MessageAppend"]
+        assert subjects == ["one", "two"], entries
+        handed = re.findall(r"Notification (%s) handed to the relay" % ID_RX, d.log())
+        ids = [json.loads(f["json"])["id"] for _, f in entries]
+        assert sorted(handed) == sorted(ids), (handed, ids)
+        assert "XADD" not in d.log() and "spooled" not in d.log()
+        wait_until(lambda: r.journal_rows() == [], 10, "the journal to empty")
+
+
 def test_fallback_without_relay_logs_once():
     port = free_port()
     with Receiver(port=port) as rcv, \
