@@ -672,12 +672,15 @@ class Relay:
         return dict(os.environ, PUSHADM_RELAY_CONF=self.conf)
 
     def start(self, wait=True):
+        since = len(self.log())
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 [self.pushadm, "-c", self.dovecot.config, "relay", "run",
                  "--config", self.conf], stdout=log, stderr=log, env=self.env())
         if wait:
-            wait_until(lambda: self.proc.poll() is not None or self.answers(),
+            # it listens first, and serves once its journal is loaded
+            wait_until(lambda: self.proc.poll() is not None or
+                       ("listening on" in self.log()[since:] and self.answers()),
                        20, "the relay's socket")
             if self.proc.poll() is not None:
                 raise AssertionError("relay exited %d:\n%s" % (self.proc.returncode,

@@ -274,6 +274,15 @@ def test_sigterm_while_mail_arrives_nothing_lost():
                 q["json"]["id"], q["json"]
 
 
+def test_second_relay_refuses_to_start():
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, relay(d) as r:
+        result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config",
+                                 r.conf], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 69, (result.returncode, result.stderr)
+        assert "another relay is listening on %s" % d.relay_socket in result.stderr
+        assert r.answers() and r.proc.poll() is None
+
+
 # --- relay.conf -------------------------------------------------------------
 
 def test_relay_conf_bad_value_names_file_line_setting():

@@ -134,6 +134,12 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 	const char *error;
 	int count;
 
+	/* first: a second relay stops here, before it touches the journal;
+	   clients that connect meanwhile wait for the loop */
+	if (relay_listen(srv, &error) < 0) {
+		fprintf(stderr, "pushadm relay: %s\n", error);
+		return PUSHADM_EXIT_UNAVAILABLE;
+	}
 	if (pushcore_spool_init_dir(srv->spool_dir, &error) < 0) {
 		fprintf(stderr, "pushadm relay: %s\n", error);
 		return PUSHADM_EXIT_CONFIG;
@@ -151,10 +157,6 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 	if ((count = relay_journal_load(srv->journal, load_journaled, srv, &error)) < 0) {
 		fprintf(stderr, "pushadm relay: %s\n", error);
 		return PUSHADM_EXIT_SOFTWARE;
-	}
-	if (relay_listen(srv, &error) < 0) {
-		fprintf(stderr, "pushadm relay: %s\n", error);
-		return PUSHADM_EXIT_UNAVAILABLE;
 	}
 	pushcore_log(PUSHCORE_LOG_INFO, NULL, "pushadm relay: listening on %s "
 		     "(journal %s, %d waiting; relay.conf %s)",
