@@ -117,10 +117,13 @@ def test_redis_handoff_one_message_then_the_stream():
         imap.append("INBOX", None, None, make_message(subject="one"))
         imap.append("INBOX", None, None, make_message(subject="two"))
         imap.logout()
-        wait_until(lambda: len(stream_entries(rs, "mail-events")) >= 3, 20,
-                   "3 stream entries")
+        wait_until(lambda: sum(f["event"] == "MessageAppend" for _, f in
+                               stream_entries(rs, "mail-events")) >= 2, 20,
+                   "both appends in the stream")
         entries = stream_entries(rs, "mail-events")
-        assert [(f["event"], json.loads(f["json"])["mailbox"]) for _, f in entries] == [
+        # Dovecot 2.4 also reports INBOX's creation on the first APPEND
+        got = [(f["event"], json.loads(f["json"])["mailbox"]) for _, f in entries]
+        assert [e for e in got if e != ("MailboxCreate", "INBOX")] == [
             ("MailboxCreate", "A"), ("MessageAppend", "INBOX"),
             ("MessageAppend", "INBOX")], entries
         subjects = [json.loads(f["json"]).get("subject") for _, f in entries
