@@ -341,10 +341,13 @@ void pushadm_spool_clamp(const struct pushcore_spool_entry *e, long long ctime,
 			 long long *created_secs_r, long long *next_r)
 {
 	long long created = e->created_usecs / 1000000;
+	/* never tried: due when written; tried: backoff and Retry-After
+	   stay under the bound */
+	long long latest = e->attempts == 0 ? ctime :
+		ctime + PUSHADM_SPOOL_MAX_DELAY_SECS;
 
 	*created_secs_r = created < ctime ? created : ctime;
-	*next_r = e->next_attempt < ctime + PUSHADM_SPOOL_MAX_DELAY_SECS ?
-		e->next_attempt : ctime + PUSHADM_SPOOL_MAX_DELAY_SECS;
+	*next_r = e->next_attempt < latest ? e->next_attempt : latest;
 }
 
 /* One file of new/ for the taker: checked, trusted, clamped. */

@@ -627,6 +627,53 @@ static int cmd_spool_purge(struct pushadm_ctx *ctx, int argc, char *argv[])
 	return for_each_named(ctx, argc, argv, true, false, purge_entry);
 }
 
+/* spool check: what the relay's takeover would take, printed, kept */
+static int check_take(const struct pushcore_spool_entry *e, void *context)
+{
+	struct pushcore_pool *pool = context;
+
+	pushadm_print(e->id);
+	print_time(pool, e->created_usecs / 1000000);
+	pushadm_print(e->user);
+	pushadm_print(e->driver);
+	pushadm_print(e->method);
+	print_time(pool, e->next_attempt);
+	return -1;	/* not taken: the file stays */
+}
+
+static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
+{
+	struct pushcore_pool *pool;
+	struct pushadm_trust *trust;
+	struct spool_opts opts;
+	int ret;
+
+	if (spool_parse_opts(ctx, argc, argv, &opts) < 0 || optind != argc)
+		return PUSHADM_EXIT_USAGE;
+	pool = pushcore_pool_new();
+	trust = pushadm_trust_new(ctx, NULL, 0);
+	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
+	pushadm_print_header("id", "ID");
+	pushadm_print_header("created", "Created");
+	pushadm_print_header("user", "User");
+	pushadm_print_header("driver", "Driver");
+	pushadm_print_header("method", "Method");
+	pushadm_print_header("next", "Next attempt");
+	ret = pushadm_spool_takeover(ctx, opts.dir, trust, check_take, pool);
+	pushadm_print_flush();
+	pushadm_trust_free(&trust);
+	pushcore_pool_free(&pool);
+	return ret < 0 ? PUSHADM_EXIT_NOINPUT : PUSHADM_EXIT_OK;
+}
+
+static const struct pushadm_cmd spool_check = {
+	"spool check", "[-d DIR]",
+	"Checks every waiting file as the relay does when it takes the spool\n"
+	"over: files that are not regular, hard-linked, too large, badly named,\n"
+	"unparsable, or written by a uid that may not submit for their user are\n"
+	"moved to quarantine/ with a log line; the others are listed (and kept).",
+	PUSHADM_FORMAT_TABLE, cmd_spool_check
+};
 static const struct pushadm_cmd spool_run = {
 	"spool run", "[-d DIR] [--once] [--max-age TIME] [--backoff TIME]",
 	"Sends the spooled notifications: the oldest of each user first, with\n"
@@ -664,5 +711,6 @@ static const struct pushadm_cmd spool_purge = {
 };
 
 const struct pushadm_cmd *const pushadm_cmds_spool[] = {
-	&spool_run, &spool_list, &spool_show, &spool_retry, &spool_purge, NULL
+	&spool_run, &spool_list, &spool_show, &spool_retry, &spool_purge,
+	&spool_check, NULL
 };

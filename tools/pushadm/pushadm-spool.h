@@ -32,8 +32,8 @@ struct pushcore_spool_entry;
    hands each good entry to take(); when take() returns 0 the entry is
    durable elsewhere and the file is removed. Returns how many were taken,
    -1 if the spool can't be read.
-   The entry given to take() has created_usecs no later than now and
-   next_attempt no later than now + PUSHADM_SPOOL_MAX_DELAY_SECS. */
+   The entry given to take() has its times clamped (pushadm_spool_clamp,
+   with the file's st_ctime or now, whichever is earlier). */
 int pushadm_spool_takeover(struct pushadm_ctx *ctx, const char *spool_dir,
 			   struct pushadm_trust *trust,
 			   int (*take)(const struct pushcore_spool_entry *e, void *context),
@@ -97,8 +97,9 @@ int pushadm_spool_remove(struct pushadm_spool_dirs *dirs,
 			 const struct pushcore_spool_entry *e);
 
 /* The times that count for an entry: created no later than the file's
-   st_ctime, next_attempt no later than st_ctime + MAX_DELAY: a file dated
-   in the future can't stay due later than that, nor never expire. */
+   st_ctime, next_attempt no later than st_ctime (never tried yet) or
+   st_ctime + MAX_DELAY: a file dated in the future can't stay due later
+   than that, nor never expire. */
 void pushadm_spool_clamp(const struct pushcore_spool_entry *e, long long ctime,
 			 long long *created_secs_r, long long *next_r);
 
