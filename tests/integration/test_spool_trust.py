@@ -362,3 +362,34 @@ def test_credentials_in_headers_and_queries_hidden_everywhere():
         assert "X-Api-Key: #hidden_use-P_to_show#" in outputs[0], outputs[0]
         shown = pushadm(d, "-P", "spool", "show", id_).stdout
         assert "HEADERSECRET" in shown and "QUERYSECRET" in shown
+
+
+def test_root_only_secret_is_used_by_root_only():
+    """A secret_file only root reads: deliveries hand their notifications
+    over unsigned (here: to the spool), never send them unsigned, and the
+    dispatcher signs them with the secret."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as keys:
+        os.chmod(keys, 0o755)
+        secret = os.path.join(keys, "root-only.secret")
+        with open(secret, "w") as f:
+            f.write("root-only-key\n")
+        os.chmod(secret, 0o600)
+        with Receiver() as real:
+            with Dovecot(**ours(hook(real.url + "/hook",
+                                     "events=MessageNew secret_file=" + secret))) as d:
+                deliver(d, 3)
+                assert len(area(d)) == 3
+                time.sleep(0.5)
+                assert real.requests == []
+                r = pushadm(d, "spool", "run", "--once")
+                assert r.returncode == 0, r.stderr
+                reqs = real.wait_for(3)
+                assert len(reqs) == 3 and area(d) == []
+                for req in reqs:
+                    h = req["headers"]
+                    ok = subprocess.run([PUSHADM, "verify", "-s", secret, "-i", h["webhook-id"],
+                                         "-t", h["webhook-timestamp"], "-g",
+                                         h["webhook-signature"]], input=req["body"],
+                                        capture_output=True, timeout=30)
+                    assert ok.returncode == 0, ok
+                assert "LOST" not in d.log() and "secret" not in d.log()
