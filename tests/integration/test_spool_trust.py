@@ -120,8 +120,9 @@ def test_forged_entries_send_nothing_anywhere_they_name():
             assert sorted(area(d, "quarantine")) == sorted([n1, n2, n3, n5])
             assert area(d, "failed") == [n6] and area(d, "new") == []
             for n in (n1, n2, n3):
-                assert "%s is refused (not trusted: uid %d may not submit for alice" % (
-                    n, pwd.getpwnam(ATTACKER).pw_uid) in r.stderr, r.stderr
+                assert ("%s is refused (not trusted: uid %d is neither root, mail_uid "
+                        "nor a uid mail is delivered as)" % (
+                            n, pwd.getpwnam(ATTACKER).pw_uid)) in r.stderr, r.stderr
             assert "%s is refused (invalid field 'url')" % n5 in r.stderr, r.stderr
 
 

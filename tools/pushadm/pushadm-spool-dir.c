@@ -366,7 +366,7 @@ static int takeover_one(struct pushadm_spool_dirs *dirs, const char *name,
 	if (pushadm_spool_read(dirs, PUSHADM_SPOOL_AREA_NEW, name, pool, &e,
 			       &uid, &ctime, &error) < 0) {
 		pushadm_spool_quarantine(dirs, PUSHADM_SPOOL_AREA_NEW, name, error);
-	} else if (!pushadm_trust_may_submit(trust, uid, e->user, &error)) {
+	} else if (!pushadm_trust_check(trust, uid, e->user, &error)) {
 		pushadm_spool_quarantine(dirs, PUSHADM_SPOOL_AREA_NEW, name,
 			pushcore_psprintf(pool, "not trusted: %s", error));
 	} else {

@@ -148,7 +148,7 @@ static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area are
 				pushadm_spool_quarantine(&list->dirs, area, *names, error);
 			continue;
 		}
-		if (trust != NULL && !pushadm_trust_may_submit(trust, uid, e->user, &error)) {
+		if (trust != NULL && !pushadm_trust_check(trust, uid, e->user, &error)) {
 			pushadm_spool_quarantine(&list->dirs, area, *names,
 				pushcore_psprintf(list->pool, "not trusted: %s", error));
 			continue;

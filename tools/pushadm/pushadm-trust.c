@@ -262,6 +262,20 @@ bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
 	return false;
 }
 
+bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
+			 const char *user, const char **why_r)
+{
+	static char why[128];
+
+	if (!pushadm_trust_may_connect(t, uid)) {
+		snprintf(why, sizeof(why), "uid %lu is neither root, mail_uid nor "
+			 "a uid mail is delivered as", (unsigned long)uid);
+		*why_r = why;
+		return false;
+	}
+	return pushadm_trust_may_submit(t, uid, user, why_r);
+}
+
 void pushadm_trust_free(struct pushadm_trust **_t)
 {
 	struct pushadm_trust *t = *_t;

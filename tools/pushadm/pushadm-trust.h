@@ -32,6 +32,10 @@ bool pushadm_trust_may_connect(struct pushadm_trust *t, uid_t uid);
    others: only users whose userdb uid is theirs. *why_r on false. */
 bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
 			      const char *user, const char **why_r);
+/* Both: a uid that may not connect is refused before any userdb lookup
+   of the user (a file's or a peer's user names cost no lookup then). */
+bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
+			 const char *user, const char **why_r);
 void pushadm_trust_free(struct pushadm_trust **t);
 
 #endif
