@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import pwd
+import re
 import signal
 import stat
 import subprocess
@@ -19,8 +20,8 @@ import time
 import uuid
 
 from built import PUSHADM, ours
-from pushtest import (TEST_USER, Dovecot, Receiver, free_port, make_message,
-                      wait_until)
+from pushtest import (TEST_USER, Dovecot, Receiver, dovecot23_only, free_port,
+                      make_message, wait_until)
 
 ATTACKER = "nobody"
 DRIVER = "push_notification_driver"
@@ -120,9 +121,10 @@ def test_forged_entries_send_nothing_anywhere_they_name():
             assert sorted(area(d, "quarantine")) == sorted([n1, n2, n3, n5])
             assert area(d, "failed") == [n6] and area(d, "new") == []
             for n in (n1, n2, n3):
-                assert ("%s is refused (not trusted: uid %d is neither root, mail_uid "
-                        "nor a uid mail is delivered as)" % (
-                            n, pwd.getpwnam(ATTACKER).pw_uid)) in r.stderr, r.stderr
+                assert ("%s is refused (not trusted: uid %d may not submit for alice "
+                        "(whose mail is delivered as uid %d))" % (
+                            n, pwd.getpwnam(ATTACKER).pw_uid,
+                            pwd.getpwnam(TEST_USER).pw_uid)) in r.stderr, r.stderr
             assert "%s is refused (invalid field 'url')" % n5 in r.stderr, r.stderr
 
 
@@ -394,3 +396,55 @@ def test_root_only_secret_is_used_by_root_only():
                                         capture_output=True, timeout=30)
                     assert ok.returncode == 0, ok
                 assert "LOST" not in d.log() and "secret" not in d.log()
+
+
+@dovecot23_only("the test's userdb is rewritten in 2.3 syntax")
+def test_a_mail_uid_submits_for_its_own_users_only():
+    """Per-user uids: bob's mail is delivered as nobody, alice's as
+    pushtest. nobody may hand over bob's notifications, not alice's."""
+    nobody, pt = pwd.getpwnam(ATTACKER), pwd.getpwnam(TEST_USER)
+    with Receiver() as real:
+        d = Dovecot(**ours(hook(real.url + "/hook")))
+        userdb = os.path.join(d.tmp, "userdb")
+        with open(userdb, "w") as f:
+            f.write("alice:x:%d:%d::%s/home/alice::\n" % (pt.pw_uid, pt.pw_gid, d.tmp))
+            f.write("bob:x:%d:%d::%s/home/bob::\n" % (nobody.pw_uid, nobody.pw_gid, d.tmp))
+        conf = open(d.config).read()
+        conf, n = re.subn(r"userdb \{\n  driver = static\n  args = [^\n]*\n\}",
+                          "userdb {\n  driver = passwd-file\n  args = %s\n}" % userdb, conf)
+        assert n == 1
+        with open(d.config, "w") as f:
+            f.write(conf)
+        with d:
+            init_areas(d)
+            new = os.path.join(d.spool_dir, "new")
+            n1, t1 = entry(user="alice", body=b'{"forged":1}')
+            n2, t2 = entry(user="bob", body=b'{"forged":2}')
+            write_as(ATTACKER, os.path.join(new, n1), t1)
+            write_as(ATTACKER, os.path.join(new, n2), t2)
+            r = pushadm(d, "spool", "run", "--once")
+            assert r.returncode == 0, r.stderr
+            time.sleep(0.5)
+            assert [q["json"] for q in real.requests] == [{"forged": 2}], (r.stderr, real.requests)
+            assert area(d, "quarantine") == [n1] and area(d) == []
+            assert ("not trusted: uid %d may not submit for alice (whose mail is "
+                    "delivered as uid %d)" % (nobody.pw_uid, pt.pw_uid)) in r.stderr, r.stderr
+
+
+def test_many_forged_user_names_cost_few_lookups():
+    """An account that is no mail uid, writing files for many user names,
+    is refused without a userdb lookup after three refusals."""
+    with Receiver() as real:
+        with Dovecot(**ours(hook(real.url + "/hook"))) as d:
+            init_areas(d)
+            new = os.path.join(d.spool_dir, "new")
+            base = int(time.time() * 1e6) - 10000000
+            for i in range(10):
+                n, t = entry(created=base + i, user="user%d" % i)
+                write_as(ATTACKER, os.path.join(new, n), t)
+            r = pushadm(d, "spool", "run", "--once")
+            assert r.returncode == 0, r.stderr
+            assert r.stderr.count("may not submit for user") == 3, r.stderr
+            assert r.stderr.count("was refused 3 times in a row") == 7, r.stderr
+            assert len(area(d, "quarantine")) == 10 and area(d) == []
+            assert real.requests == []
