@@ -346,7 +346,7 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 		send_observer(inst, &ctx->entry, NULL, send_observer_context);
 		return;
 	}
-	if (inst->user->spool_only) {
+	if (inst->user->spool_only || inst->relay_only) {
 		if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
 					 &ctx->entry, &error) < 0) {
 			pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,

@@ -131,14 +131,15 @@ def test_corrupt_spool_file_is_quarantined():
     port = free_port()
     with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port, "events=MessageNew"))) as d:
         deliver(d, 2)
-        with open(os.path.join(d.spool_dir, "new", "0000000000000001-bad.spool"), "w") as f:
-            f.write("PUSHSPOOL 1\nid: nonsense\n")
+        bad = "0000000000000001-00000000-0000-4000-8000-000000000001.spool"
+        with open(os.path.join(d.spool_dir, "new", bad), "w") as f:
+            f.write("PUSHSPOOL 2\nid: nonsense\n")
         with Receiver(port=port) as r:
             result = pushadm(d, "spool", "run", "--once")
             assert len(r.wait_for(2)) == 2
-            assert re.search(r"0000000000000001-bad\.spool is corrupt \(invalid field 'id'\); "
+            assert re.search(re.escape(bad) + r" is refused \(invalid field 'id'\); "
                              r"moved to .*/quarantine/", result.stderr), result.stderr
-        assert spooled(d) == [] and spooled(d, "quarantine") == ["0000000000000001-bad.spool"]
+        assert spooled(d) == [] and spooled(d, "quarantine") == [bad]
 
 
 def test_hanging_endpoint_delivery_returns_and_spools():
