@@ -14,7 +14,10 @@
 #include "pushcore-spool.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define HTTP_DEFAULT_TIMEOUT_MSECS 2000
@@ -122,6 +125,25 @@ static int http_parse_headers(struct pushcore_driver_instance *inst,
 	return 0;
 }
 
+/* A secret file only root may read is for the relay (or the dispatcher),
+   which signs: a delivery process hands such notifications over unsigned
+   and never sends them itself. */
+static int http_load_secrets(struct pushcore_driver_instance *inst,
+			     struct http_config *cfg, const char *path,
+			     const char **error_r)
+{
+	/* the effective uid: lmtp drops only that one while it delivers */
+	if (geteuid() != 0 && faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) < 0 &&
+	    errno == EACCES && faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0) {
+		inst->relay_only = true;
+		pushcore_driver_log(inst, PUSHCORE_LOG_DEBUG, "secret_file %s is "
+			"not readable here: the relay signs this driver's "
+			"notifications", path);
+		return 0;
+	}
+	return pushcore_secrets_load(inst->user->pool, path, &cfg->secrets, error_r);
+}
+
 static int http_init(struct pushcore_driver_instance *inst, const char **error_r)
 {
 	struct pushcore_pool *pool = inst->user->pool;
@@ -150,7 +172,7 @@ static int http_init(struct pushcore_driver_instance *inst, const char **error_r
 	if (http_parse_headers(inst, cfg, error_r) < 0)
 		return -1;
 	if ((str = pushcore_spec_get(inst->spec, "secret_file")) != NULL &&
-	    pushcore_secrets_load(pool, str, &cfg->secrets, error_r) < 0)
+	    http_load_secrets(inst, cfg, str, error_r) < 0)
 		return -1;
 	cfg->batch = pushcore_spec_has(inst->spec, "batch");
 	cfg->tls_no_verify = pushcore_spec_has(inst->spec, "tls_no_verify");

@@ -349,7 +349,8 @@ static void driver_send_now(struct driver_send *ctx,
 	struct pushcore_spool_entry *e = &ctx->entry;
 	const char *error;
 
-	if (ctx->inst->user->spool_only) {
+	/* relay_only: it can't sign here; whoever sends the spool signs */
+	if (ctx->inst->user->spool_only || ctx->inst->relay_only) {
 		if (pushcore_spool_write(ctx->inst->user->spool_dir,
 					 PUSHCORE_SPOOL_NEW, e, &error) < 0) {
 			pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,

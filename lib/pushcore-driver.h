@@ -89,6 +89,10 @@ struct pushcore_driver_instance {
 	const struct pushcore_spec *spec;
 	/* PUSHCORE_EVENT_MASK() of the events it wants */
 	uint32_t events;
+	/* true: its requests can't be finished in this process (the http
+	   driver's secret_file is root's): they are handed to the relay or
+	   written to the spool, never sent from here unsigned */
+	bool relay_only;
 	void *context;
 };
 

@@ -1,5 +1,6 @@
 /* Spool files: writing them crash-safely and parsing them back. */
 #include "pushcore-spool.h"
+#include "pushcore-event.h"
 #include "pushcore-file.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
@@ -74,18 +75,23 @@ static int write_all(int fd, const char *data, size_t len)
 static int spool_write_file(int tmp_fd, int dest_fd, const char *name,
 			    const struct pushcore_buf *buf, const char **failed_r)
 {
+	char tmp_name[64];
 	int fd, ret = -1;
 
+	/* a name nobody can guess and take first: the canonical one is
+	   given only by the rename */
+	pushcore_uuid(tmp_name);
+	strcat(tmp_name, ".tmp");
 	*failed_r = "creating it in tmp/";
 	/* 0600: only its writer and root read it; O_EXCL never follows a
 	   link another uid left under that name */
-	fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	fd = openat(tmp_fd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (write_all(fd, buf->data, buf->len) == 0 && fsync(fd) == 0) {
 		*failed_r = "renaming it";
-		if (renameat(tmp_fd, name, dest_fd, name) == 0) {
+		if (renameat(tmp_fd, tmp_name, dest_fd, name) == 0) {
 			*failed_r = "fsync of the directory";
 			ret = fsync(dest_fd);
 		}
@@ -95,7 +101,7 @@ static int spool_write_file(int tmp_fd, int dest_fd, const char *name,
 	if (ret < 0) {
 		int err = errno;
 
-		(void)unlinkat(tmp_fd, name, 0);
+		(void)unlinkat(tmp_fd, tmp_name, 0);
 		errno = err;
 	}
 	close(fd);

@@ -477,6 +477,13 @@ class Dovecot:
         plugin.setdefault("push_notification_relay_socket",
                           os.path.join(self.relay_dir, "relay.sock"))
         self.relay_socket = plugin["push_notification_relay_socket"]
+        # a relay a test starts (pushadm relay run, or spool run, its
+        # alias) reads this relay.conf: its journal in the temp dir, never
+        # /etc's settings or /var/lib's journal
+        self.relay_conf = os.path.join(self.relay_dir, "relay.conf")
+        with open(self.relay_conf, "w") as f:
+            f.write('journal = "%s"\n' % os.path.join(self.relay_dir, "journal.db"))
+        os.environ["PUSHADM_RELAY_CONF"] = self.relay_conf
         self._link_modules(extra_modules)
         with open(os.path.join(self.tmp, "passwd"), "w") as f:
             for u in self.users:
@@ -586,6 +593,8 @@ class Dovecot:
 
     def __exit__(self, *exc):
         self.stop()
+        if os.environ.get("PUSHADM_RELAY_CONF") == self.relay_conf:
+            del os.environ["PUSHADM_RELAY_CONF"]
         if os.environ.get("KEEP_TMP") != "1":
             shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -1,6 +1,7 @@
 # Unit tests of libpushcore: one program per concern, each ending with
 # "N passed, M failed".
 unit_tests = \
+	tests/unit/test-spool \
 	tests/unit/test-spec \
 	tests/unit/test-text \
 	tests/unit/test-sign \
@@ -13,6 +14,10 @@ TESTS += $(unit_tests)
 
 unit_cppflags = -I$(top_srcdir)/lib -I$(top_srcdir)/tests/unit
 unit_common = tests/unit/unit-test.h tests/unit/unit-test.c
+
+tests_unit_test_spool_SOURCES = $(unit_common) tests/unit/test-spool.c
+tests_unit_test_spool_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_spool_LDADD = lib/libpushcore.la
 
 tests_unit_test_spec_SOURCES = $(unit_common) tests/unit/test-spec.c
 tests_unit_test_spec_CPPFLAGS = $(unit_cppflags)

@@ -398,7 +398,7 @@ static void test_nonblocking(void)
 	   to one host at a time */
 	pushcore_http_set_connection_limits(0, 16);
 	server_start(&fast, ok, 1, 0);
-	server_start(&slow, ok, 1, 300);
+	server_start(&slow, ok, 1, 1000);
 	server_start(&dead, hang, 1, 0);
 	start = mono_msecs();
 	test_assert(submit(url_for(&slow, ""), 1, &logs[0]));
@@ -413,7 +413,7 @@ static void test_nonblocking(void)
 	   waiting for the one that never answers */
 	took = drive_until(&logs[2], 1, 1, 5000);
 	test_assert(logs[2].calls == 1 && logs[2].last.outcome == PUSHCORE_HTTP_OK);
-	test_assert(took < 250);
+	test_assert(took < 800);
 	test_assert(logs[0].calls == 0 && logs[1].calls == 0);
 	took = drive_until(logs, 2, 2, 5000);
 	test_assert(logs[0].calls == 1 && logs[1].calls == 1);

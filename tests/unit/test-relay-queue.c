@@ -495,9 +495,14 @@ static void test_order_under_retries(void)
 	server_stop(&srv);
 }
 
-static bool fast_done(void *ctx)
+static struct server *hanging_server;
+
+/* the fast endpoint's three were answered, and the hanging one has its
+   two */
+static bool fast_done(void *ctx __attribute__((unused)))
 {
-	return server_count(ctx, NULL) >= 3;
+	return store_count(&store_log, STORE_SENT, NULL) >= 3 &&
+		server_count(hanging_server, NULL) >= 2;
 }
 
 static void test_endpoint_independence(void)
@@ -520,12 +525,15 @@ static void test_endpoint_independence(void)
 	add(q, "ann", "srv1", 1, 0);
 	add(q, "bob", "srv1", 1, 0);
 	add(q, "cy", "srv1", 0, 0);
-	took = drive(q, fast_done, &fast, 5000);
+	hanging_server = &dead;
+	took = drive(q, fast_done, NULL, 5000);
 	test_assert(server_count(&fast, NULL) == 3);
 	test_assert(store_count(&store_log, STORE_SENT, NULL) == 3);
-	/* arrived long before the hanging endpoint's 2 s timeout */
-	test_assert(took < 500);
-	test_assert(fast.records[2].msecs - start < 500);
+	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 0);
+	/* arrived long before the hanging endpoint's 2 s timeout (with room
+	   for a busy machine) */
+	test_assert(took < 1500);
+	test_assert(fast.records[2].msecs - start < 1500);
 	test_assert(server_count(&dead, NULL) == 2);
 	test_assert(relay_queue_pending(q) == 2);
 	/* the hanging ones time out and wait for a retry */
@@ -601,18 +609,28 @@ static void test_circuit(void)
 			break;
 		test_assert(relay_queue_wait(q, NULL, 0, t < 20 ? t : 20) >= 0);
 	}
+	/* the circuit opened when the third failure came back */
+	opened_at = store_log.events[2].msecs;
+	/* the other one in flight then finishes (or had finished) */
+	drive(q, NULL, NULL, 300);
 	server_count(&srv, &opened_at_connections);
-	opened_at = now_msecs();
-	/* two were in flight when the third failed */
 	test_assert(opened_at_connections >= 3 && opened_at_connections <= 4);
+	test_assert(store_count(&store_log, STORE_RETRY, NULL) == opened_at_connections);
 	/* open: no connection at all for circuit_secs, although the three
-	   are due again after 1 s and seven never went */
-	drive(q, NULL, NULL, 1800);
+	   are due again after 1 s and the others never went */
+	drive(q, NULL, NULL, (unsigned int)(opened_at + 1800 - now_msecs()));
 	server_count(&srv, &connections);
 	test_assert(connections == opened_at_connections);
 	test_assert(store_count(&store_log, STORE_RETRY, NULL) == opened_at_connections);
 	/* then one probe, which fails: open again */
-	drive(q, NULL, NULL, 700);
+	for (i = 0; i < 1000 && now_msecs() - opened_at < 4000; i++) {
+		unsigned int t = relay_queue_run(q);
+
+		if (server_count(&srv, &connections) > opened_at_connections)
+			break;
+		test_assert(relay_queue_wait(q, NULL, 0, t < 20 ? t : 20) >= 0);
+	}
+	drive(q, NULL, NULL, 200);
 	server_count(&srv, &connections);
 	test_assert(connections == opened_at_connections + 1);
 	test_assert(srv.records[opened_at_connections].msecs - opened_at >= 1900);
@@ -778,7 +796,7 @@ static void test_backoff(void)
 		gap = srv.records[i].msecs - srv.records[i - 1].msecs;
 		base = i == 1 ? 1000 : 2000;
 		test_assert(gap >= (long long)(base * 3 / 4) - 10);
-		test_assert(gap <= (long long)base + 300);
+		test_assert(gap <= (long long)base + 600);
 		test_assert(store_log.events[i - 1].kind == STORE_RETRY &&
 			    store_log.events[i - 1].attempts == i);
 	}
@@ -1027,7 +1045,7 @@ static void test_slow_resolver(void)
 	/* one turn of the loop resolves for about 50 ms, not for all ten */
 	start = now_msecs();
 	test_assert(relay_queue_run(q) == 0);
-	test_assert(now_msecs() - start < 150);
+	test_assert(now_msecs() - start < 250);
 	drive(q, queue_empty, q, 5000);
 	resolve_msecs = 0;
 	test_assert(store_count(&store_log, STORE_SENT, NULL) == 10);

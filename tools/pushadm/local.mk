@@ -17,13 +17,14 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-relay-journal.c \
 	tools/pushadm/pushadm-relay-server.h \
 	tools/pushadm/pushadm-relay-server.c \
-	tools/pushadm/pushadm-relay-stubs.c \
 	tools/pushadm/pushadm-spool.h \
 	tools/pushadm/pushadm-relay-queue.h \
 	tools/pushadm/pushadm-relay-queue.c \
 	tools/pushadm/pushadm-resolve.h \
 	tools/pushadm/pushadm-resolve.c \
+	tools/pushadm/pushadm-spool.h \
 	tools/pushadm/pushadm-spool.c \
+	tools/pushadm/pushadm-spool-dir.c \
 	tools/pushadm/pushadm-trust.h \
 	tools/pushadm/pushadm-trust.c \
 	tools/pushadm/pushadm-verify.c

@@ -119,6 +119,12 @@ char *pushadm_doveadm_run(struct pushadm_ctx *ctx, const char *const *args,
 	return program_run(ctx, "doveadm", args, false, status_r);
 }
 
+char *pushadm_doveadm_run_quiet(struct pushadm_ctx *ctx, const char *const *args,
+				int *status_r)
+{
+	return program_run(ctx, "doveadm", args, true, status_r);
+}
+
 bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx)
 {
 	/* only 2.4 has a value for it (2.3 prints nothing or complains, and

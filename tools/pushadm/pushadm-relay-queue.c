@@ -111,6 +111,7 @@ struct relay_queue {
 	/* not placed yet, in order: new, or waiting to be resolved */
 	struct queue_entry *incoming_head, *incoming_tail;
 	long long incoming_due;
+	bool incoming_changed;		/* added to, or made due, since the last pass */
 	struct queue_entry *resolved;
 	unsigned long long seq;
 	unsigned int count, in_flight;
@@ -979,6 +980,11 @@ static void place_incoming(struct relay_queue *q)
 	const char *key = NULL, *error = NULL;
 	int ret = 0;
 
+	/* entries waiting for the configuration are not looked at again
+	   before one of them is due */
+	if (!q->incoming_changed && q->incoming_due > q->now)
+		return;
+	q->incoming_changed = false;
 	q->incoming_due = LLONG_MAX;
 	if (q->incoming_head == NULL)
 		return;
@@ -999,8 +1005,10 @@ static void place_incoming(struct relay_queue *q)
 			prev = qe;
 			continue;
 		}
-		if (ret == RESOLVE_DEFERRED)
-			break;	/* the rest next time */
+		if (ret == RESOLVE_DEFERRED) {
+			q->incoming_changed = true;	/* the rest next time */
+			break;
+		}
 		incoming_remove(q, prev, qe);
 		if (ret < 0)
 			entry_fail(q, qe, "(unresolved)", error);
@@ -1119,6 +1127,7 @@ void relay_queue_add(struct relay_queue *q, const struct pushcore_spool_entry *e
 	else
 		q->incoming_head = qe;
 	q->incoming_tail = qe;
+	q->incoming_changed = true;
 	q->count++;
 }
 
@@ -1143,6 +1152,7 @@ unsigned int relay_queue_retry(struct relay_queue *q, const char *const *ids)
 		if (id_listed(ids, qe->e.id)) {
 			qe->due = 0;
 			qe->resolve_due = 0;
+			q->incoming_changed = true;
 			count++;
 		}
 	}

@@ -131,6 +131,7 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 	struct relay_queue_store store = {
 		store_sent, store_retry, store_failed, srv
 	};
+	struct pushadm_spool_dirs dirs;
 	const char *error;
 	int count;
 
@@ -140,10 +141,12 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 		fprintf(stderr, "pushadm relay: %s\n", error);
 		return PUSHADM_EXIT_UNAVAILABLE;
 	}
-	if (pushcore_spool_init_dir(srv->spool_dir, &error) < 0) {
+	/* the spool's areas, created and checked (owner, mode, no link) */
+	if (pushadm_spool_dirs_open(srv->spool_dir, true, &dirs, &error) < 0) {
 		fprintf(stderr, "pushadm relay: %s\n", error);
 		return PUSHADM_EXIT_CONFIG;
 	}
+	pushadm_spool_dirs_close(&dirs);
 	if (relay_mkdir_parent(srv->conf.journal, 0700, &error) < 0 ||
 	    (srv->journal = relay_journal_open(srv->conf.journal,
 					       srv->conf.sync_full, &error)) == NULL) {

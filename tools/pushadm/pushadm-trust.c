@@ -20,6 +20,12 @@ struct user_uid {
 	time_t looked_up;
 };
 
+struct denied_uid {
+	uid_t uid;
+	unsigned int count;
+	time_t since;
+};
+
 struct pushadm_trust {
 	struct pushadm_ctx *ctx;
 	uid_t mail_uid;		/* NO_UID if unset */
@@ -30,6 +36,8 @@ struct pushadm_trust {
 	time_t listed;		/* last userdb listing, 0: never */
 	unsigned int user_count;
 	struct user_uid *users[PUSHADM_TRUST_CACHE_MAX];
+	unsigned int denied_count;
+	struct denied_uid denied[PUSHADM_TRUST_DENIED_MAX];
 };
 
 /* A uid as Dovecot's settings give it: a number or a user name. */
@@ -147,7 +155,7 @@ static uid_t userdb_uid(struct pushadm_trust *t, const char *user,
 {
 	const char *args[] = { "user", "-f", "uid", user, NULL };
 	int status;
-	char *out = pushadm_doveadm_run(t->ctx, args, &status);
+	char *out = pushadm_doveadm_run_quiet(t->ctx, args, &status);
 	uid_t uid = NO_UID;
 
 	*temporary_r = status != 67;	/* EX_NOUSER */
@@ -198,25 +206,31 @@ static struct user_uid *user_lookup(struct pushadm_trust *t, const char *user)
 	return u;
 }
 
-/* Lists the userdb (if it can be listed) at most every few minutes, to
-   learn the uids mail is delivered as. */
+/* Lists the userdb (if it can be listed) at most every few minutes and
+   looks up the uids of some of its users, to learn the uids mail is
+   delivered as. */
 static void list_userdb(struct pushadm_trust *t)
 {
-	const char *args[] = { "user", "-f", "uid", "*", NULL };
+	const char *args[] = { "user", "*", NULL };
 	char *out, *line, *save = NULL;
 	time_t now = time(NULL);
+	unsigned int looked_up = 0;
 	int status;
 
 	if (t->listed != 0 && t->listed <= now &&
 	    now - t->listed < PUSHADM_TRUST_LIST_INTERVAL_SECS)
 		return;
 	t->listed = now;
-	if ((out = pushadm_doveadm_run(t->ctx, args, &status)) == NULL)
+	if ((out = pushadm_doveadm_run_quiet(t->ctx, args, &status)) == NULL)
 		return;
-	if (status == 0) {
-		for (line = strtok_r(out, "\n", &save); line != NULL;
-		     line = strtok_r(NULL, "\n", &save))
-			uid_add(t, parse_uid(line));
+	/* doveadm lists names only; their uids cost a lookup each */
+	for (line = strtok_r(out, "\n", &save);
+	     line != NULL && status == 0 && looked_up < PUSHADM_TRUST_LIST_LOOKUPS;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (pushcore_spool_user_name_valid(line)) {
+			(void)user_lookup(t, line);
+			looked_up++;
+		}
 	}
 	free(out);
 }
@@ -259,6 +273,55 @@ bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
 			 "(%s)", (unsigned long)uid, user, u->temporary ?
 			 "the userdb lookup failed" : "no such user");
 	*why_r = why;
+	return false;
+}
+
+/* How often a uid that is no known mail uid was refused lately. */
+static struct denied_uid *denied_get(struct pushadm_trust *t, uid_t uid)
+{
+	time_t now = time(NULL);
+	unsigned int i, oldest = 0;
+
+	for (i = 0; i < t->denied_count; i++) {
+		if (t->denied[i].uid == uid) {
+			if (t->denied[i].since > now ||
+			    now - t->denied[i].since >= PUSHADM_TRUST_TTL_SECS) {
+				t->denied[i].count = 0;
+				t->denied[i].since = now;
+			}
+			return &t->denied[i];
+		}
+		if (t->denied[i].since < t->denied[oldest].since)
+			oldest = i;
+	}
+	i = t->denied_count < PUSHADM_TRUST_DENIED_MAX ? t->denied_count++ : oldest;
+	t->denied[i].uid = uid;
+	t->denied[i].count = 0;
+	t->denied[i].since = now;
+	return &t->denied[i];
+}
+
+bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
+			 const char *user, const char **why_r)
+{
+	static char why[160];
+	struct denied_uid *d;
+
+	if (pushadm_trust_may_connect(t, uid))
+		return pushadm_trust_may_submit(t, uid, user, why_r);
+	/* not known as a mail uid (the userdb may not be listable): its
+	   user's uid decides, but a uid refused again and again costs no
+	   more lookups for a while */
+	d = denied_get(t, uid);
+	if (d->count >= PUSHADM_TRUST_DENIED_LOOKUPS) {
+		snprintf(why, sizeof(why), "uid %lu is no mail uid and was refused "
+			 "%u times in a row", (unsigned long)uid, d->count);
+		*why_r = why;
+		return false;
+	}
+	if (pushadm_trust_may_submit(t, uid, user, why_r))
+		return true;
+	d->count++;
 	return false;
 }
 

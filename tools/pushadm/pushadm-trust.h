@@ -20,6 +20,12 @@ struct pushadm_ctx;
 #define PUSHADM_TRUST_CACHE_MAX 4096
 #define PUSHADM_TRUST_LIST_INTERVAL_SECS 300
 #define PUSHADM_TRUST_UIDS_MAX 1024
+/* users whose uid a listing looks up (a listing gives names only) */
+#define PUSHADM_TRUST_LIST_LOOKUPS 64
+/* a uid that is no known mail uid: refused without a lookup for a while
+   after this many refusals */
+#define PUSHADM_TRUST_DENIED_LOOKUPS 3
+#define PUSHADM_TRUST_DENIED_MAX 64
 
 struct pushadm_trust;
 /* extra_uids: relay.conf's list of uids allowed besides root, Dovecot's
@@ -32,6 +38,13 @@ bool pushadm_trust_may_connect(struct pushadm_trust *t, uid_t uid);
    others: only users whose userdb uid is theirs. *why_r on false. */
 bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
 			      const char *user, const char **why_r);
+/* For spool files: may_submit, where a uid that is not known as a mail
+   uid (may_connect false: e.g. a userdb that can't be listed) is refused
+   without a lookup after PUSHADM_TRUST_DENIED_LOOKUPS refusals within
+   PUSHADM_TRUST_TTL_SECS: an account's forged files for many user names
+   cost a few userdb lookups, not one each. */
+bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
+			 const char *user, const char **why_r);
 void pushadm_trust_free(struct pushadm_trust **t);
 
 #endif
