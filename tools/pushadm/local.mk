@@ -17,7 +17,6 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-relay-journal.c \
 	tools/pushadm/pushadm-relay-server.h \
 	tools/pushadm/pushadm-relay-server.c \
-	tools/pushadm/pushadm-spool.h \
 	tools/pushadm/pushadm-relay-queue.h \
 	tools/pushadm/pushadm-relay-queue.c \
 	tools/pushadm/pushadm-resolve.h \
