@@ -662,8 +662,9 @@ class Relay:
     own relay.conf (journal = and the given lines), its journal and its log
     in the Dovecot's temp dir, listening on the Dovecot's relay socket."""
 
-    def __init__(self, pushadm, dovecot, conf_lines=(), conf_path=None):
+    def __init__(self, pushadm, dovecot, conf_lines=(), conf_path=None, debug=False):
         self.pushadm = pushadm
+        self.debug = debug
         self.dovecot = dovecot
         self.dir = dovecot.relay_dir
         self.socket = dovecot.relay_socket
@@ -684,8 +685,9 @@ class Relay:
         since = len(self.log())
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [self.pushadm, "-c", self.dovecot.config, "relay", "run",
-                 "--config", self.conf], stdout=log, stderr=log, env=self.env())
+                [self.pushadm] + (["-D"] if self.debug else []) +
+                ["-c", self.dovecot.config, "relay", "run", "--config", self.conf],
+                stdout=log, stderr=log, env=self.env())
         if wait:
             # it listens first, and serves once its journal is loaded
             wait_until(lambda: self.proc.poll() is not None or

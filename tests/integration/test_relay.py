@@ -5,6 +5,7 @@ import grp
 import json
 import os
 import re
+import signal
 import smtplib
 import socket
 import struct
@@ -409,6 +410,44 @@ def test_garbage_and_stalled_peers_cut_off_others_served():
         assert stalled.recv(100) == b""
         stalled.close()
         garbage.close()
+
+
+def submit_frame(nid, seq, user="alice"):
+    rec = ("PUSHSPOOL 2\nid: %s\ncreated: 1\nattempts: 0\nnext: 1\nuser: %s\n"
+           "driver: push_notification_driver\nmethod: POST\nbody: 2\n\n{}" %
+           (nid, user)).encode()
+    payload = b"S" + struct.pack(">II", seq, 1) + struct.pack(">I", len(rec)) + rec
+    return struct.pack(">I", len(payload)) + payload
+
+
+def test_group_commit_one_transaction_for_concurrent_submissions():
+    """Three connections submit while the relay is stopped (SIGSTOP): when
+    it runs again it journals all three in one transaction, then acks
+    each."""
+    ids = ["0a6e1f0e-2f8e-4d2b-9d3a-1b2c3d4e5f6%d" % i for i in range(3)]
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
+            relay(d, debug=True) as r:
+        conns = []
+        for i in range(3):
+            c = socket.socket(socket.AF_UNIX)
+            c.settimeout(10)
+            c.connect(d.relay_socket)
+            conns.append(c)
+        time.sleep(0.5)	# accepted: the listening socket wakes the relay at once
+        os.kill(r.proc.pid, signal.SIGSTOP)
+        try:
+            for i, c in enumerate(conns):
+                c.sendall(submit_frame(ids[i], 40 + i))
+        finally:
+            os.kill(r.proc.pid, signal.SIGCONT)
+        for i, c in enumerate(conns):
+            ack = c.recv(4096)
+            assert ack[4:5] == b"A" and struct.unpack(">I", ack[5:9])[0] == 40 + i, ack
+            assert ack[9] == 0 and struct.unpack(">I", ack[10:14])[0] == 1, ack
+            c.close()
+        assert "relay: one transaction: 3 notifications of 3 messages" in r.log(), \
+            r.log()[-2000:]
+        assert sorted(row[0] for row in r.journal_rows()) == ids
 
 
 # --- relay retry, spool run ----------------------------------------------

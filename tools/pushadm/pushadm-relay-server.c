@@ -475,6 +475,10 @@ void relay_commit(struct relay_server *srv)
 			     "not accepted (their senders send them themselves)",
 			     error, srv->pending_count);
 	} else {
+		/* what the group commit shared (pushadm -D) */
+		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: one transaction: "
+			     "%u notifications of %u messages, %u outcomes",
+			     total, srv->pending_count, srv->outcome_count);
 		outcomes_clear(srv);
 	}
 	/* on disk now: the acks, then the queue */
