@@ -218,6 +218,14 @@ static void relay_accept(struct relay_server *srv)
 
 	for (i = 0; i < RELAY_ACCEPTS_PER_ROUND; i++) {
 		fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* the connection stays queued and the socket readable:
+			   stop looking at it for a second instead of spinning */
+			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: accept() "
+				     "failed: %s; new connections wait", strerror(errno));
+			srv->accept_paused_until = time(NULL) + 1;
+			return;
+		}
 		if (fd < 0)
 			return;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
@@ -539,7 +547,8 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 	if (srv->pending_tail == NULL)
 		srv->pending_tail = &srv->pending;
 	if (srv->listen_fd >= 0)
-		fds[n++] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = srv->listen_fd,
+			.events = time(NULL) >= srv->accept_paused_until ? POLLIN : 0 };
 	for (i = 0; i < srv->client_count; i++) {
 		c = srv->clients[i];
 		fds[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN |

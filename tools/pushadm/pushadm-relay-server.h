@@ -6,6 +6,8 @@
 
 #include "pushadm-relay.h"
 
+#include <time.h>
+
 struct pushadm_trust;
 struct pushadm_resolver;
 struct relay_client;
@@ -30,6 +32,8 @@ struct relay_server {
 	const char *socket_path, *spool_dir;
 	int listen_fd;
 	ino_t socket_ino;
+	/* out of descriptors: no accept() before this */
+	time_t accept_paused_until;
 	struct relay_journal *journal;
 	struct pushadm_trust *trust;
 	struct pushadm_resolver *resolver;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -183,6 +184,33 @@ static void relay_stop_all(struct relay_server *srv)
 	relay_conf_free(&srv->conf);
 }
 
+/* Each client is a descriptor: max_clients must fit under the limit, or
+   accept() fails with the listening socket still readable and the loop
+   spins. The soft limit is raised as far as allowed; what doesn't fit
+   lowers max_clients. Descriptors besides clients: curl's, Redis's, the
+   journal's, doveconf's pipes. */
+#define RELAY_SPARE_FDS 256
+
+static void relay_fit_fd_limit(struct relay_conf *conf)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conf->max_clients + RELAY_SPARE_FDS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
+		want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		conf->max_clients = rl.rlim_cur > RELAY_SPARE_FDS + 16 ?
+			(unsigned int)(rl.rlim_cur - RELAY_SPARE_FDS) : 16;
+		pushcore_log(PUSHCORE_LOG_WARNING, NULL, "pushadm relay: the "
+			     "open files limit (%llu) allows %u clients, not "
+			     "relay.conf's max_clients", (unsigned long long)rl.rlim_cur,
+			     conf->max_clients);
+	}
+}
+
 static const struct option relay_long_options[] = {
 	{ "config", required_argument, NULL, 'C' },
 	{ NULL, 0, NULL, 0 }
@@ -210,6 +238,7 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 		relay_conf_free(&srv.conf);
 		return ret;
 	}
+	relay_fit_fd_limit(&srv.conf);
 	srv.socket_path = paths.socket;
 	srv.spool_dir = paths.spool_dir;
 	/* the journal and failed entries hold other users' notifications */
