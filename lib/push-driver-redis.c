@@ -11,6 +11,7 @@
 #include "pushcore-mem.h"
 #include "pushcore-payload.h"
 #include "pushcore-redis.h"
+#include "pushcore-relay-client.h"
 #include "pushcore-spec.h"
 #include "pushcore-spool.h"
 
@@ -137,17 +138,26 @@ static void redis_request(struct pushcore_driver_instance *inst,
 	req->max_attempts = 1;
 }
 
+/* The XADD as a spool entry (the same request the relay rebuilds). */
+static void redis_entry(struct pushcore_driver_instance *inst,
+			struct pushcore_txn *txn, const struct pushcore_redis_add *add,
+			struct pushcore_spool_entry *e)
+{
+	struct pushcore_http_request req;
+
+	memset(e, 0, sizeof(*e));
+	redis_request(inst, txn->pool, add->user, add->event, add->json,
+		      add->json_len, &req);
+	pushcore_driver_spool_entry(inst, txn, &req, add->id, e);
+}
+
 static void redis_spool(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn, const struct pushcore_redis_add *add,
 			const char *error, bool temporary)
 {
-	struct pushcore_http_request req;
 	struct pushcore_spool_entry e;
 
-	memset(&e, 0, sizeof(e));
-	redis_request(inst, txn->pool, add->user, add->event, add->json,
-		      add->json_len, &req);
-	pushcore_driver_spool_entry(inst, txn, &req, add->id, &e);
+	redis_entry(inst, txn, add, &e);
 	if (error != NULL) {
 		pushcore_driver_failed(inst, &e, error, 1, temporary, 0);
 	} else if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
@@ -156,6 +166,60 @@ static void redis_spool(struct pushcore_driver_instance *inst,
 		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR, "Notification %s: %s - "
 			"the notification is LOST (check push_notification_spool_dir)",
 			add->id, error);
+	}
+}
+
+/* One pipelined XADD from this process, bounded by the delivery's time;
+   what was not added waits in the spool, in order. */
+static void redis_send(struct pushcore_driver_instance *inst,
+		       struct pushcore_txn *txn, struct pushcore_redis_add *adds,
+		       unsigned int count)
+{
+	struct redis_config *cfg = inst->context;
+	const char *error = NULL;
+	unsigned int i, added = 0, timeout;
+
+	/* the delivery's bound covers Redis too */
+	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
+		cfg->timeout_msecs : inst->user->max_wait_msecs;
+	if (!inst->user->spool_only &&
+	    pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout, adds,
+				count, &added, &error) == 0)
+		return;
+	for (i = added; i < count; i++)
+		redis_spool(inst, txn, &adds[i], error, true);
+}
+
+struct redis_fallback {
+	struct pushcore_driver_instance *inst;
+	struct pushcore_txn *txn;
+	struct pushcore_redis_add *adds;
+	unsigned int count;
+};
+
+static void redis_relay_fallback(void *context)
+{
+	struct redis_fallback *fb = context;
+
+	redis_send(fb->inst, fb->txn, fb->adds, fb->count);
+}
+
+/* To the relay, which sends the same XADDs: one fallback for the whole
+   pipeline, so that it stays one round trip when the relay is away. */
+static void redis_relay(struct pushcore_driver_instance *inst,
+			struct pushcore_txn *txn, struct pushcore_redis_add *adds,
+			unsigned int count)
+{
+	struct redis_fallback *fb = pushcore_palloc(txn->pool, sizeof(*fb));
+	struct pushcore_spool_entry *entries =
+		pushcore_palloc(txn->pool, sizeof(*entries) * count);
+	unsigned int i;
+
+	*fb = (struct redis_fallback){ inst, txn, adds, count };
+	for (i = 0; i < count; i++) {
+		redis_entry(inst, txn, &adds[i], &entries[i]);
+		pushcore_relay_add(txn, inst, &entries[i],
+				   i == 0 ? redis_relay_fallback : NULL, fb);
 	}
 }
 
@@ -210,8 +274,7 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 	struct redis_txn *rtxn = txn_ctx;
 	struct pushcore_redis_add *adds;
 	struct pushcore_json *json;
-	const char *error = NULL;
-	unsigned int i, added = 0, timeout;
+	unsigned int i;
 	const char *doc;
 	size_t len;
 
@@ -231,16 +294,10 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 		adds[i].event = pushcore_events[rtxn->events[i]->type].name;
 		adds[i].id = rtxn->events[i]->id;
 	}
-	/* the delivery's bound covers Redis too */
-	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
-		cfg->timeout_msecs : inst->user->max_wait_msecs;
-	if (!inst->user->spool_only &&
-	    pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout, adds,
-				rtxn->count, &added, &error) == 0)
-		return;
-	/* what was not added waits in the spool, in order */
-	for (i = added; i < rtxn->count; i++)
-		redis_spool(inst, txn, &adds[i], error, true);
+	if (pushcore_relay_wanted(inst->user))
+		redis_relay(inst, txn, adds, rtxn->count);
+	else
+		redis_send(inst, txn, adds, rtxn->count);
 }
 
 const struct pushcore_driver push_driver_redis = {

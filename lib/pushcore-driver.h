@@ -16,6 +16,7 @@
 #include "pushcore-log.h"
 
 struct pushcore_pool;
+struct pushcore_relay_batch;
 struct pushcore_spool_entry;
 struct pushcore_http_request;
 
@@ -107,6 +108,10 @@ struct pushcore_user {
 	const char *spool_dir;
 	/* true: never send from here, hand everything to the dispatcher */
 	bool spool_only;
+	/* the relay's socket (NULL or "": no hand-off) and how long a commit
+	   waits for its acknowledgement (pushcore-relay-client.h) */
+	const char *relay_socket;
+	unsigned int relay_timeout_msecs;
 	unsigned int instance_count;
 	struct pushcore_driver_instance **instances;
 };
@@ -116,6 +121,8 @@ struct pushcore_txn {
 	struct pushcore_user *user;
 	struct pushcore_event *events, **events_tail;
 	unsigned int event_count;
+	/* what goes to the relay when it commits, NULL if nothing */
+	struct pushcore_relay_batch *relay;
 };
 
 void pushcore_driver_register(const struct pushcore_driver *driver);

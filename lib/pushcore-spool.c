@@ -37,8 +37,8 @@ static void append_field(struct pushcore_buf *buf, const char *key,
 	pushcore_buf_append_c(buf, '\n');
 }
 
-static void spool_serialize(struct pushcore_buf *buf,
-			    const struct pushcore_spool_entry *e)
+void pushcore_spool_serialize(struct pushcore_buf *buf,
+			      const struct pushcore_spool_entry *e)
 {
 	pushcore_buf_append_str(buf, SPOOL_MAGIC);
 	append_field(buf, "id", e->id);
@@ -119,7 +119,7 @@ int pushcore_spool_writeat(int tmp_fd, int dest_fd,
 	int ret;
 
 	pushcore_buf_init(&buf);
-	spool_serialize(&buf, entry);
+	pushcore_spool_serialize(&buf, entry);
 	if ((ret = spool_write_file(tmp_fd, dest_fd, name, &buf, &failed)) < 0) {
 		snprintf(error, sizeof(error), "writing spool file %s failed "
 			 "(%s): %s", name, failed, strerror(errno));

@@ -84,6 +84,12 @@ int pushcore_spool_write(const char *spool_dir, const char *area,
 			 const struct pushcore_spool_entry *entry,
 			 const char **error_r);
 
+struct pushcore_buf;
+/* The entry in the spool file format (also the relay's record format,
+   lib/pushcore-relay-proto.h). */
+void pushcore_spool_serialize(struct pushcore_buf *buf,
+			      const struct pushcore_spool_entry *entry);
+
 /* The file name an entry has: created time first, so names sort in the
    order notifications were made. */
 const char *pushcore_spool_file_name(struct pushcore_pool *pool,

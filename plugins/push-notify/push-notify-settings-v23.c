@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "mail-user.h"
 #include "pushcore.h"
+#include "pushcore-relay-client.h"
 #include "push-notify-plugin.h"
 
 #define DRIVER_SETTING "push_notification_driver"
@@ -11,6 +12,8 @@
 #define MAX_WAIT_SETTING "push_notification_max_delay"
 #define SPOOL_DIR_SETTING "push_notification_spool_dir"
 #define SPOOL_ONLY_SETTING "push_notification_spool_only"
+#define RELAY_SOCKET_SETTING "push_notification_relay_socket"
+#define RELAY_TIMEOUT_SETTING "push_notification_relay_timeout"
 
 bool push_notify_settings_configured(struct mail_user *user)
 {
@@ -56,6 +59,26 @@ static void read_spool_settings(struct push_notify_user *puser)
 		mail_user_plugin_getenv_bool(puser->user, SPOOL_ONLY_SETTING);
 }
 
+/* unset: the default socket; empty: no hand-off */
+static void read_relay_settings(struct push_notify_user *puser)
+{
+	const char *value = mail_user_plugin_getenv(puser->user, RELAY_SOCKET_SETTING);
+	unsigned int msecs;
+
+	puser->puser->relay_socket = value != NULL ?
+		p_strdup(puser->user->pool, value) : PUSHCORE_DEFAULT_RELAY_SOCKET;
+	value = mail_user_plugin_getenv(puser->user, RELAY_TIMEOUT_SETTING);
+	if (value == NULL || value[0] == '\0')
+		return;
+	if (!pushcore_parse_time_msecs(value, 1, &msecs)) {
+		pushcore_log(PUSHCORE_LOG_ERROR, puser->user, "Invalid %s=%s "
+			"(expected a time such as 250ms or 1s); using %u ms",
+			RELAY_TIMEOUT_SETTING, value, puser->puser->relay_timeout_msecs);
+		return;
+	}
+	puser->puser->relay_timeout_msecs = msecs;
+}
+
 static void read_max_delay(struct push_notify_user *puser)
 {
 	const char *value = mail_user_plugin_getenv(puser->user, MAX_WAIT_SETTING);
@@ -76,6 +99,7 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 {
 	read_max_delay(puser);
 	read_spool_settings(puser);
+	read_relay_settings(puser);
 	/* the legacy name counts only if no driver was set up */
 	if (add_drivers(puser, DRIVER_SETTING) == 0)
 		(void)add_drivers(puser, BACKEND_SETTING);

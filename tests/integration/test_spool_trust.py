@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 
-from built import PUSHADM, ours
+from built import PUSHADM, ours, relay
 from pushtest import (TEST_USER, Dovecot, Receiver, dovecot23_only, free_port,
                       make_message, wait_until)
 
@@ -225,7 +225,9 @@ def test_fifo_blocks_nothing_and_sigterm_is_answered():
             proc = subprocess.Popen([PUSHADM, "-c", d.config, "spool", "run"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
-                assert len(real.wait_for(2)) == 2
+                got = real.wait_for(2)
+                time.sleep(0.5)
+                assert len(real.requests) == 2, [(q["json"], q["time"]) for q in real.requests]
                 wait_until(lambda: area(d) == [], 10, "new/ emptied")
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=5)
@@ -448,3 +450,56 @@ def test_many_forged_user_names_cost_few_lookups():
             assert r.stderr.count("was refused 3 times in a row") == 7, r.stderr
             assert len(area(d, "quarantine")) == 10 and area(d) == []
             assert real.requests == []
+
+
+def test_relay_takeover_refuses_every_spool_attack():
+    """The same files as above, all at once, taken over by a starting
+    relay (pushadm relay run): only the trusted ones reach the configured
+    endpoint, nothing reaches the attacker's, and SIGTERM is answered."""
+    port = free_port()
+    with Receiver() as evil:
+        with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+            deliver(d, 2)		# no relay, endpoint down: spooled
+            assert len(area(d)) == 2
+            new = os.path.join(d.spool_dir, "new")
+            bad_fields = "url: %s/steal\nheader: X-Evil: 1\n" % evil.url
+            refused = []
+            n, t = entry(version=1, extra=bad_fields)		# untrusted
+            write_as(ATTACKER, os.path.join(new, n), t)
+            refused.append(n)
+            n, t = entry(version=1, extra=bad_fields, body=b'{"forged":1}')
+            write_as(TEST_USER, os.path.join(new, n), t)	# trusted: url dropped
+            n = entry()[0]
+            as_user(ATTACKER, ["mkfifo", os.path.join(new, n)])
+            refused.append(n)
+            own = os.path.join(d.tmp, "attacker")
+            os.mkdir(own)
+            os.chown(own, pwd.getpwnam(ATTACKER).pw_uid, 0)
+            n, t = entry()
+            write_as(ATTACKER, os.path.join(own, "f"), t)
+            for l in (n, entry()[0]):
+                as_user(ATTACKER, ["ln", os.path.join(own, "f"), os.path.join(new, l)])
+                refused.append(l)
+            n, t = entry(body=b'{"forged":9}')
+            write_as(TEST_USER, os.path.join(new, "x-" + n), t)
+            refused.append("x-" + n)
+            n, t = entry()
+            t = t.replace(n.split("-", 1)[1][:-6].encode(),
+                          b"/../../../../../../../tmp/ptrust-rl", 1)
+            write_as(TEST_USER, os.path.join(new, n), t)
+            refused.append(n)
+            n, t = entry(created=int(time.time() * 1e6) - 60000000,
+                         next_=4000000000, body=b'{"forged":2}')
+            write_as(TEST_USER, os.path.join(new, n), t)	# due at once
+            with Receiver(port=port) as real, relay(d) as r:
+                real.wait_for(4, timeout=20)
+                time.sleep(1)
+                code, secs = r.stop()
+                assert code == 0 and secs < 5, (code, secs, r.log()[-2000:])
+            forged = sorted(json.dumps(q["json"]) for q in real.requests
+                            if "forged" in q["json"])
+            assert len(real.requests) == 4 and forged == ['{"forged": 1}', '{"forged": 2}']
+            assert all("x-evil" not in q["headers"] for q in real.requests)
+            assert evil.requests == []
+            assert sorted(area(d, "quarantine")) == sorted(refused), r.log()[-3000:]
+            assert area(d) == [] and not glob.glob("/tmp/ptrust-rl*")

@@ -5,7 +5,9 @@ unit_tests = \
 	tests/unit/test-spec \
 	tests/unit/test-text \
 	tests/unit/test-sign \
-	tests/unit/test-http
+	tests/unit/test-http \
+	tests/unit/test-relay-proto \
+	tests/unit/test-relay-queue
 
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -32,3 +34,13 @@ tests_unit_test_http_LDADD = lib/libpushcore.la -lpthread
 tests_unit_test_sign_SOURCES = $(unit_common) tests/unit/test-sign.c
 tests_unit_test_sign_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_sign_LDADD = lib/libpushcore.la
+
+tests_unit_test_relay_proto_SOURCES = $(unit_common) tests/unit/test-relay-proto.c
+tests_unit_test_relay_proto_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_relay_proto_LDADD = lib/libpushcore.la
+
+# the relay's sending engine, with a resolver of its own
+tests_unit_test_relay_queue_SOURCES = $(unit_common) tests/unit/test-relay-queue.c \
+	tools/pushadm/pushadm-relay-queue.h tools/pushadm/pushadm-relay-queue.c
+tests_unit_test_relay_queue_CPPFLAGS = $(unit_cppflags) -I$(top_srcdir)/tools/pushadm
+tests_unit_test_relay_queue_LDADD = lib/libpushcore.la -lpthread

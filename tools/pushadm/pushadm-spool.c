@@ -1,6 +1,7 @@
 /* pushadm spool run|list|show|retry|purge: the dispatcher that sends what
    delivery processes could not, and the commands to inspect the spool. */
 #include "pushadm.h"
+#include "pushadm-relay.h"
 #include "pushadm-resolve.h"
 #include "pushadm-spool.h"
 #include "pushadm-trust.h"
@@ -398,6 +399,14 @@ static int cmd_spool_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 
 	if (spool_parse_opts(ctx, argc, argv, &opts) < 0)
 		return PUSHADM_EXIT_USAGE;
+	if (!opts.once) {
+		/* the long-running dispatcher is the relay now */
+		fprintf(stderr, "pushadm: 'spool run' is deprecated and runs "
+			"'pushadm relay run' (this alias goes in the next release; "
+			"-d, --backoff and --max-age are relay.conf settings now)\n");
+		optind = 1;
+		return pushadm_relay_run(ctx, 1, argv);
+	}
 	if (pushadm_spool_dirs_open(opts.dir, true, &dirs, &error) < 0) {
 		fprintf(stderr, "pushadm: %s\n", error);
 		return PUSHADM_EXIT_CONFIG;
