@@ -503,3 +503,22 @@ def test_relay_takeover_refuses_every_spool_attack():
             assert evil.requests == []
             assert sorted(area(d, "quarantine")) == sorted(refused), r.log()[-3000:]
             assert area(d) == [] and not glob.glob("/tmp/ptrust-rl*")
+
+
+def test_files_wait_while_the_userdb_cannot_answer():
+    """Dovecot (its auth service) stopped: whose a file is can't be told,
+    so it is neither quarantined nor sent; once Dovecot is back it is."""
+    port = free_port()
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+        deliver(d, 1)			# spooled: the endpoint is down
+        [name] = area(d)
+        d.stop()
+        r = pushadm(d, "spool", "check")
+        assert r.returncode == 0 and "waits: uid" in r.stderr, r
+        assert area(d) == [name] and area(d, "quarantine") == []
+        d.start()
+        with Receiver(port=port) as real:
+            r = pushadm(d, "spool", "run", "--once")
+            assert r.returncode == 0, r.stderr
+            assert len(real.wait_for(1)) == 1
+        assert area(d) == [] and area(d, "quarantine") == []

@@ -129,6 +129,7 @@ static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area are
 	bool quarantine_bad = area == PUSHADM_SPOOL_AREA_NEW;
 	long long ctime;
 	unsigned int n;
+	int trusted;
 	uid_t uid;
 
 	memset(list, 0, sizeof(*list));
@@ -149,9 +150,12 @@ static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area are
 				pushadm_spool_quarantine(&list->dirs, area, *names, error);
 			continue;
 		}
-		if (trust != NULL && !pushadm_trust_check(trust, uid, e->user, &error)) {
-			pushadm_spool_quarantine(&list->dirs, area, *names,
-				pushcore_psprintf(list->pool, "not trusted: %s", error));
+		if (trust != NULL && (trusted = pushadm_trust_check(trust, uid, e->user,
+								    &error)) <= 0) {
+			/* < 0: the userdb can't answer now; the file waits */
+			if (trusted == 0)
+				pushadm_spool_quarantine(&list->dirs, area, *names,
+					pushcore_psprintf(list->pool, "not trusted: %s", error));
 			continue;
 		}
 		list->items[list->count].e = e;

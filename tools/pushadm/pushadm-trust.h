@@ -42,9 +42,11 @@ bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
    uid (may_connect false: e.g. a userdb that can't be listed) is refused
    without a lookup after PUSHADM_TRUST_DENIED_LOOKUPS refusals within
    PUSHADM_TRUST_TTL_SECS: an account's forged files for many user names
-   cost a few userdb lookups, not one each. */
-bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
-			 const char *user, const char **why_r);
+   cost a few userdb lookups, not one each. Returns 1 (trusted), 0 (not:
+   quarantine) or -1 (the userdb could not answer: leave the file for a
+   later look), with *why_r unless 1. */
+int pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
+			const char *user, const char **why_r);
 void pushadm_trust_free(struct pushadm_trust **t);
 
 #endif
