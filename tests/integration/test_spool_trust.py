@@ -20,7 +20,7 @@ import time
 import uuid
 
 from built import PUSHADM, ours, relay
-from pushtest import (TEST_USER, Dovecot, Receiver, dovecot23_only, free_port,
+from pushtest import (TEST_USER, Dovecot, Receiver, free_port, is_24,
                       make_message, wait_until)
 
 ATTACKER = "nobody"
@@ -400,7 +400,6 @@ def test_root_only_secret_is_used_by_root_only():
                 assert "LOST" not in d.log() and "secret" not in d.log()
 
 
-@dovecot23_only("the test's userdb is rewritten in 2.3 syntax")
 def test_a_mail_uid_submits_for_its_own_users_only():
     """Per-user uids: bob's mail is delivered as nobody, alice's as
     pushtest. nobody may hand over bob's notifications, not alice's."""
@@ -412,9 +411,15 @@ def test_a_mail_uid_submits_for_its_own_users_only():
             f.write("alice:x:%d:%d::%s/home/alice::\n" % (pt.pw_uid, pt.pw_gid, d.tmp))
             f.write("bob:x:%d:%d::%s/home/bob::\n" % (nobody.pw_uid, nobody.pw_gid, d.tmp))
         conf = open(d.config).read()
-        conf, n = re.subn(r"userdb \{\n  driver = static\n  args = [^\n]*\n\}",
-                          "userdb {\n  driver = passwd-file\n  args = %s\n}" % userdb, conf)
-        assert n == 1
+        if is_24():
+            conf, n = re.subn(r"userdb static \{\n  fields \{\n.*?\n  \}\n\}",
+                              "userdb passwd-file {\n  passwd_file_path = %s\n}" % userdb,
+                              conf, flags=re.S)
+        else:
+            conf, n = re.subn(r"userdb \{\n  driver = static\n  args = [^\n]*\n\}",
+                              "userdb {\n  driver = passwd-file\n  args = %s\n}" % userdb,
+                              conf)
+        assert n == 1, conf
         with open(d.config, "w") as f:
             f.write(conf)
         with d:
