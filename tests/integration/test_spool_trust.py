@@ -527,3 +527,37 @@ def test_files_wait_while_the_userdb_cannot_answer():
             assert r.returncode == 0, r.stderr
             assert len(real.wait_for(1)) == 1
         assert area(d) == [] and area(d, "quarantine") == []
+
+
+def test_xadd_entries_go_to_the_configured_stream_only():
+    """The redis driver: a file's Redis URL (an attacker's unix socket, one
+    the attacker could not open itself), stream, maxlen and timeout are
+    never used; the configured server and stream are."""
+    from redistest import RedisServer, stream_entries
+    with RedisServer() as real, RedisServer() as evil:
+        os.chmod(evil.socket_path, 0o600)	# root's: the account can't use it
+        plugin = {DRIVER: "redis:url=%s stream=mail-events events=MessageNew" % real.url}
+        with Dovecot(**ours(plugin)) as d:
+            init_areas(d)
+            new = os.path.join(d.spool_dir, "new")
+            doc = lambda n: json.dumps({"schema_version": 1, "id": str(uuid.uuid4()),
+                                        "event": "MessageNew", "user": "alice",
+                                        "mailbox": "INBOX", "forged": n},
+                                       separators=(",", ":")).encode()
+            bad = ("url: unix:%s\nheader: stream: stolen\nheader: maxlen: 1\n"
+                   "header: event: MessageNew\ntimeout_msecs: 4000000000\n" % evil.socket_path)
+            n1, t1 = entry(version=1, method="XADD", extra=bad, body=doc(1))
+            write_as(ATTACKER, os.path.join(new, n1), t1)
+            n2, t2 = entry(version=1, method="XADD", extra=bad, body=doc(2))
+            write_as(TEST_USER, os.path.join(new, n2), t2)
+            n3, t3 = entry(method="XADD", body=b'{"event":"NoSuchEvent"}')
+            write_as(TEST_USER, os.path.join(new, n3), t3)
+            start = time.monotonic()
+            r = pushadm(d, "spool", "run", "--once")
+            assert r.returncode == 0 and time.monotonic() - start < 30, r.stderr
+            got = stream_entries(real, "mail-events")
+            assert len(got) == 1 and json.loads(got[0][1]["json"])["forged"] == 2, got
+            assert got[0][1]["event"] == "MessageNew" and got[0][1]["user"] == "alice"
+            assert evil.command("DBSIZE") == 0 and real.command("EXISTS", "stolen") == 0
+            assert area(d, "quarantine") == [n1] and area(d, "failed") == [n3]
+            assert area(d) == []
