@@ -223,12 +223,15 @@ static void list_userdb(struct pushadm_trust *t)
 	t->listed = now;
 	if ((out = pushadm_doveadm_run_quiet(t->ctx, args, &status)) == NULL)
 		return;
-	/* doveadm lists names only; their uids cost a lookup each */
+	/* doveadm lists names only; their uids cost a lookup each: a few,
+	   within a time budget, and none after one that failed */
 	for (line = strtok_r(out, "\n", &save);
-	     line != NULL && status == 0 && looked_up < PUSHADM_TRUST_LIST_LOOKUPS;
+	     line != NULL && status == 0 && looked_up < PUSHADM_TRUST_LIST_LOOKUPS &&
+		     time(NULL) - now < PUSHADM_TRUST_LIST_BUDGET_SECS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (pushcore_spool_user_name_valid(line)) {
-			(void)user_lookup(t, line);
+			if (user_lookup(t, line)->temporary)
+				break;
 			looked_up++;
 		}
 	}

@@ -22,6 +22,7 @@ struct pushadm_ctx;
 #define PUSHADM_TRUST_UIDS_MAX 1024
 /* users whose uid a listing looks up (a listing gives names only) */
 #define PUSHADM_TRUST_LIST_LOOKUPS 64
+#define PUSHADM_TRUST_LIST_BUDGET_SECS 2
 /* a uid that is no known mail uid: refused without a lookup for a while
    after this many refusals */
 #define PUSHADM_TRUST_DENIED_LOOKUPS 3
