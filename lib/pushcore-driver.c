@@ -349,7 +349,7 @@ static void driver_send_now(struct driver_send *ctx,
 	struct pushcore_spool_entry *e = &ctx->entry;
 	const char *error;
 
-	/* relay_only: it can't sign here; whoever sends the spool signs */
+	/* relay_only: the secret is root's; never sent unsigned from here */
 	if (ctx->inst->user->spool_only || ctx->inst->relay_only) {
 		if (pushcore_spool_write(ctx->inst->user->spool_dir,
 					 PUSHCORE_SPOOL_NEW, e, &error) < 0) {

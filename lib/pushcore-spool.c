@@ -118,6 +118,14 @@ int pushcore_spool_writeat(int tmp_fd, int dest_fd,
 	struct pushcore_buf buf;
 	int ret;
 
+	/* the name is made of them: never a path */
+	if (!pushcore_spool_id_valid(entry->id) || entry->created_usecs < 0) {
+		snprintf(error, sizeof(error), "not writing a spool file for an "
+			 "invalid id or created time");
+		*error_r = error;
+		pushcore_pool_free(&pool);
+		return -1;
+	}
 	pushcore_buf_init(&buf);
 	pushcore_spool_serialize(&buf, entry);
 	if ((ret = spool_write_file(tmp_fd, dest_fd, name, &buf, &failed)) < 0) {

@@ -19,8 +19,8 @@ import tempfile
 import time
 import uuid
 
-from built import PUSHADM, ours
-from pushtest import (TEST_USER, Dovecot, Receiver, dovecot23_only, free_port,
+from built import PUSHADM, ours, relay
+from pushtest import (TEST_USER, Dovecot, Receiver, free_port, is_24,
                       make_message, wait_until)
 
 ATTACKER = "nobody"
@@ -225,7 +225,9 @@ def test_fifo_blocks_nothing_and_sigterm_is_answered():
             proc = subprocess.Popen([PUSHADM, "-c", d.config, "spool", "run"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
-                assert len(real.wait_for(2)) == 2
+                got = real.wait_for(2)
+                time.sleep(0.5)
+                assert len(real.requests) == 2, [(q["json"], q["time"]) for q in real.requests]
                 wait_until(lambda: area(d) == [], 10, "new/ emptied")
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=5)
@@ -398,7 +400,6 @@ def test_root_only_secret_is_used_by_root_only():
                 assert "LOST" not in d.log() and "secret" not in d.log()
 
 
-@dovecot23_only("the test's userdb is rewritten in 2.3 syntax")
 def test_a_mail_uid_submits_for_its_own_users_only():
     """Per-user uids: bob's mail is delivered as nobody, alice's as
     pushtest. nobody may hand over bob's notifications, not alice's."""
@@ -410,9 +411,15 @@ def test_a_mail_uid_submits_for_its_own_users_only():
             f.write("alice:x:%d:%d::%s/home/alice::\n" % (pt.pw_uid, pt.pw_gid, d.tmp))
             f.write("bob:x:%d:%d::%s/home/bob::\n" % (nobody.pw_uid, nobody.pw_gid, d.tmp))
         conf = open(d.config).read()
-        conf, n = re.subn(r"userdb \{\n  driver = static\n  args = [^\n]*\n\}",
-                          "userdb {\n  driver = passwd-file\n  args = %s\n}" % userdb, conf)
-        assert n == 1
+        if is_24():
+            conf, n = re.subn(r"userdb static \{\n  fields \{\n.*?\n  \}\n\}",
+                              "userdb passwd-file {\n  passwd_file_path = %s\n}" % userdb,
+                              conf, flags=re.S)
+        else:
+            conf, n = re.subn(r"userdb \{\n  driver = static\n  args = [^\n]*\n\}",
+                              "userdb {\n  driver = passwd-file\n  args = %s\n}" % userdb,
+                              conf)
+        assert n == 1, conf
         with open(d.config, "w") as f:
             f.write(conf)
         with d:
@@ -448,3 +455,109 @@ def test_many_forged_user_names_cost_few_lookups():
             assert r.stderr.count("was refused 3 times in a row") == 7, r.stderr
             assert len(area(d, "quarantine")) == 10 and area(d) == []
             assert real.requests == []
+
+
+def test_relay_takeover_refuses_every_spool_attack():
+    """The same files as above, all at once, taken over by a starting
+    relay (pushadm relay run): only the trusted ones reach the configured
+    endpoint, nothing reaches the attacker's, and SIGTERM is answered."""
+    port = free_port()
+    with Receiver() as evil:
+        with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+            deliver(d, 2)		# no relay, endpoint down: spooled
+            assert len(area(d)) == 2
+            new = os.path.join(d.spool_dir, "new")
+            bad_fields = "url: %s/steal\nheader: X-Evil: 1\n" % evil.url
+            refused = []
+            n, t = entry(version=1, extra=bad_fields)		# untrusted
+            write_as(ATTACKER, os.path.join(new, n), t)
+            refused.append(n)
+            n, t = entry(version=1, extra=bad_fields, body=b'{"forged":1}')
+            write_as(TEST_USER, os.path.join(new, n), t)	# trusted: url dropped
+            n = entry()[0]
+            as_user(ATTACKER, ["mkfifo", os.path.join(new, n)])
+            refused.append(n)
+            own = os.path.join(d.tmp, "attacker")
+            os.mkdir(own)
+            os.chown(own, pwd.getpwnam(ATTACKER).pw_uid, 0)
+            n, t = entry()
+            write_as(ATTACKER, os.path.join(own, "f"), t)
+            for l in (n, entry()[0]):
+                as_user(ATTACKER, ["ln", os.path.join(own, "f"), os.path.join(new, l)])
+                refused.append(l)
+            n, t = entry(body=b'{"forged":9}')
+            write_as(TEST_USER, os.path.join(new, "x-" + n), t)
+            refused.append("x-" + n)
+            n, t = entry()
+            t = t.replace(n.split("-", 1)[1][:-6].encode(),
+                          b"/../../../../../../../tmp/ptrust-rl", 1)
+            write_as(TEST_USER, os.path.join(new, n), t)
+            refused.append(n)
+            n, t = entry(created=int(time.time() * 1e6) - 60000000,
+                         next_=4000000000, body=b'{"forged":2}')
+            write_as(TEST_USER, os.path.join(new, n), t)	# due at once
+            with Receiver(port=port) as real, relay(d) as r:
+                real.wait_for(4, timeout=20)
+                time.sleep(1)
+                code, secs = r.stop()
+                assert code == 0 and secs < 5, (code, secs, r.log()[-2000:])
+            forged = sorted(json.dumps(q["json"]) for q in real.requests
+                            if "forged" in q["json"])
+            assert len(real.requests) == 4 and forged == ['{"forged": 1}', '{"forged": 2}']
+            assert all("x-evil" not in q["headers"] for q in real.requests)
+            assert evil.requests == []
+            assert sorted(area(d, "quarantine")) == sorted(refused), r.log()[-3000:]
+            assert area(d) == [] and not glob.glob("/tmp/ptrust-rl*")
+
+
+def test_files_wait_while_the_userdb_cannot_answer():
+    """Dovecot (its auth service) stopped: whose a file is can't be told,
+    so it is neither quarantined nor sent; once Dovecot is back it is."""
+    port = free_port()
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+        deliver(d, 1)			# spooled: the endpoint is down
+        [name] = area(d)
+        d.stop()
+        r = pushadm(d, "spool", "check")
+        assert r.returncode == 0 and "waits: uid" in r.stderr, r
+        assert area(d) == [name] and area(d, "quarantine") == []
+        d.start()
+        with Receiver(port=port) as real:
+            r = pushadm(d, "spool", "run", "--once")
+            assert r.returncode == 0, r.stderr
+            assert len(real.wait_for(1)) == 1
+        assert area(d) == [] and area(d, "quarantine") == []
+
+
+def test_xadd_entries_go_to_the_configured_stream_only():
+    """The redis driver: a file's Redis URL (an attacker's unix socket, one
+    the attacker could not open itself), stream, maxlen and timeout are
+    never used; the configured server and stream are."""
+    from redistest import RedisServer, stream_entries
+    with RedisServer() as real, RedisServer() as evil:
+        os.chmod(evil.socket_path, 0o600)	# root's: the account can't use it
+        plugin = {DRIVER: "redis:url=%s stream=mail-events events=MessageNew" % real.url}
+        with Dovecot(**ours(plugin)) as d:
+            init_areas(d)
+            new = os.path.join(d.spool_dir, "new")
+            doc = lambda n: json.dumps({"schema_version": 1, "id": str(uuid.uuid4()),
+                                        "event": "MessageNew", "user": "alice",
+                                        "mailbox": "INBOX", "forged": n},
+                                       separators=(",", ":")).encode()
+            bad = ("url: unix:%s\nheader: stream: stolen\nheader: maxlen: 1\n"
+                   "header: event: MessageNew\ntimeout_msecs: 4000000000\n" % evil.socket_path)
+            n1, t1 = entry(version=1, method="XADD", extra=bad, body=doc(1))
+            write_as(ATTACKER, os.path.join(new, n1), t1)
+            n2, t2 = entry(version=1, method="XADD", extra=bad, body=doc(2))
+            write_as(TEST_USER, os.path.join(new, n2), t2)
+            n3, t3 = entry(method="XADD", body=b'{"event":"NoSuchEvent"}')
+            write_as(TEST_USER, os.path.join(new, n3), t3)
+            start = time.monotonic()
+            r = pushadm(d, "spool", "run", "--once")
+            assert r.returncode == 0 and time.monotonic() - start < 30, r.stderr
+            got = stream_entries(real, "mail-events")
+            assert len(got) == 1 and json.loads(got[0][1]["json"])["forged"] == 2, got
+            assert got[0][1]["event"] == "MessageNew" and got[0][1]["user"] == "alice"
+            assert evil.command("DBSIZE") == 0 and real.command("EXISTS", "stolen") == 0
+            assert area(d, "quarantine") == [n1] and area(d, "failed") == [n3]
+            assert area(d) == []

@@ -103,6 +103,10 @@ static void test_round_trip(void)
 	in.secret_file = "/etc/k";
 	in.body = "{}";
 	in.body_len = 2;
+	/* a name is never a path */
+	memcpy(in.id, "/../../../../../../../tmp/ptrust-xx", 36);
+	test_assert(pushcore_spool_write(dir, PUSHCORE_SPOOL_NEW, &in, &error) < 0);
+	memcpy(in.id, ID, 37);
 	test_assert(pushcore_spool_write(dir, PUSHCORE_SPOOL_NEW, &in, &error) == 0);
 	path = pushcore_psprintf(pool, "%s/new/%s", dir, pushcore_spool_file_name(pool, &in));
 	test_assert(pushcore_spool_read(pool, path, &out, &error) == 0);

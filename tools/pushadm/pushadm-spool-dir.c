@@ -361,12 +361,16 @@ static int takeover_one(struct pushadm_spool_dirs *dirs, const char *name,
 	long long ctime, created, now = (long long)time(NULL);
 	const char *error;
 	uid_t uid;
-	int ret = 0;
+	int ret = 0, trusted = 0;
 
 	if (pushadm_spool_read(dirs, PUSHADM_SPOOL_AREA_NEW, name, pool, &e,
 			       &uid, &ctime, &error) < 0) {
 		pushadm_spool_quarantine(dirs, PUSHADM_SPOOL_AREA_NEW, name, error);
-	} else if (!pushadm_trust_check(trust, uid, e->user, &error)) {
+	} else if ((trusted = pushadm_trust_check(trust, uid, e->user, &error)) < 0) {
+		/* the userdb can't answer now: the file waits for the next look */
+		pushcore_log(PUSHCORE_LOG_WARNING, NULL, "spool: %s/new/%s waits: %s",
+			     dirs->path, name, error);
+	} else if (trusted == 0) {
 		pushadm_spool_quarantine(dirs, PUSHADM_SPOOL_AREA_NEW, name,
 			pushcore_psprintf(pool, "not trusted: %s", error));
 	} else {

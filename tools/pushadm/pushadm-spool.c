@@ -40,6 +40,8 @@ struct spool_opts {
 struct spool_item {
 	struct pushcore_spool_entry *e;
 	long long created_secs, next;	/* as clamped (pushadm_spool_clamp) */
+	/* the oldest of its user's entries for its driver (mark_queue_heads) */
+	bool head;
 };
 
 struct spool_list {
@@ -129,6 +131,7 @@ static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area are
 	bool quarantine_bad = area == PUSHADM_SPOOL_AREA_NEW;
 	long long ctime;
 	unsigned int n;
+	int trusted;
 	uid_t uid;
 
 	memset(list, 0, sizeof(*list));
@@ -149,9 +152,12 @@ static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area are
 				pushadm_spool_quarantine(&list->dirs, area, *names, error);
 			continue;
 		}
-		if (trust != NULL && !pushadm_trust_check(trust, uid, e->user, &error)) {
-			pushadm_spool_quarantine(&list->dirs, area, *names,
-				pushcore_psprintf(list->pool, "not trusted: %s", error));
+		if (trust != NULL && (trusted = pushadm_trust_check(trust, uid, e->user,
+								    &error)) <= 0) {
+			/* < 0: the userdb can't answer now; the file waits */
+			if (trusted == 0)
+				pushadm_spool_quarantine(&list->dirs, area, *names,
+					pushcore_psprintf(list->pool, "not trusted: %s", error));
 			continue;
 		}
 		list->items[list->count].e = e;
@@ -278,17 +284,42 @@ static void dispatch_redis(struct dispatch *d,
 /* Whether an earlier entry waits for the same user and driver: each
    endpoint gets a user's notifications in order, and one endpoint's
    failure holds back no other's. */
-static bool queue_seen(const struct spool_list *list, unsigned int upto,
-		       const struct pushcore_spool_entry *e)
-{
-	unsigned int i;
+static const struct spool_item *sort_items;
 
-	for (i = 0; i < upto; i++) {
-		if (strcmp(list->items[i].e->user, e->user) == 0 &&
-		    strcmp(list->items[i].e->driver, e->driver) == 0)
-			return true;
+/* By user, driver, then age (the items are oldest first). */
+static int queue_cmp(const void *a, const void *b)
+{
+	unsigned int ia = *(const unsigned int *)a, ib = *(const unsigned int *)b;
+	const struct pushcore_spool_entry *ea = sort_items[ia].e, *eb = sort_items[ib].e;
+	int ret;
+
+	if ((ret = strcmp(ea->user, eb->user)) != 0 ||
+	    (ret = strcmp(ea->driver, eb->driver)) != 0)
+		return ret;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Marks the oldest entry of every user and driver: only it may be sent
+   (each endpoint gets a user's notifications in order, and one endpoint's
+   failure holds back no other's). */
+static void mark_queue_heads(struct spool_list *list)
+{
+	unsigned int *order, i;
+
+	if (list->count == 0)
+		return;
+	order = pushcore_palloc(list->pool, sizeof(*order) * list->count);
+	for (i = 0; i < list->count; i++)
+		order[i] = i;
+	sort_items = list->items;
+	qsort(order, list->count, sizeof(*order), queue_cmp);
+	for (i = 0; i < list->count; i++) {
+		list->items[order[i]].head = i == 0 ||
+			strcmp(list->items[order[i - 1]].e->user,
+			       list->items[order[i]].e->user) != 0 ||
+			strcmp(list->items[order[i - 1]].e->driver,
+			       list->items[order[i]].e->driver) != 0;
 	}
-	return false;
 }
 
 /* Starts sending one entry: the request comes from the configuration
@@ -342,10 +373,11 @@ static unsigned int dispatch_round(const struct spool_opts *opts,
 	/* the directories are opened and checked again every round */
 	if (spool_scan(opts, PUSHADM_SPOOL_AREA_NEW, opts->trust, &list) < 0)
 		return 0;
+	mark_queue_heads(&list);
 	for (i = 0; i < list.count; i++) {
 		struct pushcore_spool_entry *e = list.items[i].e;
 
-		if (queue_seen(&list, i, e))
+		if (!list.items[i].head)
 			continue;
 		if (list.items[i].created_secs + opts->max_age_secs < now) {
 			e->last_error = pushcore_psprintf(list.pool, "expired after "

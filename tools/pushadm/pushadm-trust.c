@@ -223,12 +223,15 @@ static void list_userdb(struct pushadm_trust *t)
 	t->listed = now;
 	if ((out = pushadm_doveadm_run_quiet(t->ctx, args, &status)) == NULL)
 		return;
-	/* doveadm lists names only; their uids cost a lookup each */
+	/* doveadm lists names only; their uids cost a lookup each: a few,
+	   within a time budget, and none after one that failed */
 	for (line = strtok_r(out, "\n", &save);
-	     line != NULL && status == 0 && looked_up < PUSHADM_TRUST_LIST_LOOKUPS;
+	     line != NULL && status == 0 && looked_up < PUSHADM_TRUST_LIST_LOOKUPS &&
+		     time(NULL) - now < PUSHADM_TRUST_LIST_BUDGET_SECS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (pushcore_spool_user_name_valid(line)) {
-			(void)user_lookup(t, line);
+			if (user_lookup(t, line)->temporary)
+				break;
 			looked_up++;
 		}
 	}
@@ -249,21 +252,22 @@ bool pushadm_trust_may_connect(struct pushadm_trust *t, uid_t uid)
 	return uid_known(t, uid);
 }
 
-bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
-			      const char *user, const char **why_r)
+/* 1: may submit, 0: may not, -1: the userdb could not say (try later). */
+static int trust_submit(struct pushadm_trust *t, uid_t uid, const char *user,
+			const char **why_r)
 {
 	static char why[512];
 	struct user_uid *u;
 
 	if (uid == 0 || (uid == t->mail_uid && t->mail_uid != NO_UID))
-		return true;
+		return 1;
 	if (!pushcore_spool_user_name_valid(user)) {
 		*why_r = "invalid user name";
-		return false;
+		return 0;
 	}
 	u = user_lookup(t, user);
 	if (u->uid == uid)
-		return true;
+		return 1;
 	if (u->uid != NO_UID)
 		snprintf(why, sizeof(why), "uid %lu may not submit for %.255s "
 			 "(whose mail is delivered as uid %lu)",
@@ -273,7 +277,13 @@ bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
 			 "(%s)", (unsigned long)uid, user, u->temporary ?
 			 "the userdb lookup failed" : "no such user");
 	*why_r = why;
-	return false;
+	return u->uid == NO_UID && u->temporary ? -1 : 0;
+}
+
+bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
+			      const char *user, const char **why_r)
+{
+	return trust_submit(t, uid, user, why_r) > 0;
 }
 
 /* How often a uid that is no known mail uid was refused lately. */
@@ -301,14 +311,15 @@ static struct denied_uid *denied_get(struct pushadm_trust *t, uid_t uid)
 	return &t->denied[i];
 }
 
-bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
-			 const char *user, const char **why_r)
+int pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
+			const char *user, const char **why_r)
 {
 	static char why[160];
 	struct denied_uid *d;
+	int ret;
 
 	if (pushadm_trust_may_connect(t, uid))
-		return pushadm_trust_may_submit(t, uid, user, why_r);
+		return trust_submit(t, uid, user, why_r);
 	/* not known as a mail uid (the userdb may not be listable): its
 	   user's uid decides, but a uid refused again and again costs no
 	   more lookups for a while */
@@ -317,12 +328,11 @@ bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
 		snprintf(why, sizeof(why), "uid %lu is no mail uid and was refused "
 			 "%u times in a row", (unsigned long)uid, d->count);
 		*why_r = why;
-		return false;
+		return 0;
 	}
-	if (pushadm_trust_may_submit(t, uid, user, why_r))
-		return true;
-	d->count++;
-	return false;
+	if ((ret = trust_submit(t, uid, user, why_r)) == 0)
+		d->count++;
+	return ret;
 }
 
 void pushadm_trust_free(struct pushadm_trust **_t)

@@ -22,6 +22,7 @@ struct pushadm_ctx;
 #define PUSHADM_TRUST_UIDS_MAX 1024
 /* users whose uid a listing looks up (a listing gives names only) */
 #define PUSHADM_TRUST_LIST_LOOKUPS 64
+#define PUSHADM_TRUST_LIST_BUDGET_SECS 2
 /* a uid that is no known mail uid: refused without a lookup for a while
    after this many refusals */
 #define PUSHADM_TRUST_DENIED_LOOKUPS 3
@@ -42,9 +43,11 @@ bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
    uid (may_connect false: e.g. a userdb that can't be listed) is refused
    without a lookup after PUSHADM_TRUST_DENIED_LOOKUPS refusals within
    PUSHADM_TRUST_TTL_SECS: an account's forged files for many user names
-   cost a few userdb lookups, not one each. */
-bool pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
-			 const char *user, const char **why_r);
+   cost a few userdb lookups, not one each. Returns 1 (trusted), 0 (not:
+   quarantine) or -1 (the userdb could not answer: leave the file for a
+   later look), with *why_r unless 1. */
+int pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
+			const char *user, const char **why_r);
 void pushadm_trust_free(struct pushadm_trust **t);
 
 #endif
