@@ -36,6 +36,10 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-redis-conn.h \
 	lib/pushcore-redis-conn.c \
 	lib/pushcore-settings.c \
+	lib/pushcore-relay-client.h \
+	lib/pushcore-relay-client.c \
+	lib/pushcore-relay-proto.h \
+	lib/pushcore-relay-proto.c \
 	lib/pushcore-sign.c \
 	lib/pushcore-spec.c \
 	lib/pushcore-spool.c \

@@ -11,9 +11,13 @@
 #include "pushcore-payload.h"
 #include "pushcore-sign.h"
 #include "pushcore-spec.h"
+#include "pushcore-spool.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define HTTP_DEFAULT_TIMEOUT_MSECS 2000
@@ -121,6 +125,25 @@ static int http_parse_headers(struct pushcore_driver_instance *inst,
 	return 0;
 }
 
+/* A secret file only root may read is for the relay (or the dispatcher),
+   which signs: a delivery process hands such notifications over unsigned
+   and never sends them itself. */
+static int http_load_secrets(struct pushcore_driver_instance *inst,
+			     struct http_config *cfg, const char *path,
+			     const char **error_r)
+{
+	/* the effective uid: lmtp drops only that one while it delivers */
+	if (geteuid() != 0 && faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) < 0 &&
+	    errno == EACCES && faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0) {
+		inst->relay_only = true;
+		pushcore_driver_log(inst, PUSHCORE_LOG_DEBUG, "secret_file %s is "
+			"not readable here: the relay signs this driver's "
+			"notifications", path);
+		return 0;
+	}
+	return pushcore_secrets_load(inst->user->pool, path, &cfg->secrets, error_r);
+}
+
 static int http_init(struct pushcore_driver_instance *inst, const char **error_r)
 {
 	struct pushcore_pool *pool = inst->user->pool;
@@ -149,7 +172,7 @@ static int http_init(struct pushcore_driver_instance *inst, const char **error_r
 	if (http_parse_headers(inst, cfg, error_r) < 0)
 		return -1;
 	if ((str = pushcore_spec_get(inst->spec, "secret_file")) != NULL &&
-	    pushcore_secrets_load(pool, str, &cfg->secrets, error_r) < 0)
+	    http_load_secrets(inst, cfg, str, error_r) < 0)
 		return -1;
 	cfg->batch = pushcore_spec_has(inst->spec, "batch");
 	cfg->tls_no_verify = pushcore_spec_has(inst->spec, "tls_no_verify");
@@ -167,37 +190,68 @@ static int http_init(struct pushcore_driver_instance *inst, const char **error_r
 	return 0;
 }
 
+/* The request for a body with its id, all else from the settings: a fresh
+   webhook-timestamp, and the signature over it when there are secrets.
+   The delivery and the relay both build it here. */
+static void http_request(struct pushcore_driver_instance *inst,
+			 struct pushcore_pool *pool, const char *id,
+			 const void *body, size_t body_len,
+			 struct pushcore_http_request *req)
+{
+	struct http_config *cfg = inst->context;
+	const char **headers;
+	long long now = (long long)time(NULL);
+	unsigned int n = cfg->header_count;
+
+	memset(req, 0, sizeof(*req));
+	req->body = body;
+	req->body_len = body_len;
+	headers = pushcore_palloc(pool, sizeof(*headers) * (n + 4));
+	memcpy(headers, cfg->headers, sizeof(*headers) * n);
+	headers[n++] = pushcore_psprintf(pool, "webhook-id: %s", id);
+	headers[n++] = pushcore_psprintf(pool, "webhook-timestamp: %lld", now);
+	if (cfg->secrets != NULL) {
+		headers[n++] = pushcore_psprintf(pool, "webhook-signature: %s",
+			pushcore_sign(pool, cfg->secrets, id, now, body, body_len));
+	}
+	req->method = "POST";
+	req->url = cfg->url;
+	req->headers = headers;
+	req->timeout_msecs = cfg->timeout_msecs;
+	req->max_attempts = cfg->max_retries + 1;
+	req->tls_ca_file = cfg->tls_ca_file;
+	req->tls_no_verify = cfg->tls_no_verify;
+}
+
 /* Sends one JSON document with its id, signed if there are secrets. */
 static void http_send(struct pushcore_driver_instance *inst,
 		      struct pushcore_txn *txn, struct pushcore_json *json,
 		      const char *id)
 {
-	struct http_config *cfg = inst->context;
 	struct pushcore_http_request req;
-	const char **headers;
-	long long now = (long long)time(NULL);
-	unsigned int n = cfg->header_count;
+	const char *body;
+	size_t body_len;
 
-	memset(&req, 0, sizeof(req));
-	req.body = pushcore_json_result(json, &req.body_len);
-	headers = pushcore_palloc(txn->pool, sizeof(*headers) * (n + 4));
-	memcpy(headers, cfg->headers, sizeof(*headers) * n);
-	headers[n++] = pushcore_psprintf(txn->pool, "webhook-id: %s", id);
-	headers[n++] = pushcore_psprintf(txn->pool, "webhook-timestamp: %lld", now);
-	if (cfg->secrets != NULL) {
-		headers[n++] = pushcore_psprintf(txn->pool, "webhook-signature: %s",
-			pushcore_sign(txn->pool, cfg->secrets, id, now,
-				      req.body, req.body_len));
-	}
-	req.method = "POST";
-	req.url = cfg->url;
-	req.headers = headers;
-	req.timeout_msecs = cfg->timeout_msecs;
-	req.max_attempts = cfg->max_retries + 1;
-	req.tls_ca_file = cfg->tls_ca_file;
-	req.tls_no_verify = cfg->tls_no_verify;
-	req.resign_secret_file = pushcore_spec_get(inst->spec, "secret_file");
+	body = pushcore_json_result(json, &body_len);
+	http_request(inst, txn->pool, id, body, body_len, &req);
 	pushcore_driver_send(inst, txn, &req, id);
+}
+
+/* For the relay: the secret is the one this instance loaded from its own
+   secret_file (root may be the only one who can read it). */
+static int http_rebuild(struct pushcore_driver_instance *inst,
+			struct pushcore_pool *pool,
+			const struct pushcore_spool_entry *e,
+			struct pushcore_http_request *req_r,
+			const char **error_r)
+{
+	if (strcmp(e->method, "POST") != 0) {
+		*error_r = pushcore_psprintf(pool, "method %s is not the http "
+					     "driver's (POST)", e->method);
+		return -1;
+	}
+	http_request(inst, pool, e->id, e->body, e->body_len, req_r);
+	return 0;
 }
 
 static bool http_begin_txn(struct pushcore_driver_instance *inst,
@@ -258,4 +312,5 @@ const struct pushcore_driver push_driver_http = {
 	.begin_txn = http_begin_txn,
 	.process = http_process,
 	.end_txn = http_end_txn,
+	.rebuild = http_rebuild,
 };

@@ -8,6 +8,7 @@
 #include "pushcore-json.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
+#include "pushcore-spool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,37 @@ static void ox_build_body(struct pushcore_json *json, const char *user,
 	pushcore_json_object_close(json);
 }
 
+/* The PUT for a body, all else from the settings (URL with the Basic
+   auth credentials, timeout, a fresh Date). The delivery and the relay
+   both build it here. */
+static void ox_request(struct pushcore_driver_instance *inst,
+		       struct pushcore_pool *pool, const void *body,
+		       size_t body_len, struct pushcore_http_request *req)
+{
+	struct ox_config *cfg = inst->context;
+	const char **headers = pushcore_palloc(pool, sizeof(*headers) * 4);
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	/* Dovecot's lib-http adds Date and Connection; the reference's
+	   request has them, so ours does too */
+	strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT",
+		 gmtime_r(&now, &tm));
+	headers[0] = "Content-Type: application/json; charset=utf-8";
+	headers[1] = pushcore_pstrdup(pool, date);
+	headers[2] = "Connection: Keep-Alive";
+	headers[3] = NULL;
+	memset(req, 0, sizeof(*req));
+	req->method = "PUT";
+	req->url = cfg->url;
+	req->headers = headers;
+	req->body = body;
+	req->body_len = body_len;
+	req->timeout_msecs = cfg->timeout_msecs;
+	req->max_attempts = cfg->max_retries + 1;
+}
+
 static void ox_process(struct pushcore_driver_instance *inst,
 		       struct pushcore_txn *txn, void *txn_ctx,
 		       const struct pushcore_event *ev)
@@ -246,18 +278,10 @@ static void ox_process(struct pushcore_driver_instance *inst,
 	const struct pushcore_host *host = inst->user->host;
 	struct pushcore_http_request req;
 	struct pushcore_json *json;
-	const char *error = "no mailbox status in this host";
+	const char *error = "no mailbox status in this host", *body;
 	uint32_t unseen = 0;
 	bool have_unseen = false;
-	char date[64];
-	/* Dovecot's lib-http adds Date and Connection; the reference's
-	   request has them, so ours does too */
-	const char *headers[] = {
-		"Content-Type: application/json; charset=utf-8", date,
-		"Connection: Keep-Alive", NULL
-	};
-	time_t now = time(NULL);
-	struct tm tm;
+	size_t body_len;
 
 	if (!ox_is_watched(ev))
 		return;
@@ -269,23 +293,29 @@ static void ox_process(struct pushcore_driver_instance *inst,
 			"Unseen count of %s unavailable, sending without it: %s",
 			ev->mailbox, error);
 	}
-	strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT",
-		 gmtime_r(&now, &tm));
 	json = pushcore_json_new();
 	ox_build_body(json, cfg->user_from_metadata ? (const char *)txn_ctx :
 		      inst->user->username, ev, have_unseen, unseen);
-
-	memset(&req, 0, sizeof(req));
-	req.method = "PUT";
-	req.url = cfg->url;
-	req.headers = headers;
-	req.body = pushcore_json_result(json, &req.body_len);
-	req.timeout_msecs = cfg->timeout_msecs;
-	req.max_attempts = cfg->max_retries + 1;
+	body = pushcore_json_result(json, &body_len);
+	ox_request(inst, txn->pool, body, body_len, &req);
 	pushcore_driver_log(inst, PUSHCORE_LOG_DEBUG, "Sending notification: %.*s",
 			    (int)req.body_len, (const char *)req.body);
 	pushcore_driver_send(inst, txn, &req, ev->id);
 	pushcore_json_free(&json);
+}
+
+static int ox_rebuild(struct pushcore_driver_instance *inst,
+		      struct pushcore_pool *pool,
+		      const struct pushcore_spool_entry *e,
+		      struct pushcore_http_request *req_r, const char **error_r)
+{
+	if (strcmp(e->method, "PUT") != 0) {
+		*error_r = pushcore_psprintf(pool, "method %s is not the ox "
+					     "driver's (PUT)", e->method);
+		return -1;
+	}
+	ox_request(inst, pool, e->body, e->body_len, req_r);
+	return 0;
 }
 
 const struct pushcore_driver push_driver_ox = {
@@ -293,4 +323,5 @@ const struct pushcore_driver push_driver_ox = {
 	.init = ox_init,
 	.begin_txn = ox_begin_txn,
 	.process = ox_process,
+	.rebuild = ox_rebuild,
 };

@@ -11,6 +11,7 @@
 #include "pushcore-mem.h"
 #include "pushcore-payload.h"
 #include "pushcore-redis.h"
+#include "pushcore-relay-client.h"
 #include "pushcore-spec.h"
 #include "pushcore-spool.h"
 
@@ -110,31 +111,53 @@ static void redis_process(struct pushcore_driver_instance *inst,
 		rtxn->events[rtxn->count++] = ev;
 }
 
-/* The XADD as a spool entry: method XADD, the target in headers. */
+/* The XADD as a request: method XADD, the Redis URL, and the stream entry's
+   fields in headers (pushcore-driver.h). The delivery's spool entry and the
+   relay's rebuild both make it here, from the settings. */
+static void redis_request(struct pushcore_driver_instance *inst,
+			  struct pushcore_pool *pool, const char *user,
+			  const char *event, const void *body, size_t body_len,
+			  struct pushcore_http_request *req)
+{
+	struct redis_config *cfg = inst->context;
+	const char **headers = pushcore_palloc(pool, sizeof(*headers) * 5);
+
+	headers[0] = pushcore_psprintf(pool, "stream: %s", cfg->stream);
+	headers[1] = pushcore_psprintf(pool, "maxlen: %u", cfg->maxlen);
+	headers[2] = pushcore_psprintf(pool, "user: %s", user);
+	headers[3] = pushcore_psprintf(pool, "event: %s", event);
+	headers[4] = NULL;
+	memset(req, 0, sizeof(*req));
+	req->method = "XADD";
+	req->url = cfg->url;
+	req->tls_ca_file = cfg->tls_ca_file;
+	req->headers = headers;
+	req->body = body;
+	req->body_len = body_len;
+	req->timeout_msecs = cfg->timeout_msecs;
+	req->max_attempts = 1;
+}
+
+/* The XADD as a spool entry (the same request the relay rebuilds). */
+static void redis_entry(struct pushcore_driver_instance *inst,
+			struct pushcore_txn *txn, const struct pushcore_redis_add *add,
+			struct pushcore_spool_entry *e)
+{
+	struct pushcore_http_request req;
+
+	memset(e, 0, sizeof(*e));
+	redis_request(inst, txn->pool, add->user, add->event, add->json,
+		      add->json_len, &req);
+	pushcore_driver_spool_entry(inst, txn, &req, add->id, e);
+}
+
 static void redis_spool(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn, const struct pushcore_redis_add *add,
 			const char *error, bool temporary)
 {
-	struct redis_config *cfg = inst->context;
-	struct pushcore_http_request req;
 	struct pushcore_spool_entry e;
-	const char *headers[5];
 
-	memset(&req, 0, sizeof(req));
-	memset(&e, 0, sizeof(e));
-	headers[0] = pushcore_psprintf(txn->pool, "stream: %s", add->stream);
-	headers[1] = pushcore_psprintf(txn->pool, "maxlen: %u", add->maxlen);
-	headers[2] = pushcore_psprintf(txn->pool, "user: %s", add->user);
-	headers[3] = pushcore_psprintf(txn->pool, "event: %s", add->event);
-	headers[4] = NULL;
-	req.method = "XADD";
-	req.url = cfg->url;
-	req.tls_ca_file = cfg->tls_ca_file;
-	req.headers = headers;
-	req.body = add->json;
-	req.body_len = add->json_len;
-	req.timeout_msecs = cfg->timeout_msecs;
-	pushcore_driver_spool_entry(inst, txn, &req, add->id, &e);
+	redis_entry(inst, txn, add, &e);
 	if (error != NULL) {
 		pushcore_driver_failed(inst, &e, error, 1, temporary, 0);
 	} else if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
@@ -146,6 +169,104 @@ static void redis_spool(struct pushcore_driver_instance *inst,
 	}
 }
 
+/* One pipelined XADD from this process, bounded by the delivery's time;
+   what was not added waits in the spool, in order. */
+static void redis_send(struct pushcore_driver_instance *inst,
+		       struct pushcore_txn *txn, struct pushcore_redis_add *adds,
+		       unsigned int count)
+{
+	struct redis_config *cfg = inst->context;
+	const char *error = NULL;
+	unsigned int i, added = 0, timeout;
+
+	/* the delivery's bound covers Redis too */
+	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
+		cfg->timeout_msecs : inst->user->max_wait_msecs;
+	if (!inst->user->spool_only &&
+	    pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout, adds,
+				count, &added, &error) == 0)
+		return;
+	for (i = added; i < count; i++)
+		redis_spool(inst, txn, &adds[i], error, true);
+}
+
+struct redis_fallback {
+	struct pushcore_driver_instance *inst;
+	struct pushcore_txn *txn;
+	struct pushcore_redis_add *adds;
+	unsigned int count;
+};
+
+static void redis_relay_fallback(void *context)
+{
+	struct redis_fallback *fb = context;
+
+	redis_send(fb->inst, fb->txn, fb->adds, fb->count);
+}
+
+/* To the relay, which sends the same XADDs: one fallback for the whole
+   pipeline, so that it stays one round trip when the relay is away. */
+static void redis_relay(struct pushcore_driver_instance *inst,
+			struct pushcore_txn *txn, struct pushcore_redis_add *adds,
+			unsigned int count)
+{
+	struct redis_fallback *fb = pushcore_palloc(txn->pool, sizeof(*fb));
+	struct pushcore_spool_entry *entries =
+		pushcore_palloc(txn->pool, sizeof(*entries) * count);
+	unsigned int i;
+
+	*fb = (struct redis_fallback){ inst, txn, adds, count };
+	for (i = 0; i < count; i++) {
+		redis_entry(inst, txn, &adds[i], &entries[i]);
+		pushcore_relay_add(txn, inst, &entries[i],
+				   i == 0 ? redis_relay_fallback : NULL, fb);
+	}
+}
+
+/* The event's name, from the document's "event" key (the record carries
+   the body only); checked against the event table. */
+static const char *redis_body_event(const char *body, size_t body_len)
+{
+	static const char key[] = "\"event\":\"";
+	const char *p, *end = body + body_len, *q;
+	char name[64];
+	int type;
+
+	for (p = body; p + sizeof(key) - 1 <= end; p++) {
+		if (memcmp(p, key, sizeof(key) - 1) != 0)
+			continue;
+		p += sizeof(key) - 1;
+		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL ||
+		    (size_t)(q - p) >= sizeof(name))
+			return NULL;
+		memcpy(name, p, (size_t)(q - p));
+		name[q - p] = '\0';
+		type = pushcore_event_lookup(name);
+		return type < 0 ? NULL : pushcore_events[type].name;
+	}
+	return NULL;
+}
+
+static int redis_rebuild(struct pushcore_driver_instance *inst,
+			 struct pushcore_pool *pool,
+			 const struct pushcore_spool_entry *e,
+			 struct pushcore_http_request *req_r, const char **error_r)
+{
+	const char *event = redis_body_event(e->body, e->body_len);
+
+	if (strcmp(e->method, "XADD") != 0) {
+		*error_r = pushcore_psprintf(pool, "method %s is not the redis "
+					     "driver's (XADD)", e->method);
+		return -1;
+	}
+	if (event == NULL) {
+		*error_r = "the body names no known event";
+		return -1;
+	}
+	redis_request(inst, pool, e->user, event, e->body, e->body_len, req_r);
+	return 0;
+}
+
 static void redis_end_txn(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn, void *txn_ctx)
 {
@@ -153,8 +274,7 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 	struct redis_txn *rtxn = txn_ctx;
 	struct pushcore_redis_add *adds;
 	struct pushcore_json *json;
-	const char *error = NULL;
-	unsigned int i, added = 0, timeout;
+	unsigned int i;
 	const char *doc;
 	size_t len;
 
@@ -174,16 +294,10 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 		adds[i].event = pushcore_events[rtxn->events[i]->type].name;
 		adds[i].id = rtxn->events[i]->id;
 	}
-	/* the delivery's bound covers Redis too */
-	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
-		cfg->timeout_msecs : inst->user->max_wait_msecs;
-	if (!inst->user->spool_only &&
-	    pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout, adds,
-				rtxn->count, &added, &error) == 0)
-		return;
-	/* what was not added waits in the spool, in order */
-	for (i = added; i < rtxn->count; i++)
-		redis_spool(inst, txn, &adds[i], error, true);
+	if (pushcore_relay_wanted(inst->user))
+		redis_relay(inst, txn, adds, rtxn->count);
+	else
+		redis_send(inst, txn, adds, rtxn->count);
 }
 
 const struct pushcore_driver push_driver_redis = {
@@ -192,4 +306,5 @@ const struct pushcore_driver push_driver_redis = {
 	.begin_txn = redis_begin_txn,
 	.process = redis_process,
 	.end_txn = redis_end_txn,
+	.rebuild = redis_rebuild,
 };

@@ -2,6 +2,7 @@
 #include "pushcore-driver.h"
 #include "pushcore-http.h"
 #include "pushcore-mem.h"
+#include "pushcore-relay-client.h"
 #include "pushcore-spec.h"
 #include "pushcore-spool.h"
 
@@ -75,6 +76,9 @@ pushcore_user_new(const char *username, const struct pushcore_host *host,
 	user->host_ctx = host_ctx;
 	user->max_wait_msecs = PUSHCORE_DEFAULT_MAX_WAIT_MSECS;
 	user->spool_dir = PUSHCORE_DEFAULT_SPOOL_DIR;
+	/* hosts that want the relay say so (the plugin, from its settings) */
+	user->relay_socket = NULL;
+	user->relay_timeout_msecs = PUSHCORE_DEFAULT_RELAY_TIMEOUT_MSECS;
 	return user;
 }
 
@@ -207,6 +211,9 @@ void pushcore_txn_commit(struct pushcore_txn **_txn)
 	*_txn = NULL;
 	for (i = 0; i < txn->user->instance_count; i++)
 		txn_run_instance(txn, txn->user->instances[i]);
+	/* the relay takes everything relayable, or its fallbacks queue it
+	   for the HTTP run below */
+	pushcore_relay_flush(txn);
 	if (pushcore_http_pending() > 0)
 		pushcore_http_run(txn->user->max_wait_msecs);
 	pushcore_pool_free(&txn->pool);
@@ -235,6 +242,8 @@ void pushcore_set_send_observer(pushcore_send_observer_t *observer,
 struct driver_send {
 	struct pushcore_driver_instance *inst;
 	struct pushcore_spool_entry entry;
+	/* for a fallback from the relay */
+	unsigned int max_attempts;
 };
 
 static long long now_usecs(void)
@@ -313,12 +322,12 @@ void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
 	e->created_usecs = now_usecs();
 	e->next_attempt = e->created_usecs / 1000000;
 	e->user = inst->user->username;
-	e->driver = pushcore_psprintf(pool, "%s (%s)", inst->setting_name,
-				      inst->driver->name);
+	/* the setting or block name alone: the relay and the dispatcher
+	   find the driver, its URL and credentials, by it */
+	e->driver = inst->setting_name;
 	e->method = req->method;
 	e->url = pushcore_pstrdup(pool, req->url);
 	e->tls_ca_file = pushcore_pstrdup(pool, req->tls_ca_file);
-	e->secret_file = pushcore_pstrdup(pool, req->resign_secret_file);
 	e->tls_no_verify = req->tls_no_verify;
 	e->timeout_msecs = req->timeout_msecs;
 	while (req->headers != NULL && req->headers[n] != NULL)
@@ -331,14 +340,56 @@ void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
 	e->body_len = req->body_len;
 }
 
+/* Today's path: send from this process within max_delay, or (spool-only)
+   straight to the spool. */
+static void driver_send_now(struct driver_send *ctx,
+			    const struct pushcore_http_request *req)
+{
+	struct pushcore_http_request copy = *req;
+	struct pushcore_spool_entry *e = &ctx->entry;
+	const char *error;
+
+	/* relay_only: the secret is root's; never sent unsigned from here */
+	if (ctx->inst->user->spool_only || ctx->inst->relay_only) {
+		if (pushcore_spool_write(ctx->inst->user->spool_dir,
+					 PUSHCORE_SPOOL_NEW, e, &error) < 0) {
+			pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
+				"Notification %s to %s: %s - the notification is LOST "
+				"(check push_notification_spool_dir)", e->id, e->url, error);
+		}
+		return;
+	}
+	copy.callback = driver_send_callback;
+	copy.context = ctx;
+	if (!pushcore_http_submit(&copy, &error)) {
+		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
+			"Notification %s to %s can't be sent: %s", e->id, e->url, error);
+	}
+}
+
+/* The relay did not take it: the request again, from the entry's copies
+   (the driver's own request is gone by now). */
+static void driver_send_fallback(void *context)
+{
+	struct driver_send *ctx = context;
+	struct pushcore_spool_entry *e = &ctx->entry;
+	struct pushcore_http_request req = {
+		.method = e->method, .url = e->url, .headers = e->headers,
+		.body = e->body, .body_len = e->body_len,
+		.timeout_msecs = e->timeout_msecs, .max_attempts = ctx->max_attempts,
+		.tls_ca_file = e->tls_ca_file, .tls_no_verify = e->tls_no_verify,
+		.resign_secret_file = e->secret_file,
+	};
+
+	driver_send_now(ctx, &req);
+}
+
 void pushcore_driver_send(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn,
 			  const struct pushcore_http_request *req,
 			  const char *id)
 {
 	struct driver_send *ctx = pushcore_palloc(txn->pool, sizeof(*ctx));
-	struct pushcore_http_request copy = *req;
-	const char *error;
 
 	ctx->inst = inst;
 	pushcore_driver_spool_entry(inst, txn, req, id, &ctx->entry);
@@ -346,21 +397,40 @@ void pushcore_driver_send(struct pushcore_driver_instance *inst,
 		send_observer(inst, &ctx->entry, NULL, send_observer_context);
 		return;
 	}
-	if (inst->user->spool_only) {
-		if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
-					 &ctx->entry, &error) < 0) {
-			pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
-				"Notification %s to %s: %s - the notification is LOST "
-				"(check push_notification_spool_dir)", id, req->url, error);
-		}
+	if (send_observer == NULL && pushcore_relay_wanted(inst->user)) {
+		ctx->max_attempts = req->max_attempts;
+		pushcore_relay_add(txn, inst, &ctx->entry, driver_send_fallback, ctx);
 		return;
 	}
-	copy.callback = driver_send_callback;
-	copy.context = ctx;
-	if (!pushcore_http_submit(&copy, &error)) {
-		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
-			"Notification %s to %s can't be sent: %s", id, req->url, error);
+	driver_send_now(ctx, req);
+}
+
+int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
+			    struct pushcore_pool *pool,
+			    const struct pushcore_spool_entry *e,
+			    struct pushcore_http_request *req_r,
+			    const char **error_r)
+{
+	memset(req_r, 0, sizeof(*req_r));
+	if (inst->driver->rebuild == NULL) {
+		*error_r = pushcore_psprintf(pool, "%s (%s): the %s driver sends "
+			"from the delivery only (not relayable)", inst->setting_name,
+			inst->driver->name, inst->driver->name);
+		return -1;
 	}
+	return inst->driver->rebuild(inst, pool, e, req_r, error_r);
+}
+
+struct pushcore_driver_instance *
+pushcore_user_find_driver(struct pushcore_user *user, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < user->instance_count; i++) {
+		if (strcmp(user->instances[i]->setting_name, name) == 0)
+			return user->instances[i];
+	}
+	return NULL;
 }
 
 void pushcore_driver_log(struct pushcore_driver_instance *inst,

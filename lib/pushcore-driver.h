@@ -16,6 +16,9 @@
 #include "pushcore-log.h"
 
 struct pushcore_pool;
+struct pushcore_relay_batch;
+struct pushcore_spool_entry;
+struct pushcore_http_request;
 
 /* How long one delivery waits for all endpoints together, and where
    notifications that could not be sent wait (docs/spool.md). */
@@ -63,6 +66,19 @@ struct pushcore_driver {
 			struct pushcore_txn *txn, void *txn_ctx);
 	/* Optional. */
 	void (*deinit)(struct pushcore_driver_instance *inst);
+	/* Rebuilds a notification's request from this instance's own settings:
+	   URL, credentials, headers, TLS options and the signature come from the
+	   configuration; only the id, the created time and the body come from e.
+	   For the relay and the dispatcher, which never take a destination from a
+	   submitter or a spool file. NULL: not relayable (dlog, lua). Returns -1
+	   with *error_r on failure.
+	   An XADD (redis) request: method "XADD", url the Redis URL,
+	   tls_ca_file and timeout_msecs from the settings, and the headers
+	   "stream: S", "maxlen: N", "user: U", "event: E" (E taken from the
+	   body's "event" key, checked against the event table). */
+	int (*rebuild)(struct pushcore_driver_instance *inst, struct pushcore_pool *pool,
+		       const struct pushcore_spool_entry *e,
+		       struct pushcore_http_request *req_r, const char **error_r);
 };
 
 struct pushcore_driver_instance {
@@ -73,6 +89,10 @@ struct pushcore_driver_instance {
 	const struct pushcore_spec *spec;
 	/* PUSHCORE_EVENT_MASK() of the events it wants */
 	uint32_t events;
+	/* true: its requests can't be finished in this process (the http
+	   driver's secret_file is root's): they are handed to the relay or
+	   written to the spool, never sent from here unsigned */
+	bool relay_only;
 	void *context;
 };
 
@@ -88,6 +108,10 @@ struct pushcore_user {
 	const char *spool_dir;
 	/* true: never send from here, hand everything to the dispatcher */
 	bool spool_only;
+	/* the relay's socket (NULL or "": no hand-off) and how long a commit
+	   waits for its acknowledgement (pushcore-relay-client.h) */
+	const char *relay_socket;
+	unsigned int relay_timeout_msecs;
 	unsigned int instance_count;
 	struct pushcore_driver_instance **instances;
 };
@@ -97,6 +121,8 @@ struct pushcore_txn {
 	struct pushcore_user *user;
 	struct pushcore_event *events, **events_tail;
 	unsigned int event_count;
+	/* what goes to the relay when it commits, NULL if nothing */
+	struct pushcore_relay_batch *relay;
 };
 
 void pushcore_driver_register(const struct pushcore_driver *driver);
@@ -181,6 +207,18 @@ typedef void pushcore_send_observer_t(const struct pushcore_driver_instance *ins
 				      void *context);
 void pushcore_set_send_observer(pushcore_send_observer_t *observer,
 				void *context, bool dry_run);
+
+/* The instance's rebuild hook, or -1 with "not relayable" when it has
+   none. */
+int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
+			    struct pushcore_pool *pool,
+			    const struct pushcore_spool_entry *e,
+			    struct pushcore_http_request *req_r,
+			    const char **error_r);
+/* The instance of user whose setting (2.3) or block (2.4) name is name,
+   as a record's driver field names it; NULL if none. */
+struct pushcore_driver_instance *
+pushcore_user_find_driver(struct pushcore_user *user, const char *name);
 
 /* Logs on behalf of a driver instance: "<setting> (<driver>): <text>". */
 void pushcore_driver_log(struct pushcore_driver_instance *inst,

@@ -3,6 +3,7 @@
 #include "pushcore-mem.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct http_transfer {
 
 static CURLM *http_multi = NULL;
 static bool http_certinfo = false;
+static long http_max_host_connections = 1, http_max_cached = 0;
 static struct http_transfer *transfers = NULL;
 static unsigned int transfer_count = 0;
 
@@ -154,10 +156,27 @@ static void http_init(void)
 	http_multi = curl_multi_init();
 	if (http_multi == NULL)
 		abort();
-	/* one connection per endpoint: its notifications arrive in the order
-	   they were queued, while different endpoints are sent to in
-	   parallel */
-	curl_multi_setopt(http_multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+	/* by default one connection per endpoint: its notifications arrive
+	   in the order they were queued, while different endpoints are sent
+	   to in parallel */
+	curl_multi_setopt(http_multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  http_max_host_connections);
+	if (http_max_cached > 0)
+		curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, http_max_cached);
+}
+
+void pushcore_http_set_connection_limits(unsigned int per_host,
+					 unsigned int cached)
+{
+	http_max_host_connections = (long)per_host;
+	http_max_cached = (long)cached;
+	if (http_multi != NULL) {
+		curl_multi_setopt(http_multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+				  http_max_host_connections);
+		if (http_max_cached > 0)
+			curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS,
+					  http_max_cached);
+	}
 }
 
 bool pushcore_http_submit(const struct pushcore_http_request *req,
@@ -351,8 +370,10 @@ static void transfer_done(struct http_transfer *t, CURLcode code,
 	transfer_finish(t, &r);
 }
 
-static void collect_done(uint64_t deadline)
+/* Returns how many transfers finished for good (callback called). */
+static unsigned int collect_done(uint64_t deadline)
 {
+	unsigned int before = transfer_count;
 	CURLMsg *msg;
 	char *t;
 	int left;
@@ -364,17 +385,84 @@ static void collect_done(uint64_t deadline)
 		transfer_done((struct http_transfer *)(void *)t,
 			      msg->data.result, deadline);
 	}
+	return before - transfer_count;
 }
 
-static void expire_all(void)
+static void abort_all(const char *why)
 {
 	struct pushcore_http_result r;
 
 	while (transfers != NULL) {
 		result_fill(transfers, CURLE_OPERATION_TIMEDOUT, &r);
-		r.error = "gave up: the delivery's time for notifications ran out";
+		r.error = why;
 		transfer_finish(transfers, &r);
 	}
+}
+
+static void expire_all(void)
+{
+	abort_all("gave up: the delivery's time for notifications ran out");
+}
+
+void pushcore_http_abort_all(const char *why)
+{
+	abort_all(why);
+}
+
+unsigned int pushcore_http_perform(void)
+{
+	int running;
+
+	if (http_multi == NULL)
+		return 0;
+	curl_multi_perform(http_multi, &running);
+	/* no deadline of its own: each attempt is bounded by its timeout */
+	return collect_done(UINT64_MAX);
+}
+
+static short waitfd_events(short poll_events)
+{
+	return (short)(((poll_events & POLLIN) != 0 ? CURL_WAIT_POLLIN : 0) |
+		       ((poll_events & POLLPRI) != 0 ? CURL_WAIT_POLLPRI : 0) |
+		       ((poll_events & POLLOUT) != 0 ? CURL_WAIT_POLLOUT : 0));
+}
+
+int pushcore_http_poll(struct pollfd *extra, unsigned int count,
+		       unsigned int timeout_msecs)
+{
+	struct curl_waitfd *wfds = NULL;
+	unsigned int i;
+	int ready = 0, numfds;
+	CURLMcode rc;
+
+	http_init();
+	if (count > 0)
+		wfds = pushcore_xmalloc(sizeof(*wfds) * count);
+	for (i = 0; i < count; i++) {
+		wfds[i].fd = extra[i].fd;
+		wfds[i].events = waitfd_events(extra[i].events);
+		wfds[i].revents = 0;
+	}
+	if (timeout_msecs > INT32_MAX)
+		timeout_msecs = INT32_MAX;
+	rc = curl_multi_poll(http_multi, wfds, count, (int)timeout_msecs, &numfds);
+	free(wfds);
+	if (rc != CURLM_OK)
+		return -1;
+	/* curl reports only IN, PRI and OUT: ask poll(2) itself, so that a
+	   hang-up or an error on the caller's fds is seen too */
+	if (count > 0 && (ready = poll(extra, count, 0)) < 0)
+		return -1;
+	return ready;
+}
+
+int pushcore_http_timeout_msecs(void)
+{
+	long msecs = -1;
+
+	if (http_multi == NULL || curl_multi_timeout(http_multi, &msecs) != CURLM_OK)
+		return -1;
+	return msecs > INT32_MAX ? INT32_MAX : (int)msecs;
 }
 
 void pushcore_http_run(unsigned int max_wait_msecs)

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct pollfd;
+
 enum pushcore_http_outcome {
 	PUSHCORE_HTTP_OK,	/* 2xx */
 	PUSHCORE_HTTP_TEMPFAIL,	/* transport error, timeout, 408, 429, 5xx */
@@ -67,6 +69,36 @@ bool pushcore_http_submit(const struct pushcore_http_request *req,
 void pushcore_http_run(unsigned int max_wait_msecs);
 
 unsigned int pushcore_http_pending(void);
+
+/* Non-blocking use, for a long-running sender (the relay): it never waits
+   inside libpushcore. pushcore_http_perform() makes progress and calls the
+   callbacks of finished requests; pushcore_http_poll() waits for network
+   activity or for the caller's own descriptors. Such a process does not
+   call pushcore_http_run(), which ends whatever is unfinished when its
+   bound runs out. */
+
+/* per_host: connections open to one host and port at a time (0: no limit;
+   the default 1 keeps one endpoint's requests in queue order, and a caller
+   that lifts it orders and bounds them itself). cached: idle connections
+   kept alive for reuse (0: curl's default). Call before the first request. */
+void pushcore_http_set_connection_limits(unsigned int per_host,
+					 unsigned int cached);
+/* Drives every queued request without waiting, and calls the callback of
+   each that finished (a request with attempts left is started again
+   instead). Returns how many callbacks were called. */
+unsigned int pushcore_http_perform(void);
+/* Waits up to timeout_msecs, less when curl has a timer due, for network
+   activity of the queued requests or for one of extra[0..count) to become
+   ready (events and revents as poll(2)). Returns how many of extra have
+   revents, 0 on timeout, -1 on error. */
+int pushcore_http_poll(struct pollfd *extra, unsigned int count,
+		       unsigned int timeout_msecs);
+/* Msecs until curl's next timer (call pushcore_http_perform() then), -1 if
+   it has none. */
+int pushcore_http_timeout_msecs(void);
+/* Ends every unfinished request now: each callback is called with a
+   TEMPFAIL result whose error is why. */
+void pushcore_http_abort_all(const char *why);
 
 /* Collect the TLS peer certificate's subject and expiry (for pushadm). */
 void pushcore_http_set_certinfo(bool enable);

@@ -6,26 +6,43 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const secret_suffixes[] = {
-	"_password", "_secret", "_key", "_nonce", "_key_file", NULL
+/* A name holding one of these, in any case and with any separators
+   (X-Api-Key, X-Auth-Token, access_token, apiKey, webhook-signature,
+   ldap_password...), names a credential. */
+static const char *const secret_words[] = {
+	"token", "key", "secret", "auth", "password", "passwd", "signature",
+	"credential", "nonce", "bearer", NULL
 };
-static const char *const secret_names[] = {
-	"password", "secret", "authorization", "bearer", "pass", NULL
-};
+static const char *const secret_names[] = { "pass", "pwd", NULL };
+/* ...unless it is one of these mail words that merely contain one */
+static const char *const harmless_prefixes[] = { "keyword", NULL };
+static const char *const harmless_names[] = { "author", "authors", NULL };
 
 bool pushcore_key_is_secret(const char *key, unsigned int key_len)
 {
-	unsigned int i, slen;
+	char name[128];
+	unsigned int i, n = 0;
 
+	/* lowercase, separators dropped: "X-Api-Key" is "xapikey" */
+	for (i = 0; i < key_len && n < sizeof(name) - 1; i++) {
+		if (isalnum((unsigned char)key[i]))
+			name[n++] = (char)tolower((unsigned char)key[i]);
+	}
+	name[n] = '\0';
+	for (i = 0; harmless_prefixes[i] != NULL; i++) {
+		if (strncmp(name, harmless_prefixes[i], strlen(harmless_prefixes[i])) == 0)
+			return false;
+	}
+	for (i = 0; harmless_names[i] != NULL; i++) {
+		if (strcmp(name, harmless_names[i]) == 0)
+			return false;
+	}
 	for (i = 0; secret_names[i] != NULL; i++) {
-		if (strlen(secret_names[i]) == key_len &&
-		    strncasecmp(key, secret_names[i], key_len) == 0)
+		if (strcmp(name, secret_names[i]) == 0)
 			return true;
 	}
-	for (i = 0; secret_suffixes[i] != NULL; i++) {
-		slen = strlen(secret_suffixes[i]);
-		if (key_len > slen &&
-		    strncasecmp(key + key_len - slen, secret_suffixes[i], slen) == 0)
+	for (i = 0; secret_words[i] != NULL; i++) {
+		if (strstr(name, secret_words[i]) != NULL)
 			return true;
 	}
 	return false;
@@ -35,6 +52,25 @@ static bool is_value_end(char c)
 {
 	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == ',' ||
 		c == '"' || c == '\'';
+}
+
+/* Where the value after a secret name ends: a key=value (a setting, a
+   URL query parameter) at a separator or '&'; a "Name: value" header at
+   the end of the line, so "webhook-signature: v1,a v1,b" and
+   "Authorization: Basic xyz" are hidden whole. */
+static size_t value_end(const char *text, size_t v, char sep)
+{
+	size_t n = v;
+
+	if (sep == ':') {
+		while (text[n] != '\0' && text[n] != '\n' && text[n] != '"' &&
+		       text[n] != '\'')
+			n++;
+		return n;
+	}
+	while (!is_value_end(text[n]) && text[n] != '&' && text[n] != ';')
+		n++;
+	return n;
 }
 
 /* At text[i] == '@' or ':' ... finds the userinfo of a URL that starts at
@@ -89,12 +125,7 @@ const char *pushcore_redact(struct pushcore_pool *pool, const char *text)
 			pushcore_buf_append_c(&out, text[i]);
 			while (text[v] == ' ' && text[i] == ':')
 				pushcore_buf_append_c(&out, text[v++]);
-			/* "Authorization: Basic xyz" hides the scheme too */
-			n = v;
-			while (!is_value_end(text[n]) ||
-			       (text[n] == ' ' && text[i] == ':' &&
-				!is_value_end(text[n + 1])))
-				n++;
+			n = value_end(text, v, text[i]);
 			if (n > v) {
 				pushcore_buf_append_str(&out, PUSHCORE_REDACTED);
 				changed = true;

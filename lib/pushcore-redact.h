@@ -11,13 +11,17 @@ struct pushcore_pool;
 #define PUSHCORE_REDACTED "#hidden_use-P_to_show#"
 
 /* Returns text with the userinfo of every URL ("scheme://user:pass@") and
-   the value of every key=value or key: value whose key ends in _password,
-   _secret, _key, _nonce or _key_file, or is "password", "secret",
-   "authorization" or "bearer", replaced by PUSHCORE_REDACTED. Returns text
-   itself when nothing needed hiding. */
+   the value of every key=value (settings, URL query parameters: up to a
+   space, ',', '&' or ';') or "Name: value" (headers: to the end of the
+   line) whose name is a secret's (pushcore_key_is_secret) replaced by
+   PUSHCORE_REDACTED. Returns text itself when nothing needed hiding. */
 const char *pushcore_redact(struct pushcore_pool *pool, const char *text);
 
-/* True if a driver option or setting named key holds a secret. */
+/* True if a setting, header or query parameter named key holds a secret:
+   its name contains token, key, secret, auth, password, passwd, signature,
+   credential, nonce or bearer in any case and with any separators
+   (X-Api-Key, X-Auth-Token, access_token, apiKey), or is pass or pwd;
+   names starting with keyword, and author, are not. */
 bool pushcore_key_is_secret(const char *key, unsigned int key_len);
 
 #endif

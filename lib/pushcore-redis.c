@@ -1,4 +1,4 @@
-/* Redis streams: the target URL, the process's one connection
+/* Redis streams: the target URL, the process's connections
    (pushcore-redis-conn.c), and pipelined XADDs. */
 #include "pushcore-redis.h"
 #include "pushcore-redis-conn.h"
@@ -10,6 +10,9 @@
 #include <string.h>
 
 #define REDIS_DEFAULT_PORT 6379
+/* connections kept open, one per server (URL and CA file): a process
+   that feeds several (the relay) doesn't reconnect at every switch */
+#define REDIS_CONN_CACHE_MAX 8
 
 struct redis_target {
 	char *host, *socket_path, *user, *password;
@@ -17,9 +20,17 @@ struct redis_target {
 	bool tls;
 };
 
-/* the process's one connection, and the URL and CA file it was made for */
+/* a kept connection, and the URL and CA file it was made for */
+struct redis_slot {
+	struct redis_conn *conn;
+	char *url, *ca;
+	unsigned long long last_used;
+};
+static struct redis_slot redis_slots[REDIS_CONN_CACHE_MAX];
+static unsigned long long redis_uses = 0;
+/* the connection in use, and its slot */
 static struct redis_conn *redis_conn = NULL;
-static char *redis_conn_url = NULL, *redis_conn_ca = NULL;
+static struct redis_slot *redis_slot = NULL;
 static char redis_error[512];
 
 static void target_free(struct redis_target *t)
@@ -108,12 +119,21 @@ bool pushcore_redis_url_valid(const char *url, bool *tls_r, const char **error_r
 	return ok;
 }
 
+static void slot_close(struct redis_slot *slot)
+{
+	redis_conn_close(&slot->conn);
+	free(slot->url);
+	free(slot->ca);
+	slot->url = slot->ca = NULL;
+}
+
+/* Closes the connection in use. */
 static void conn_close(void)
 {
-	redis_conn_close(&redis_conn);
-	free(redis_conn_url);
-	free(redis_conn_ca);
-	redis_conn_url = redis_conn_ca = NULL;
+	if (redis_slot != NULL)
+		slot_close(redis_slot);
+	redis_slot = NULL;
+	redis_conn = NULL;
 }
 
 static bool same_str(const char *a, const char *b)
@@ -165,18 +185,46 @@ static bool conn_login(const struct redis_target *t, const char **error_r)
 	return true;
 }
 
+/* The kept connection to url (usable), or NULL with *slot_r the slot to
+   open it in: an empty one, else the least recently used (closed). */
+static struct redis_slot *slot_find(const char *url, const char *ca_file,
+				    struct redis_slot **slot_r)
+{
+	struct redis_slot *slot, *free_slot = &redis_slots[0];
+
+	for (slot = redis_slots; slot < redis_slots + REDIS_CONN_CACHE_MAX; slot++) {
+		if (slot->conn != NULL && strcmp(slot->url, url) == 0 &&
+		    same_str(slot->ca, ca_file)) {
+			if (redis_conn_usable(slot->conn))
+				return slot;
+			free_slot = slot;
+			break;
+		}
+		if (free_slot->conn != NULL &&
+		    (slot->conn == NULL || slot->last_used < free_slot->last_used))
+			free_slot = slot;
+	}
+	slot_close(free_slot);
+	*slot_r = free_slot;
+	return NULL;
+}
+
 static bool conn_open(const char *url, const char *ca_file,
 		      unsigned int timeout_msecs, const char **error_r)
 {
 	struct redis_target t;
+	struct redis_slot *slot;
 	bool ok;
 
-	if (redis_conn != NULL && strcmp(redis_conn_url, url) == 0 &&
-	    same_str(redis_conn_ca, ca_file) && redis_conn_usable(redis_conn)) {
+	if ((redis_slot = slot_find(url, ca_file, &slot)) != NULL) {
+		redis_slot->last_used = ++redis_uses;
+		redis_conn = redis_slot->conn;
 		redis_conn_set_timeout(redis_conn, timeout_msecs);
 		return true;
 	}
-	conn_close();
+	redis_slot = slot;
+	redis_slot->last_used = ++redis_uses;
+	redis_conn = NULL;
 	if (!parse_url(url, &t, error_r)) {
 		target_free(&t);
 		return false;
@@ -185,11 +233,11 @@ static bool conn_open(const char *url, const char *ca_file,
 		.host = t.host, .socket_path = t.socket_path, .port = t.port,
 		.tls = t.tls, .tls_ca_file = ca_file,
 	};
-	redis_conn = redis_conn_open(&target, timeout_msecs, error_r);
+	redis_conn = redis_slot->conn = redis_conn_open(&target, timeout_msecs, error_r);
 	ok = redis_conn != NULL;
 	if (ok) {
-		redis_conn_url = pushcore_xstrdup(url);
-		redis_conn_ca = ca_file == NULL ? NULL : pushcore_xstrdup(ca_file);
+		redis_slot->url = pushcore_xstrdup(url);
+		redis_slot->ca = ca_file == NULL ? NULL : pushcore_xstrdup(ca_file);
 		ok = conn_login(&t, error_r);
 	}
 	if (!ok)
@@ -263,5 +311,10 @@ int pushcore_redis_xadd(const char *url, const char *tls_ca_file,
 
 void pushcore_redis_deinit(void)
 {
-	conn_close();
+	unsigned int i;
+
+	for (i = 0; i < REDIS_CONN_CACHE_MAX; i++)
+		slot_close(&redis_slots[i]);
+	redis_slot = NULL;
+	redis_conn = NULL;
 }

@@ -2,7 +2,8 @@
 #define PUSHCORE_REDIS_H
 
 /* Adding events to Redis streams (XADD) with hiredis: one connection per
-   process, reused; every XADD of a transaction pipelined in one round trip;
+   server (up to 8 servers), kept and reused; every XADD of a transaction
+   pipelined in one round trip;
    every wait bounded by a timeout. docs/redis.md. */
 
 #include <stdbool.h>

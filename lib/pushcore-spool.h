@@ -21,32 +21,74 @@ struct pushcore_pool;
 /* a spool file is read whole: larger ones are corrupt */
 #define PUSHCORE_SPOOL_MAX_SIZE (64 * 1024 * 1024)
 
+/* A notification record: a spool file, a relay submission, a journal row.
+
+   Trusted (the whole record, format 2 of docs/spool.md): id, created_usecs,
+   attempts, next_attempt, last_error, user, driver, method, body.
+
+   driver is the name of the setting (Dovecot 2.3: "push_notification_driver",
+   "push_notification_driver2", ...) or of the push_notify block (Dovecot
+   2.4: the block's name, e.g. "webhook" for push_notify webhook { }) that
+   made the notification: exactly pushcore_driver_instance.setting_name,
+   nothing appended: 1 to 128 printable ASCII characters, no space. The relay and the
+   dispatcher look the instance up by it in the user's configuration and
+   let its rebuild hook make the request (pushcore-driver.h).
+
+   url, tls_*, timeout_msecs, headers and secret_file are NOT part of a
+   record: the delivery process sets them only in memory, for its own log
+   lines and for pushadm's observer. They are never written to a spool
+   file, a file of format 1 that has them is read without them, and
+   nothing that reads a record uses them. */
 struct pushcore_spool_entry {
-	char id[37];
+	char id[37];			/* lowercase canonical UUID */
 	long long created_usecs;	/* when the notification was made */
 	unsigned int attempts;		/* sends tried so far */
 	long long next_attempt;		/* Unix time it is due */
 	const char *user, *driver, *last_error;
-	/* the request */
-	const char *method, *url, *tls_ca_file;
+	const char *method;		/* "POST", "PUT" or "XADD" */
+	/* in memory only (see above) */
+	const char *url, *tls_ca_file;
 	bool tls_no_verify;
 	unsigned int timeout_msecs;
 	unsigned int header_count;
 	const char **headers;		/* "Name: value" */
+	const char *secret_file;
+	/* the record again */
 	const char *body;
 	size_t body_len;
-	/* sign again when resending (http driver's secret_file), or NULL */
-	const char *secret_file;
 	/* set when read from a file */
 	const char *path;
 };
 
-/* Writes entry into SPOOL/area crash-safely (tmp file, fsync, rename, fsync
+/* The longest user name and driver name a record may carry. */
+#define PUSHCORE_SPOOL_USER_MAX 255
+#define PUSHCORE_SPOOL_DRIVER_MAX 128
+
+/* Whether id is a canonical lowercase UUID (8-4-4-4-12 hex digits). */
+bool pushcore_spool_id_valid(const char *id);
+/* Whether name is a canonical spool file name, "<16+ digits>-<id>.spool". */
+bool pushcore_spool_name_valid(const char *name);
+/* Whether a user name may be in a record: printable, no space, not
+   starting with '-', no '*' or '?' (it is looked up in the userdb). */
+bool pushcore_spool_user_name_valid(const char *user);
+/* Whether the record's fields are usable: valid id, user (printable, no
+   space, not starting with '-', no '*' or '?': it is looked up in the
+   userdb) and driver names, a known method, times >= 0. */
+bool pushcore_spool_entry_valid(const struct pushcore_spool_entry *e,
+				const char **error_r);
+
+/* Writes entry (its record fields only) into SPOOL/area crash-safely (tmp file, fsync, rename, fsync
    of the directory), readable by its owner only. Returns -1 with *error_r
    naming the path and the cause. */
 int pushcore_spool_write(const char *spool_dir, const char *area,
 			 const struct pushcore_spool_entry *entry,
 			 const char **error_r);
+
+struct pushcore_buf;
+/* The entry in the spool file format (also the relay's record format,
+   lib/pushcore-relay-proto.h). */
+void pushcore_spool_serialize(struct pushcore_buf *buf,
+			      const struct pushcore_spool_entry *entry);
 
 /* The file name an entry has: created time first, so names sort in the
    order notifications were made. */
@@ -54,7 +96,10 @@ const char *pushcore_spool_file_name(struct pushcore_pool *pool,
 				     const struct pushcore_spool_entry *entry);
 
 /* Parses a spool file's contents (untrusted: anyone who can write to the
-   spool can put a file there). */
+   spool can put a file there). Format 2; format 1 files (written before
+   the relay) are read with their url, headers, secret_file, tls_* and
+   timeout_msecs lines dropped and " (drivername)" cut from driver, so the
+   request is rebuilt from the configuration like any other. */
 int pushcore_spool_parse(struct pushcore_pool *pool, const char *data,
 			 size_t size, struct pushcore_spool_entry **entry_r,
 			 const char **error_r);
@@ -62,8 +107,17 @@ int pushcore_spool_read(struct pushcore_pool *pool, const char *path,
 			struct pushcore_spool_entry **entry_r,
 			const char **error_r);
 
+/* The same through directory fds (tmp_fd: SPOOL/tmp, dest_fd: the area):
+   for root, which must not follow a name through a directory someone
+   else could replace. The file is created O_EXCL|O_NOFOLLOW. */
+int pushcore_spool_writeat(int tmp_fd, int dest_fd,
+			   const struct pushcore_spool_entry *entry,
+			   const char **error_r);
+
 /* Creates SPOOL and its areas if missing (mode 1733 for the areas delivery
-   processes write to, 0700 for the others). */
+   processes write to, 0700 for the others). An area is never followed
+   through a symlink, and its mode is set (fchmod) only when it is a
+   directory of ours. */
 int pushcore_spool_init_dir(const char *spool_dir, const char **error_r);
 
 #endif

@@ -6,7 +6,7 @@ set -eu
 packages=(
 	# build
 	build-essential autoconf automake libtool pkg-config
-	dovecot-dev libcurl4-openssl-dev libyajl-dev liblua5.3-dev libconfuse-dev
+	dovecot-dev libcurl4-openssl-dev libyajl-dev liblua5.3-dev libconfuse-dev libsqlite3-dev
 	libssl-dev libhiredis-dev
 	# tests: a real Dovecot, Python for clients and receivers, sanitizers
 	dovecot-core dovecot-imapd dovecot-lmtpd

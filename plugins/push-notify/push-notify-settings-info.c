@@ -4,6 +4,7 @@
 #include "array.h"
 #include "settings-parser.h"
 #include "pushcore-driver.h"
+#include "pushcore-relay-client.h"
 #include "push-notify-settings.h"
 
 /* Names and paths are %variable-expanded as other 2.4 settings are
@@ -18,6 +19,8 @@ static const struct setting_define push_notify_setting_defines[] = {
 	DEF(TIME_MSECS, max_delay),
 	DEF(STR, spool_dir),
 	DEF(BOOL, spool_only),
+	DEF(STR, relay_socket),
+	DEF(TIME_MSECS, relay_timeout),
 	{
 		.type = SET_FILTER_ARRAY,
 		.key = PUSH_NOTIFY_FILTER_NAME,
@@ -61,6 +64,8 @@ static const struct push_notify_settings push_notify_default_settings = {
 	.max_delay = PUSHCORE_DEFAULT_MAX_WAIT_MSECS,
 	.spool_dir = PUSHCORE_DEFAULT_SPOOL_DIR,
 	.spool_only = FALSE,
+	.relay_socket = PUSHCORE_DEFAULT_RELAY_SOCKET,
+	.relay_timeout = PUSHCORE_DEFAULT_RELAY_TIMEOUT_MSECS,
 	.push_notifies = ARRAY_INIT,
 
 	.name = "",

@@ -4,11 +4,14 @@
 #include "lib.h"
 #include "mail-user.h"
 #include "pushcore.h"
+#include "pushcore-relay-client.h"
 #include "push-notify-plugin.h"
 
 #define MAX_WAIT_SETTING "push_notification_max_delay"
 #define SPOOL_DIR_SETTING "push_notification_spool_dir"
 #define SPOOL_ONLY_SETTING "push_notification_spool_only"
+#define RELAY_SOCKET_SETTING "push_notification_relay_socket"
+#define RELAY_TIMEOUT_SETTING "push_notification_relay_timeout"
 
 /* A list that starts at _driver2 is never read (the reference reads
    push_notification_driver first and stops at the first gap): said once
@@ -66,6 +69,26 @@ static void read_spool_settings(struct push_notify_user *puser)
 		mail_user_plugin_getenv_bool(puser->user, SPOOL_ONLY_SETTING);
 }
 
+/* unset: the default socket; empty: no hand-off */
+static void read_relay_settings(struct push_notify_user *puser)
+{
+	const char *value = mail_user_plugin_getenv(puser->user, RELAY_SOCKET_SETTING);
+	unsigned int msecs;
+
+	puser->puser->relay_socket = value != NULL ?
+		p_strdup(puser->user->pool, value) : PUSHCORE_DEFAULT_RELAY_SOCKET;
+	value = mail_user_plugin_getenv(puser->user, RELAY_TIMEOUT_SETTING);
+	if (value == NULL || value[0] == '\0')
+		return;
+	if (!pushcore_parse_time_msecs(value, 1, &msecs)) {
+		pushcore_log(PUSHCORE_LOG_ERROR, puser->user, "Invalid %s=%s "
+			"(expected a time such as 250ms or 1s); using %u ms",
+			RELAY_TIMEOUT_SETTING, value, puser->puser->relay_timeout_msecs);
+		return;
+	}
+	puser->puser->relay_timeout_msecs = msecs;
+}
+
 static void read_max_delay(struct push_notify_user *puser)
 {
 	const char *value = mail_user_plugin_getenv(puser->user, MAX_WAIT_SETTING);
@@ -86,6 +109,7 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 {
 	read_max_delay(puser);
 	read_spool_settings(puser);
+	read_relay_settings(puser);
 	/* numbering, the legacy name and the stopping rule: libpushcore,
 	   shared with pushadm */
 	(void)pushcore_settings_add_drivers(puser->puser, setting_get,

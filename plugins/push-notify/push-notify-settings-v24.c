@@ -148,6 +148,8 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 	puser->puser->max_wait_msecs = set->max_delay;
 	puser->puser->spool_dir = p_strdup(puser->user->pool, set->spool_dir);
 	puser->puser->spool_only = set->spool_only;
+	puser->puser->relay_socket = p_strdup(puser->user->pool, set->relay_socket);
+	puser->puser->relay_timeout_msecs = set->relay_timeout;
 	/* the order and the stopping rule: libpushcore, shared with pushadm */
 	T_BEGIN {
 		(void)pushcore_settings_add_blocks(puser->puser, names, count,

@@ -6,6 +6,8 @@
      push_notify_max_delay = 5s
      push_notify_spool_dir = /var/spool/dovecot-push-notify
      push_notify_spool_only = no
+     push_notify_relay_socket = /run/dovecot-push-notify/relay.sock
+     push_notify_relay_timeout = 250ms
      push_notify NAME {
        driver = ox | http | redis | lua | dlog    (default: NAME)
        url = ...                                  (one setting per option
@@ -36,6 +38,8 @@ struct push_notify_settings {
 	unsigned int max_delay;
 	const char *spool_dir;
 	bool spool_only;
+	const char *relay_socket;
+	unsigned int relay_timeout;
 	ARRAY_TYPE(const_string) push_notifies;
 
 	/* one named block */

@@ -17,7 +17,7 @@ mirror=${TRIXIE_MIRROR:-http://deb.debian.org/debian}
 # what the tests need, as tests/install-deps.sh installs it on Debian 12
 packages="build-essential autoconf automake libtool pkg-config
 	dovecot-dev dovecot-core dovecot-imapd dovecot-lmtpd
-	libcurl4-openssl-dev libyajl-dev liblua5.3-dev libconfuse-dev
+	libcurl4-openssl-dev libyajl-dev liblua5.3-dev libconfuse-dev libsqlite3-dev
 	libssl-dev libhiredis-dev python3 openssl redis-server lua-socket"
 
 make_root() {

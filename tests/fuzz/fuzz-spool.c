@@ -17,12 +17,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int i;
 
 	if (pushcore_spool_parse(pool, (const char *)data, size, &e, &error) == 0) {
-		if (strlen(e->id) != 36 || e->user == NULL || e->url == NULL ||
-		    e->method == NULL || (e->body == NULL && e->body_len != 0))
+		/* a record, never a request: nothing that chooses a
+		   destination, and a name that is a file name, not a path */
+		if (!pushcore_spool_entry_valid(e, &error) || e->url != NULL ||
+		    e->header_count != 0 || e->secret_file != NULL ||
+		    e->tls_ca_file != NULL || e->driver == NULL ||
+		    (e->body == NULL && e->body_len != 0) ||
+		    !pushcore_spool_name_valid(pushcore_spool_file_name(pool, e)))
 			abort();
 		for (i = 0; i < e->header_count; i++)
 			(void)strlen(e->headers[i]);
-		(void)pushcore_spool_file_name(pool, e);
 	}
 	pushcore_pool_free(&pool);
 	return 0;

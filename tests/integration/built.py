@@ -20,3 +20,9 @@ def ours(plugin, mail_plugins="notify push_notify", **kwargs):
                 extra_modules=modules(), env_library_path=LIB_DIR)
     args.update(kwargs)
     return args
+
+
+def relay(dovecot, conf_lines=(), **kwargs):
+    """A pushtest.Relay running the freshly built pushadm."""
+    from pushtest import Relay
+    return Relay(PUSHADM, dovecot, conf_lines, **kwargs)

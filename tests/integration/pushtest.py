@@ -336,7 +336,9 @@ TYPED_OPTIONS = {"url", "events", "mailboxes", "bearer_file", "secret_file",
 TYPED_FLAGS = {"batch", "tls_no_verify", "user_from_metadata"}
 GLOBALS_24 = {"push_notification_max_delay": "push_notify_max_delay",
               "push_notification_spool_dir": "push_notify_spool_dir",
-              "push_notification_spool_only": "push_notify_spool_only"}
+              "push_notification_spool_only": "push_notify_spool_only",
+              "push_notification_relay_socket": "push_notify_relay_socket",
+              "push_notification_relay_timeout": "push_notify_relay_timeout"}
 
 
 def quote24(value):
@@ -467,6 +469,21 @@ class Dovecot:
         os.chown(self.spool_dir, pw.pw_uid, pw.pw_gid)
         plugin = dict(plugin or {})
         plugin.setdefault("push_notification_spool_dir", self.spool_dir)
+        # the relay's socket in the temp dir, never the system's: without
+        # a Relay started there, deliveries fall back to sending themselves
+        self.relay_dir = os.path.join(self.tmp, "relay")
+        os.makedirs(self.relay_dir, mode=0o755)
+        os.chmod(self.relay_dir, 0o755)
+        plugin.setdefault("push_notification_relay_socket",
+                          os.path.join(self.relay_dir, "relay.sock"))
+        self.relay_socket = plugin["push_notification_relay_socket"]
+        # a relay a test starts (pushadm relay run, or spool run, its
+        # alias) reads this relay.conf: its journal in the temp dir, never
+        # /etc's settings or /var/lib's journal
+        self.relay_conf = os.path.join(self.relay_dir, "relay.conf")
+        with open(self.relay_conf, "w") as f:
+            f.write('journal = "%s"\n' % os.path.join(self.relay_dir, "journal.db"))
+        os.environ["PUSHADM_RELAY_CONF"] = self.relay_conf
         self._link_modules(extra_modules)
         with open(os.path.join(self.tmp, "passwd"), "w") as f:
             for u in self.users:
@@ -576,6 +593,8 @@ class Dovecot:
 
     def __exit__(self, *exc):
         self.stop()
+        if os.environ.get("PUSHADM_RELAY_CONF") == self.relay_conf:
+            del os.environ["PUSHADM_RELAY_CONF"]
         if os.environ.get("KEEP_TMP") != "1":
             shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -637,6 +656,106 @@ class Dovecot:
 
 
 # --- messages -------------------------------------------------------------
+
+class Relay:
+    """A real `pushadm -c CONF relay run` for a Dovecot of this harness: its
+    own relay.conf (journal = and the given lines), its journal and its log
+    in the Dovecot's temp dir, listening on the Dovecot's relay socket."""
+
+    def __init__(self, pushadm, dovecot, conf_lines=(), conf_path=None, debug=False):
+        self.pushadm = pushadm
+        self.debug = debug
+        self.dovecot = dovecot
+        self.dir = dovecot.relay_dir
+        self.socket = dovecot.relay_socket
+        self.conf = conf_path or os.path.join(self.dir, "relay.conf")
+        self.journal = os.path.join(self.dir, "journal.db")
+        self.log_path = os.path.join(self.dir, "relay.log")
+        self.proc = None
+        if conf_path is None:
+            with open(self.conf, "w") as f:
+                f.write('journal = "%s"\n' % self.journal)
+                for line in conf_lines:
+                    f.write(line + "\n")
+
+    def env(self):
+        return dict(os.environ, PUSHADM_RELAY_CONF=self.conf)
+
+    def start(self, wait=True):
+        since = len(self.log())
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                [self.pushadm] + (["-D"] if self.debug else []) +
+                ["-c", self.dovecot.config, "relay", "run", "--config", self.conf],
+                stdout=log, stderr=log, env=self.env())
+        if wait:
+            # it listens first, and serves once its journal is loaded
+            wait_until(lambda: self.proc.poll() is not None or
+                       ("listening on" in self.log()[since:] and self.answers()),
+                       20, "the relay's socket")
+            if self.proc.poll() is not None:
+                raise AssertionError("relay exited %d:\n%s" % (self.proc.returncode,
+                                                                self.log()))
+        return self
+
+    def answers(self):
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(1)
+                s.connect(self.socket)
+            return True
+        except OSError:
+            return False
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Signals the relay and waits for it: (exit code, seconds)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return (self.proc.returncode if self.proc else None, 0.0)
+        start = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError("the relay did not stop within %ds" % timeout)
+        return (code, time.monotonic() - start)
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=10):
+        rx = re.compile(pattern)
+        wait_until(lambda: rx.search(self.log()), timeout,
+                   "relay log line /%s/; log:\n%s" % (pattern, self.log()[-3000:]))
+        return rx.search(self.log())
+
+    def journal_rows(self):
+        """(id, user, attempts, record) of every journaled notification."""
+        import sqlite3
+        if not os.path.exists(self.journal):
+            return []
+        db = sqlite3.connect(self.journal, timeout=10)
+        try:
+            return db.execute("SELECT id, user, attempts, record FROM entries "
+                              "ORDER BY created, id").fetchall()
+        finally:
+            db.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop(signal.SIGKILL)
+
 
 def make_message(from_="Sender <sender@example.org>", to="alice@example.org",
                  subject="Test", body="Hello\r\n", headers=None, raw=None):

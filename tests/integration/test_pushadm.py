@@ -136,7 +136,7 @@ def test_driver_test_results_and_causes():
         assert not os.listdir(d.spool_dir)	# a test is never spooled
 
 
-def test_driver_test_dry_run_shows_signature_not_secret():
+def test_driver_test_dry_run_hides_signature_and_secret():
     with tempfile.NamedTemporaryFile("w", suffix=".secret") as secret:
         secret.write(PASSWORD + "\n")
         secret.flush()
@@ -148,7 +148,11 @@ def test_driver_test_dry_run_shows_signature_not_secret():
         assert lines[0] == "# push_notification_driver (http)"
         assert lines[1] == "POST http://#hidden_use-P_to_show#@127.0.0.1:1/x"
         assert "Content-Type: application/json" in lines
-        assert any(re.fullmatch(r"webhook-signature: v1,[A-Za-z0-9+/=]{44}", l) for l in lines)
+        # the signature is a credential too (valid while the timestamp is)
+        assert "webhook-signature: #hidden_use-P_to_show#" in lines
+        rc, out_p, err = run(d.config, "-P", "driver", "test", "--dry-run", "-e", "FlagsSet")
+        assert any(re.fullmatch(r"webhook-signature: v1,[A-Za-z0-9+/=]{44}", l)
+                   for l in out_p.splitlines())
         doc = json.loads(lines[-1])
         assert doc["event"] == "FlagsSet" and doc["flags"] == ["\\Seen"]
         no_secret(out, err)

@@ -8,7 +8,7 @@ import stat
 import subprocess
 import time
 
-from built import PUSHADM, ours
+from built import PUSHADM, ours, relay
 from pushtest import Dovecot, Receiver, free_port, make_message, plugin_conf, wait_until
 
 
@@ -65,24 +65,28 @@ def test_endpoint_down_then_up_nothing_lost():
 
 
 def test_dispatcher_killed_mid_send_loses_nothing():
+    """spool run is the relay now (an alias): it takes the spooled files
+    into its journal, and a SIGKILL mid-send loses nothing."""
     port = free_port()
     with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port,
                              "events=MessageNew timeout_msecs=60000"))) as d:
         deliver(d, 3)
         ids = ids_in_spool(d)
         assert len(ids) == 3
-        with Receiver(port=port) as r:
-            r.script([{"hang": True}])
-            proc = subprocess.Popen([PUSHADM, "-c", d.config, "spool", "run"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = relay(d)
+        with Receiver(port=port) as rcv:
+            rcv.script([{"hang": True}])
+            with open(r.log_path, "w") as log:
+                proc = subprocess.Popen([PUSHADM, "-c", d.config, "spool", "run"],
+                                        stdout=log, stderr=log, env=r.env())
             try:
-                r.wait_for(1)	# the first is being sent when the dispatcher dies
+                rcv.wait_for(1)	# the first is being sent when the relay dies
             finally:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-            assert len(ids_in_spool(d)) == 3
-            pushadm(d, "spool", "run", "--once")
-            reqs = r.wait_for(4)
+            assert spooled(d) == []	# taken into the journal
+            with relay(d, conf_path=r.conf):
+                reqs = rcv.wait_for(4)
             got = [q["json"]["id"] for q in reqs]
             # the interrupted one again (same id: a receiver drops it), then the rest
             assert got == [ids[0]] + ids, got
@@ -131,14 +135,15 @@ def test_corrupt_spool_file_is_quarantined():
     port = free_port()
     with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port, "events=MessageNew"))) as d:
         deliver(d, 2)
-        with open(os.path.join(d.spool_dir, "new", "0000000000000001-bad.spool"), "w") as f:
-            f.write("PUSHSPOOL 1\nid: nonsense\n")
+        bad = "0000000000000001-00000000-0000-4000-8000-000000000001.spool"
+        with open(os.path.join(d.spool_dir, "new", bad), "w") as f:
+            f.write("PUSHSPOOL 2\nid: nonsense\n")
         with Receiver(port=port) as r:
             result = pushadm(d, "spool", "run", "--once")
             assert len(r.wait_for(2)) == 2
-            assert re.search(r"0000000000000001-bad\.spool is corrupt \(invalid field 'id'\); "
+            assert re.search(re.escape(bad) + r" is refused \(invalid field 'id'\); "
                              r"moved to .*/quarantine/", result.stderr), result.stderr
-        assert spooled(d) == [] and spooled(d, "quarantine") == ["0000000000000001-bad.spool"]
+        assert spooled(d) == [] and spooled(d, "quarantine") == [bad]
 
 
 def test_hanging_endpoint_delivery_returns_and_spools():
@@ -177,7 +182,7 @@ def test_permanent_failure_kept_aside_and_retry():
             assert out[0].split("\t") == ["ID", "Created", "User", "Driver", "Attempts",
                                           "Next attempt", "Last error"]
             row = out[1].split("\t")
-            assert row[2:5] == ["alice", "push_notification_driver (http)", "1"]
+            assert row[2:5] == ["alice", "push_notification_driver", "1"]
             assert row[6] == "HTTP 404"
             r.respond(status=200)
             pushadm(d, "spool", "retry", "--failed")

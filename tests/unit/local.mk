@@ -1,17 +1,24 @@
 # Unit tests of libpushcore: one program per concern, each ending with
 # "N passed, M failed".
 unit_tests = \
+	tests/unit/test-spool \
 	tests/unit/test-spec \
 	tests/unit/test-settings \
 	tests/unit/test-text \
 	tests/unit/test-sign \
-	tests/unit/test-http
+	tests/unit/test-http \
+	tests/unit/test-relay-proto \
+	tests/unit/test-relay-queue
 
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
 unit_cppflags = -I$(top_srcdir)/lib -I$(top_srcdir)/tests/unit
 unit_common = tests/unit/unit-test.h tests/unit/unit-test.c
+
+tests_unit_test_spool_SOURCES = $(unit_common) tests/unit/test-spool.c
+tests_unit_test_spool_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_spool_LDADD = lib/libpushcore.la
 
 tests_unit_test_spec_SOURCES = $(unit_common) tests/unit/test-spec.c
 tests_unit_test_spec_CPPFLAGS = $(unit_cppflags)
@@ -32,3 +39,12 @@ tests_unit_test_sign_LDADD = lib/libpushcore.la
 tests_unit_test_settings_SOURCES = $(unit_common) tests/unit/test-settings.c
 tests_unit_test_settings_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_settings_LDADD = lib/libpushcore.la
+tests_unit_test_relay_proto_SOURCES = $(unit_common) tests/unit/test-relay-proto.c
+tests_unit_test_relay_proto_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_relay_proto_LDADD = lib/libpushcore.la
+
+# the relay's sending engine, with a resolver of its own
+tests_unit_test_relay_queue_SOURCES = $(unit_common) tests/unit/test-relay-queue.c \
+	tools/pushadm/pushadm-relay-queue.h tools/pushadm/pushadm-relay-queue.c
+tests_unit_test_relay_queue_CPPFLAGS = $(unit_cppflags) -I$(top_srcdir)/tools/pushadm
+tests_unit_test_relay_queue_LDADD = lib/libpushcore.la -lpthread

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE	/* strcasestr */
 /* The HTTP sender against a real (tiny, threaded) HTTP server on loopback:
-   parallel sends, connection reuse, retries, deadline, Basic auth. */
+   parallel sends, connection reuse, retries, deadline, Basic auth, and the
+   non-blocking use (perform, poll). */
 #include "unit-test.h"
 #include "pushcore.h"
 
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_STATUSES 8
@@ -354,6 +356,104 @@ static void test_refused_and_bad_url(void)
 	test_assert(!submit("not a url", 1, &log));
 }
 
+static unsigned long long mono_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+/* Calls perform and poll until want callbacks arrived or max_msecs passed;
+   returns the msecs it took. */
+static unsigned long long drive_until(struct result_log *logs, unsigned int n,
+				      unsigned int want, unsigned int max_msecs)
+{
+	unsigned long long start = mono_msecs();
+	unsigned int i, calls;
+
+	for (unsigned int round = 0; round < 10000; round++) {
+		pushcore_http_perform();
+		for (i = 0, calls = 0; i < n; i++)
+			calls += logs[i].calls;
+		if (calls >= want || mono_msecs() - start > max_msecs)
+			break;
+		test_assert(pushcore_http_poll(NULL, 0, 50) >= 0);
+	}
+	return mono_msecs() - start;
+}
+
+static void test_nonblocking(void)
+{
+	const int ok[] = { 200 }, hang[] = { 0 };
+	struct server fast, slow, dead;
+	struct result_log logs[4];
+	struct pollfd pfd;
+	unsigned long long start, took;
+	int pipefd[2];
+	char byte = 'x';
+
+	memset(logs, 0, sizeof(logs));
+	/* the relay orders and bounds requests itself: several connections
+	   to one host at a time */
+	pushcore_http_set_connection_limits(0, 16);
+	server_start(&fast, ok, 1, 0);
+	server_start(&slow, ok, 1, 1000);
+	server_start(&dead, hang, 1, 0);
+	start = mono_msecs();
+	test_assert(submit(url_for(&slow, ""), 1, &logs[0]));
+	test_assert(submit(url_for(&slow, ""), 1, &logs[1]));
+	test_assert(submit(url_for(&fast, ""), 1, &logs[2]));
+	test_assert(submit(url_for(&dead, ""), 1, &logs[3]));
+	/* submitting and performing return at once */
+	pushcore_http_perform();
+	test_assert(mono_msecs() - start < 200);
+	test_assert(logs[2].calls == 0);
+	/* the fast endpoint is done long before the slow one and without
+	   waiting for the one that never answers */
+	took = drive_until(&logs[2], 1, 1, 5000);
+	test_assert(logs[2].calls == 1 && logs[2].last.outcome == PUSHCORE_HTTP_OK);
+	test_assert(took < 800);
+	test_assert(logs[0].calls == 0 && logs[1].calls == 0);
+	took = drive_until(logs, 2, 2, 5000);
+	test_assert(logs[0].calls == 1 && logs[1].calls == 1);
+	/* both requests to the slow endpoint were open at once */
+	test_assert(slow.max_in_flight == 2 && slow.connections == 2);
+	test_assert(logs[3].calls == 0 && pushcore_http_pending() == 1);
+
+	/* poll wakes up for the caller's own descriptor */
+	test_assert(pipe(pipefd) == 0);
+	pfd.fd = pipefd[0];
+	pfd.events = POLLIN;
+	test_assert(pushcore_http_poll(&pfd, 1, 10) == 0 && pfd.revents == 0);
+	test_assert(write(pipefd[1], &byte, 1) == 1);
+	start = mono_msecs();
+	test_assert(pushcore_http_poll(&pfd, 1, 5000) == 1);
+	test_assert((pfd.revents & POLLIN) != 0);
+	test_assert(mono_msecs() - start < 1000);
+	/* and for a hang-up, which curl itself does not report */
+	test_assert(read(pipefd[0], &byte, 1) == 1);
+	close(pipefd[1]);
+	test_assert(pushcore_http_poll(&pfd, 1, 5000) == 1);
+	test_assert((pfd.revents & POLLHUP) != 0);
+	close(pipefd[0]);
+
+	/* the kept-alive connection is reused */
+	test_assert(submit(url_for(&fast, ""), 1, &logs[2]));
+	drive_until(&logs[2], 1, 2, 5000);
+	test_assert(logs[2].calls == 2 && fast.connections == 1);
+
+	/* what never finishes ends when asked to */
+	pushcore_http_abort_all("stopping");
+	test_assert(logs[3].calls == 1 && logs[3].last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert_str(logs[3].error, "stopping");
+	test_assert(pushcore_http_pending() == 0);
+	pushcore_http_set_connection_limits(1, 0);
+	server_stop(&fast);
+	server_stop(&slow);
+	server_stop(&dead);
+}
+
 int main(void)
 {
 	test_run("http: parallel sends and connection reuse", test_parallel_and_reuse);
@@ -362,6 +462,7 @@ int main(void)
 	test_run("http: deadline", test_deadline);
 	test_run("http: basic auth from userinfo", test_basic_auth);
 	test_run("http: refused and bad URLs", test_refused_and_bad_url);
+	test_run("http: non-blocking perform and poll", test_nonblocking);
 	pushcore_http_deinit();
 	return test_done();
 }

@@ -72,6 +72,64 @@ static void test_redact(void)
 	pushcore_pool_free(&pool);
 }
 
+/* Names that carry credentials, in any case and with any separator. */
+static void test_redact_names(void)
+{
+	static const char *const secret[] = {
+		"X-Api-Key", "X-Auth-Token", "Api-Key", "access_token", "apiKey",
+		"APIKEY", "x.api.key", "webhook-signature", "Signature",
+		"client_secret", "ldap_password", "Proxy-Authorization", "pass",
+		"refresh-TOKEN", "X_AUTH", "sessionToken", "tls_key_file", NULL
+	};
+	static const char *const harmless[] = {
+		"keywords", "keywords_set", "Keywords-Old", "author", "Content-Type",
+		"User-Agent", "webhook-id", "webhook-timestamp", "url", "events",
+		"mailboxes", "stream", "maxlen", "passage", NULL
+	};
+	unsigned int i;
+
+	for (i = 0; secret[i] != NULL; i++) {
+		if (!pushcore_key_is_secret(secret[i], strlen(secret[i])))
+			printf("  not secret: %s\n", secret[i]);
+		test_assert(pushcore_key_is_secret(secret[i], strlen(secret[i])));
+	}
+	for (i = 0; harmless[i] != NULL; i++) {
+		if (pushcore_key_is_secret(harmless[i], strlen(harmless[i])))
+			printf("  secret: %s\n", harmless[i]);
+		test_assert(!pushcore_key_is_secret(harmless[i], strlen(harmless[i])));
+	}
+}
+
+/* Header values, whole, and URL query parameters, one by one. */
+static void test_redact_headers_and_queries(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+#define H "#hidden_use-P_to_show#"
+
+	test_assert_str(pushcore_redact(pool, "X-Api-Key: abc123"), "X-Api-Key: " H);
+	test_assert_str(pushcore_redact(pool, "x-auth-token:abc def"), "x-auth-token:" H);
+	test_assert_str(pushcore_redact(pool, "Api-Key: k1"), "Api-Key: " H);
+	test_assert_str(pushcore_redact(pool, "webhook-signature: v1,AAA= v1,BBB="),
+			"webhook-signature: " H);
+	test_assert_str(pushcore_redact(pool, "Content-Type: application/json"),
+			"Content-Type: application/json");
+	test_assert_str(pushcore_redact(pool, "webhook-id: 1234"), "webhook-id: 1234");
+	test_assert_str(pushcore_redact(pool,
+		"Notification 1 to https://h/hook?access_token=s3cr3t&x=1 failed: HTTP 503"),
+		"Notification 1 to https://h/hook?access_token=" H "&x=1 failed: HTTP 503");
+	test_assert_str(pushcore_redact(pool, "https://h/p?apiKey=abc;v=2&SIGNATURE=zz"),
+		"https://h/p?apiKey=" H ";v=2&SIGNATURE=" H);
+	test_assert_str(pushcore_redact(pool, "https://h/p?page=2&user=bob"),
+		"https://h/p?page=2&user=bob");
+	test_assert_str(pushcore_redact(pool, "http:url=http://h/x header=X-Auth-Token:t0k"),
+		"http:url=http://h/x header=X-Auth-Token:" H);
+	/* every line of a block is looked at */
+	test_assert_str(pushcore_redact(pool, "a: 1\nauth: x\nb: 2"),
+			"a: 1\nauth: " H "\nb: 2");
+	pushcore_pool_free(&pool);
+#undef H
+}
+
 static void test_event_json(void)
 {
 	struct pushcore_pool *pool = pushcore_pool_new();
@@ -137,6 +195,8 @@ int main(void)
 	test_run("text: header clean", test_header_clean);
 	test_run("text: quoted", test_quoted);
 	test_run("redact", test_redact);
+	test_run("redact_names", test_redact_names);
+	test_run("redact_headers_and_queries", test_redact_headers_and_queries);
 	test_run("event: json fields", test_event_json);
 	test_run("event: table", test_event_table);
 	test_run("event: log line", test_event_line);

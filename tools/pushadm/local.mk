@@ -12,8 +12,25 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-driver.c \
 	tools/pushadm/pushadm-event.c \
 	tools/pushadm/pushadm-lua.c \
+	tools/pushadm/pushadm-relay.h \
+	tools/pushadm/pushadm-relay.c \
+	tools/pushadm/pushadm-relay-conf.c \
+	tools/pushadm/pushadm-relay-journal.c \
+	tools/pushadm/pushadm-relay-server.h \
+	tools/pushadm/pushadm-relay-server.c \
+	tools/pushadm/pushadm-relay-queue.h \
+	tools/pushadm/pushadm-relay-queue.c \
+	tools/pushadm/pushadm-resolve.h \
+	tools/pushadm/pushadm-resolve.c \
+	tools/pushadm/pushadm-spool.h \
 	tools/pushadm/pushadm-spool.c \
+	tools/pushadm/pushadm-spool-dir.c \
+	tools/pushadm/pushadm-trust.h \
+	tools/pushadm/pushadm-trust.c \
 	tools/pushadm/pushadm-verify.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib
-tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS)
-tools_pushadm_pushadm_LDADD = lib/libpushcore.la
+tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(SQLITE_CFLAGS)
+tools_pushadm_pushadm_LDADD = lib/libpushcore.la $(CONFUSE_LIBS) $(SQLITE_LIBS)
+
+# the journal store measurement (docs/spool.md), built by hand
+EXTRA_DIST += bench/journal-store.c

@@ -58,6 +58,8 @@ static const char *const settings24[][2] = {
 	{ "push_notify_max_delay", "push_notification_max_delay" },
 	{ "push_notify_spool_dir", "push_notification_spool_dir" },
 	{ "push_notify_spool_only", "push_notification_spool_only" },
+	{ "push_notify_relay_socket", "push_notification_relay_socket" },
+	{ "push_notify_relay_timeout", "push_notification_relay_timeout" },
 };
 
 static const char *name23(const char *key)

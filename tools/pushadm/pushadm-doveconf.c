@@ -6,11 +6,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define DOVECONF_OUTPUT_MAX (1024 * 1024)
+/* the longest pushadm waits for doveconf or doveadm */
+#define CHILD_TIMEOUT_MSECS 10000
+
+static long long now_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads fd to its end, keeping the first DOVECONF_OUTPUT_MAX bytes; -1 if
+   that took longer than timeout_msecs. */
+static int read_bounded(int fd, struct pushcore_buf *out,
+			unsigned int timeout_msecs)
+{
+	long long deadline = now_msecs() + timeout_msecs, left;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[4096];
+	ssize_t ret;
+
+	for (;;) {
+		if ((left = deadline - now_msecs()) <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -1;
+		if ((ret = read(fd, buf, sizeof(buf))) == 0)
+			return 0;
+		if (ret < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (out->len < DOVECONF_OUTPUT_MAX)
+			pushcore_buf_append(out, buf, (size_t)ret);
+	}
+}
 
 /* What doveconf said on stderr, at most DOVECONF_ERROR_MAX bytes: an
    unlinked temporary file, read after it exited (no second pipe to
@@ -42,11 +83,9 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	const char *argv[16];
 	struct pushcore_buf out;
 	unsigned int n = 0;
-	char buf[4096];
 	int fds[2], fd, status;
 	FILE *err = NULL;
 	char *ret_data;
-	ssize_t ret;
 	pid_t pid;
 
 	*status_r = -1;
@@ -78,9 +117,11 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	}
 	close(fds[1]);
 	pushcore_buf_init(&out);
-	while ((ret = read(fds[0], buf, sizeof(buf))) > 0 &&
-	       out.len < DOVECONF_OUTPUT_MAX)
-		pushcore_buf_append(&out, buf, (size_t)ret);
+	/* bounded: a hanging auth service or doveconf must not hang the
+	   relay; output past the cap is read and dropped so the child can
+	   finish */
+	if (read_bounded(fds[0], &out, CHILD_TIMEOUT_MSECS) < 0)
+		(void)kill(pid, SIGKILL);
 	close(fds[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) == 127) {
@@ -132,6 +173,12 @@ static int dovecot_binary_version(struct pushadm_ctx *ctx)
 		out[0] >= '2' && out[0] <= '9' ? 24 : 23;
 	free(out);
 	return version;
+}
+
+char *pushadm_doveadm_run_quiet(struct pushadm_ctx *ctx, const char *const *args,
+				int *status_r)
+{
+	return program_run(ctx, "doveadm", args, true, status_r);
 }
 
 bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx)

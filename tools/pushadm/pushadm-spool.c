@@ -1,9 +1,12 @@
 /* pushadm spool run|list|show|retry|purge: the dispatcher that sends what
    delivery processes could not, and the commands to inspect the spool. */
 #include "pushadm.h"
+#include "pushadm-relay.h"
+#include "pushadm-resolve.h"
+#include "pushadm-spool.h"
+#include "pushadm-trust.h"
 #include "pushcore.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -21,18 +24,32 @@
 #define DEFAULT_BACKOFF_SECS 10
 #define MAX_BACKOFF_SECS 3600
 #define ROUND_MAX_WAIT_MSECS 60000
+/* --once: rounds at most (each sends one entry per user and driver) */
+#define ONCE_MAX_ROUNDS 10000
 
 struct spool_opts {
+	/* spool run */
+	struct pushadm_resolver *resolver;
+	struct pushadm_trust *trust;
 	const char *dir;
-	const char *area;
+	enum pushadm_spool_area area;
 	bool once;
 	unsigned int max_age_secs, backoff_secs;
 };
 
+struct spool_item {
+	struct pushcore_spool_entry *e;
+	long long created_secs, next;	/* as clamped (pushadm_spool_clamp) */
+	/* the oldest of its user's entries for its driver (mark_queue_heads) */
+	bool head;
+};
+
 struct spool_list {
 	struct pushcore_pool *pool;
+	struct pushadm_spool_dirs dirs;
+	enum pushadm_spool_area area;
 	unsigned int count;
-	struct pushcore_spool_entry **entries;
+	struct spool_item *items;
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -76,14 +93,14 @@ static int spool_parse_opts(struct pushadm_ctx *ctx, int argc, char *argv[],
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->area = PUSHCORE_SPOOL_NEW;
+	opts->area = PUSHADM_SPOOL_AREA_NEW;
 	opts->max_age_secs = DEFAULT_MAX_AGE_SECS;
 	opts->backoff_secs = DEFAULT_BACKOFF_SECS;
 	while ((c = getopt_long(argc, argv, "d:", spool_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'd': opts->dir = optarg; break;
 		case 'o': opts->once = true; break;
-		case 'F': opts->area = PUSHCORE_SPOOL_FAILED; break;
+		case 'F': opts->area = PUSHADM_SPOOL_AREA_FAILED; break;
 		case 'a':
 		case 'b':
 			if (!pushcore_parse_time_msecs(optarg, 1000, &msecs)) {
@@ -103,71 +120,57 @@ static int spool_parse_opts(struct pushadm_ctx *ctx, int argc, char *argv[],
 	return 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
+/* Every entry of one area, oldest first: files that must not be used are
+   quarantined (in new/; with a trust policy, also those whose owner may
+   not submit for their user). */
+static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area area,
+		      struct pushadm_trust *trust, struct spool_list *list)
 {
-	const struct pushcore_spool_entry *const *ea = a, *const *eb = b;
+	const char **names, *error;
+	struct pushcore_spool_entry *e;
+	bool quarantine_bad = area == PUSHADM_SPOOL_AREA_NEW;
+	long long ctime;
+	unsigned int n;
+	int trusted;
+	uid_t uid;
 
-	return strcmp((*ea)->path, (*eb)->path);
-}
-
-/* Moves a file that can't be parsed aside, so the rest can be sent. */
-static void quarantine(const char *dir, const char *path, const char *name,
-		       const char *error)
-{
-	struct pushcore_pool *pool = pushcore_pool_new();
-	const char *dest = pushcore_psprintf(pool, "%s/%s/%s", dir,
-					     PUSHCORE_SPOOL_QUARANTINE, name);
-
-	if (rename(path, dest) < 0)
-		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: rename(%s, %s) "
-			     "failed: %s", path, dest, strerror(errno));
-	else
-		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: %s is corrupt (%s); "
-			     "moved to %s", path, error, dest);
-	pushcore_pool_free(&pool);
-}
-
-/* Every entry of one area, oldest first. */
-static int spool_scan(const struct spool_opts *opts, const char *area,
-		      struct spool_list *list)
-{
-	const char *dirpath, *path, *error;
-	struct pushcore_spool_entry *entry;
-	struct dirent *d;
-	unsigned int size = 16;
-	DIR *dir;
-
+	memset(list, 0, sizeof(*list));
 	list->pool = pushcore_pool_new();
-	list->count = 0;
-	list->entries = pushcore_xmalloc(sizeof(*list->entries) * size);
-	dirpath = pushcore_psprintf(list->pool, "%s/%s", opts->dir, area);
-	if ((dir = opendir(dirpath)) == NULL) {
-		fprintf(stderr, "pushadm: opendir(%s) failed: %s\n", dirpath,
-			strerror(errno));
+	list->area = area;
+	if (pushadm_spool_dirs_open(opts->dir, false, &list->dirs, &error) < 0) {
+		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "%s", error);
+		pushcore_pool_free(&list->pool);
 		return -1;
 	}
-	while ((d = readdir(dir)) != NULL) {
-		if (d->d_name[0] == '.')
-			continue;
-		path = pushcore_psprintf(list->pool, "%s/%s", dirpath, d->d_name);
-		if (pushcore_spool_read(list->pool, path, &entry, &error) < 0) {
-			if (strcmp(area, PUSHCORE_SPOOL_NEW) == 0)
-				quarantine(opts->dir, path, d->d_name, error);
+	names = pushadm_spool_names(&list->dirs, area, quarantine_bad, list->pool);
+	for (n = 0; names[n] != NULL; n++) ;
+	list->items = pushcore_palloc(list->pool, sizeof(*list->items) * (n + 1));
+	for (; *names != NULL; names++) {
+		if (pushadm_spool_read(&list->dirs, area, *names, list->pool, &e,
+				       &uid, &ctime, &error) < 0) {
+			if (quarantine_bad)
+				pushadm_spool_quarantine(&list->dirs, area, *names, error);
 			continue;
 		}
-		if (list->count == size)
-			list->entries = pushcore_xrealloc(list->entries,
-				sizeof(*list->entries) * (size *= 2));
-		list->entries[list->count++] = entry;
+		if (trust != NULL && (trusted = pushadm_trust_check(trust, uid, e->user,
+								    &error)) <= 0) {
+			/* < 0: the userdb can't answer now; the file waits */
+			if (trusted == 0)
+				pushadm_spool_quarantine(&list->dirs, area, *names,
+					pushcore_psprintf(list->pool, "not trusted: %s", error));
+			continue;
+		}
+		list->items[list->count].e = e;
+		pushadm_spool_clamp(e, ctime, &list->items[list->count].created_secs,
+				    &list->items[list->count].next);
+		list->count++;
 	}
-	closedir(dir);
-	qsort(list->entries, list->count, sizeof(*list->entries), entry_cmp);
 	return 0;
 }
 
 static void spool_list_free(struct spool_list *list)
 {
-	free(list->entries);
+	pushadm_spool_dirs_close(&list->dirs);
 	pushcore_pool_free(&list->pool);
 }
 
@@ -175,7 +178,9 @@ static void spool_list_free(struct spool_list *list)
 
 struct dispatch {
 	const struct spool_opts *opts;
+	struct spool_list *list;
 	struct pushcore_spool_entry *entry;
+	const char *url;		/* resolved: for log lines */
 	unsigned int *pending_failures;
 };
 
@@ -193,22 +198,6 @@ static unsigned int backoff_secs(const struct spool_opts *opts,
 	return (unsigned int)secs + (unsigned int)(rand() % (int)(secs / 4 + 1));
 }
 
-/* Replaces the entry's file by one in area (the same file when area is
-   where it is). */
-static void entry_move(const struct spool_opts *opts,
-		       struct pushcore_spool_entry *e, const char *area)
-{
-	const char *error;
-
-	if (pushcore_spool_write(opts->dir, area, e, &error) < 0) {
-		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: %s", error);
-		return;
-	}
-	if (strcmp(area, PUSHCORE_SPOOL_NEW) != 0 && unlink(e->path) < 0)
-		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: unlink(%s) failed: %s",
-			     e->path, strerror(errno));
-}
-
 static void dispatch_callback(const struct pushcore_http_result *r, void *context)
 {
 	struct dispatch *d = context;
@@ -218,96 +207,73 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 	e->attempts++;
 	if (r->outcome == PUSHCORE_HTTP_OK) {
 		pushcore_log(PUSHCORE_LOG_INFO, NULL, "spool: sent %s for %s to %s "
-			     "(%s %d, attempt %u)", e->id, e->user, e->url,
+			     "(%s %d, attempt %u)", e->id, e->user, d->url,
 			     strcmp(e->method, "XADD") == 0 ? "XADD" : "HTTP",
 			     r->status, e->attempts);
-		if (unlink(e->path) < 0)
-			pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: unlink(%s) "
-				     "failed: %s", e->path, strerror(errno));
+		(void)pushadm_spool_remove(&d->list->dirs, d->list->area, e);
 		return;
 	}
 	snprintf(status, sizeof(status), "HTTP %d", r->status);
 	e->last_error = r->status != 0 ? status : r->error;
 	if (r->outcome == PUSHCORE_HTTP_PERMFAIL) {
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: %s for %s to %s failed "
-			     "for good: %s; moved to %s/", e->id, e->user, e->url,
+			     "for good: %s; moved to %s/", e->id, e->user, d->url,
 			     e->last_error, PUSHCORE_SPOOL_FAILED);
-		entry_move(d->opts, e, PUSHCORE_SPOOL_FAILED);
+		(void)pushadm_spool_move(&d->list->dirs, d->list->area,
+					 PUSHADM_SPOOL_AREA_FAILED, e);
 		return;
 	}
 	e->next_attempt = time(NULL) + backoff_secs(d->opts, e->attempts);
+	/* Retry-After is honoured up to the longest backoff: an endpoint
+	   can't park an entry past what the spool's clamp allows */
 	if (r->retry_after_secs > 0 &&
 	    time(NULL) + r->retry_after_secs > e->next_attempt)
-		e->next_attempt = time(NULL) + r->retry_after_secs;
+		e->next_attempt = time(NULL) + (r->retry_after_secs < MAX_BACKOFF_SECS ?
+						r->retry_after_secs : MAX_BACKOFF_SECS);
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "spool: %s for %s to %s failed: "
 		     "%s (attempt %u); next attempt in %llds", e->id, e->user,
-		     e->url, e->last_error, e->attempts,
+		     d->url, e->last_error, e->attempts,
 		     e->next_attempt - (long long)time(NULL));
-	entry_move(d->opts, e, PUSHCORE_SPOOL_NEW);
+	(void)pushadm_spool_move(&d->list->dirs, d->list->area, d->list->area, e);
 	(*d->pending_failures)++;
 }
 
-static const char *entry_header(const struct pushcore_spool_entry *e,
-				const char *name)
+static const char *request_header(const struct pushcore_http_request *req,
+				  const char *name)
 {
 	size_t len = strlen(name);
 	unsigned int i;
 
-	for (i = 0; i < e->header_count; i++) {
-		if (strncmp(e->headers[i], name, len) == 0 &&
-		    strncmp(e->headers[i] + len, ": ", 2) == 0)
-			return e->headers[i] + len + 2;
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
+		if (strncmp(req->headers[i], name, len) == 0 &&
+		    strncmp(req->headers[i] + len, ": ", 2) == 0)
+			return req->headers[i] + len + 2;
 	}
 	return NULL;
 }
 
-/* A webhook resent later gets a fresh webhook-timestamp, and a fresh
-   signature over it when it is signed: receivers reject old timestamps. */
-static int refresh_webhook_headers(struct pushcore_pool *pool,
-				   struct pushcore_spool_entry *e,
-				   const char **error_r)
-{
-	struct pushcore_secrets *secrets = NULL;
-	const char *id = entry_header(e, "webhook-id");
-	long long now = (long long)time(NULL);
-	unsigned int i;
-
-	if (id == NULL)
-		return 0;
-	if (e->secret_file != NULL &&
-	    pushcore_secrets_load(pool, e->secret_file, &secrets, error_r) < 0)
-		return -1;
-	for (i = 0; i < e->header_count; i++) {
-		if (strncmp(e->headers[i], "webhook-timestamp: ", 19) == 0)
-			e->headers[i] = pushcore_psprintf(pool, "webhook-timestamp: %lld", now);
-		else if (strncmp(e->headers[i], "webhook-signature: ", 19) == 0 &&
-			 secrets != NULL)
-			e->headers[i] = pushcore_psprintf(pool, "webhook-signature: %s",
-				pushcore_sign(pool, secrets, id, now, e->body, e->body_len));
-	}
-	return 0;
-}
-
-/* An XADD entry of the redis driver, sent synchronously. */
-static void dispatch_redis(struct dispatch *d)
+/* An XADD of the redis driver, as the resolver built it, sent
+   synchronously (its timeout is the driver's setting). */
+static void dispatch_redis(struct dispatch *d,
+			   const struct pushcore_http_request *req)
 {
 	struct pushcore_spool_entry *e = d->entry;
 	struct pushcore_http_result r;
 	struct pushcore_redis_add add = {
-		.stream = entry_header(e, "stream"), .user = e->user,
-		.event = entry_header(e, "event"), .id = e->id,
+		.stream = request_header(req, "stream"), .user = e->user,
+		.event = request_header(req, "event"), .id = e->id,
 		.json = e->body, .json_len = e->body_len,
 	};
-	const char *maxlen = entry_header(e, "maxlen");
+	const char *maxlen = request_header(req, "maxlen");
 	unsigned int added;
 
 	memset(&r, 0, sizeof(r));
 	if (add.stream == NULL || add.event == NULL || maxlen == NULL ||
 	    !pushcore_parse_uint(maxlen, &add.maxlen)) {
 		r.outcome = PUSHCORE_HTTP_PERMFAIL;
-		r.error = "invalid XADD entry (stream, maxlen or event missing)";
-	} else if (pushcore_redis_xadd(e->url, e->tls_ca_file,
-				       e->timeout_msecs == 0 ? 1000 : e->timeout_msecs,
+		r.error = "invalid XADD request (stream, maxlen or event missing)";
+	} else if (pushcore_redis_xadd(req->url, req->tls_ca_file,
+				       req->timeout_msecs == 0 ? 1000 : req->timeout_msecs,
 				       &add, 1, &added, &r.error) < 0) {
 		r.outcome = PUSHCORE_HTTP_TEMPFAIL;
 	}
@@ -315,16 +281,82 @@ static void dispatch_redis(struct dispatch *d)
 	dispatch_callback(&r, d);
 }
 
-static bool user_seen(struct pushcore_spool_entry **entries, unsigned int upto,
-		      const char *user)
-{
-	unsigned int i;
+/* Whether an earlier entry waits for the same user and driver: each
+   endpoint gets a user's notifications in order, and one endpoint's
+   failure holds back no other's. */
+static const struct spool_item *sort_items;
 
-	for (i = 0; i < upto; i++) {
-		if (strcmp(entries[i]->user, user) == 0)
-			return true;
+/* By user, driver, then age (the items are oldest first). */
+static int queue_cmp(const void *a, const void *b)
+{
+	unsigned int ia = *(const unsigned int *)a, ib = *(const unsigned int *)b;
+	const struct pushcore_spool_entry *ea = sort_items[ia].e, *eb = sort_items[ib].e;
+	int ret;
+
+	if ((ret = strcmp(ea->user, eb->user)) != 0 ||
+	    (ret = strcmp(ea->driver, eb->driver)) != 0)
+		return ret;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Marks the oldest entry of every user and driver: only it may be sent
+   (each endpoint gets a user's notifications in order, and one endpoint's
+   failure holds back no other's). */
+static void mark_queue_heads(struct spool_list *list)
+{
+	unsigned int *order, i;
+
+	if (list->count == 0)
+		return;
+	order = pushcore_palloc(list->pool, sizeof(*order) * list->count);
+	for (i = 0; i < list->count; i++)
+		order[i] = i;
+	sort_items = list->items;
+	qsort(order, list->count, sizeof(*order), queue_cmp);
+	for (i = 0; i < list->count; i++) {
+		list->items[order[i]].head = i == 0 ||
+			strcmp(list->items[order[i - 1]].e->user,
+			       list->items[order[i]].e->user) != 0 ||
+			strcmp(list->items[order[i - 1]].e->driver,
+			       list->items[order[i]].e->driver) != 0;
 	}
-	return false;
+}
+
+/* Starts sending one entry: the request comes from the configuration
+   (the resolver), never from the file. Returns whether it was tried. */
+static bool dispatch_entry(struct dispatch *d, struct pushcore_pool *pool)
+{
+	struct pushcore_spool_entry *e = d->entry;
+	struct pushcore_http_request req;
+	struct pushcore_http_result r;
+	const char *error;
+	int ret;
+
+	if ((ret = pushadm_resolve(d->opts->resolver, pool, e, &req, &error)) < 0) {
+		/* -2: the userdb or doveconf can't answer now */
+		memset(&r, 0, sizeof(r));
+		r.outcome = ret == -2 ? PUSHCORE_HTTP_TEMPFAIL : PUSHCORE_HTTP_PERMFAIL;
+		r.error = error;
+		r.attempts = 1;
+		d->url = "(unresolved)";
+		dispatch_callback(&r, d);
+		return true;
+	}
+	d->url = pushcore_pstrdup(pool, req.url);
+	if (strcmp(req.method, "XADD") == 0) {
+		dispatch_redis(d, &req);
+		return true;
+	}
+	req.max_attempts = 1;
+	req.callback = dispatch_callback;
+	req.context = d;
+	if (!pushcore_http_submit(&req, &error)) {
+		e->last_error = error;
+		(void)pushadm_spool_move(&d->list->dirs, d->list->area,
+					 PUSHADM_SPOOL_AREA_FAILED, e);
+		return false;
+	}
+	return true;
 }
 
 /* Sends the oldest entry of every user that is due (a user's later entries
@@ -334,65 +366,40 @@ static unsigned int dispatch_round(const struct spool_opts *opts,
 				   unsigned int *failures)
 {
 	struct spool_list list;
-	struct pushcore_http_request req;
 	struct dispatch *d;
-	const char *error;
 	time_t now = time(NULL);
 	unsigned int i, sent = 0;
 
-	if (spool_scan(opts, PUSHCORE_SPOOL_NEW, &list) < 0)
+	/* the directories are opened and checked again every round */
+	if (spool_scan(opts, PUSHADM_SPOOL_AREA_NEW, opts->trust, &list) < 0)
 		return 0;
+	mark_queue_heads(&list);
 	for (i = 0; i < list.count; i++) {
-		struct pushcore_spool_entry *e = list.entries[i];
+		struct pushcore_spool_entry *e = list.items[i].e;
 
-		if (user_seen(list.entries, i, e->user))
+		if (!list.items[i].head)
 			continue;
-		if (e->created_usecs / 1000000 + opts->max_age_secs < now) {
+		if (list.items[i].created_secs + opts->max_age_secs < now) {
 			e->last_error = pushcore_psprintf(list.pool, "expired after "
 				"%u attempts (last: %s)", e->attempts,
 				e->last_error == NULL ? "none" : e->last_error);
 			pushcore_log(PUSHCORE_LOG_ERROR, NULL, "spool: %s for %s %s; "
 				     "moved to %s/", e->id, e->user, e->last_error,
 				     PUSHCORE_SPOOL_FAILED);
-			entry_move(opts, e, PUSHCORE_SPOOL_FAILED);
+			(void)pushadm_spool_move(&list.dirs, list.area,
+						 PUSHADM_SPOOL_AREA_FAILED, e);
 			continue;
 		}
-		if (e->next_attempt > now)
+		/* clamped: a file dated in the future is due by then anyway */
+		if (list.items[i].next > now)
 			continue;
 		d = pushcore_palloc(list.pool, sizeof(*d));
 		d->opts = opts;
+		d->list = &list;
 		d->entry = e;
 		d->pending_failures = failures;
-		if (strcmp(e->method, "XADD") == 0) {
-			dispatch_redis(d);
+		if (dispatch_entry(d, list.pool))
 			sent++;
-			continue;
-		}
-		if (refresh_webhook_headers(list.pool, e, &error) < 0) {
-			/* the secret is gone: it won't sign again by itself */
-			e->last_error = error;
-			entry_move(opts, e, PUSHCORE_SPOOL_FAILED);
-			continue;
-		}
-		memset(&req, 0, sizeof(req));
-		req.method = e->method;
-		req.url = e->url;
-		e->headers[e->header_count] = NULL;
-		req.headers = e->headers;
-		req.body = e->body;
-		req.body_len = e->body_len;
-		req.timeout_msecs = e->timeout_msecs == 0 ? 5000 : e->timeout_msecs;
-		req.max_attempts = 1;
-		req.tls_ca_file = e->tls_ca_file;
-		req.tls_no_verify = e->tls_no_verify;
-		req.callback = dispatch_callback;
-		req.context = d;
-		if (!pushcore_http_submit(&req, &error)) {
-			e->last_error = error;
-			entry_move(opts, e, PUSHCORE_SPOOL_FAILED);
-			continue;
-		}
-		sent++;
 	}
 	pushcore_http_run(ROUND_MAX_WAIT_MSECS);
 	spool_list_free(&list);
@@ -415,6 +422,7 @@ static void wait_for_work(int inotify_fd)
 
 static int cmd_spool_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
+	struct pushadm_spool_dirs dirs;
 	struct spool_opts opts;
 	const char *error, *new_dir;
 	struct timeval tv;
@@ -423,25 +431,41 @@ static int cmd_spool_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 
 	if (spool_parse_opts(ctx, argc, argv, &opts) < 0)
 		return PUSHADM_EXIT_USAGE;
-	if (pushcore_spool_init_dir(opts.dir, &error) < 0) {
+	if (!opts.once) {
+		/* the long-running dispatcher is the relay now */
+		fprintf(stderr, "pushadm: 'spool run' is deprecated and runs "
+			"'pushadm relay run' (this alias goes in the next release; "
+			"-d, --backoff and --max-age are relay.conf settings now)\n");
+		optind = 1;
+		return pushadm_relay_run(ctx, 1, argv);
+	}
+	if (pushadm_spool_dirs_open(opts.dir, true, &dirs, &error) < 0) {
 		fprintf(stderr, "pushadm: %s\n", error);
 		return PUSHADM_EXIT_CONFIG;
 	}
+	pushadm_spool_dirs_close(&dirs);
 	gettimeofday(&tv, NULL);
 	srand((unsigned int)(tv.tv_usec ^ getpid()));
 	signal(SIGTERM, on_stop_signal);
 	signal(SIGINT, on_stop_signal);
+	opts.resolver = pushadm_resolver_new(ctx);
+	opts.trust = pushadm_trust_new(ctx, NULL, 0);
 	if (opts.once) {
 		/* rounds until nothing due is left (a user's next entry becomes
-		   due when the one before it was sent) */
-		while (!stop_requested && dispatch_round(&opts, &failures) > 0) ;
+		   due when the one before it was sent); bounded, in case an
+		   entry's file can't be rewritten and stays due */
+		for (unsigned int round = 0; round < ONCE_MAX_ROUNDS &&
+			     !stop_requested && dispatch_round(&opts, &failures) > 0; round++) ;
+		pushadm_trust_free(&opts.trust);
+		pushadm_resolver_free(&opts.resolver);
 		return failures == 0 ? PUSHADM_EXIT_OK : PUSHADM_EXIT_TEMPFAIL;
 	}
 	new_dir = pushcore_psprintf(pushcore_pool_new(), "%s/%s", opts.dir,
 				    PUSHCORE_SPOOL_NEW);
 	inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (inotify_fd >= 0 &&
-	    inotify_add_watch(inotify_fd, new_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+	    inotify_add_watch(inotify_fd, new_dir, IN_MOVED_TO | IN_CLOSE_WRITE |
+			      IN_DONT_FOLLOW | IN_ONLYDIR) < 0) {
 		close(inotify_fd);
 		inotify_fd = -1;
 	}
@@ -451,6 +475,8 @@ static int cmd_spool_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 		if (dispatch_round(&opts, &failures) == 0)
 			wait_for_work(inotify_fd);
 	}
+	pushadm_trust_free(&opts.trust);
+	pushadm_resolver_free(&opts.resolver);
 	return PUSHADM_EXIT_OK;
 }
 
@@ -481,7 +507,7 @@ static int cmd_spool_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 
 	if (spool_parse_opts(ctx, argc, argv, &opts) < 0)
 		return PUSHADM_EXIT_USAGE;
-	if (spool_scan(&opts, opts.area, &list) < 0)
+	if (spool_scan(&opts, opts.area, NULL, &list) < 0)
 		return PUSHADM_EXIT_NOINPUT;
 	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
 	pushadm_print_header("id", "ID");
@@ -492,7 +518,7 @@ static int cmd_spool_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 	pushadm_print_header("next", "Next attempt");
 	pushadm_print_header("error", "Last error");
 	for (i = 0; i < list.count; i++) {
-		struct pushcore_spool_entry *e = list.entries[i];
+		struct pushcore_spool_entry *e = list.items[i].e;
 
 		pushadm_print(e->id);
 		print_time(list.pool, e->created_usecs / 1000000);
@@ -507,17 +533,23 @@ static int cmd_spool_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 	return PUSHADM_EXIT_OK;
 }
 
-/* The entries named by id (all when none is named), in new/ and failed/. */
+typedef void spool_entry_fn(struct pushadm_ctx *ctx, struct spool_list *list,
+			    struct pushcore_spool_entry *e);
+
+/* The entries named by id (all when none is named), in new/ and failed/;
+   with trust, only those whose owner may submit for their user (others
+   are quarantined). */
 static int for_each_named(struct pushadm_ctx *ctx, int argc, char *argv[],
-			  bool all_if_none,
-			  void (*fn)(struct pushadm_ctx *, const struct spool_opts *,
-				     struct pushcore_spool_entry *, const char *area))
+			  bool all_if_none, bool trusted_only, spool_entry_fn *fn)
 {
-	static const char *const areas[] = { PUSHCORE_SPOOL_NEW, PUSHCORE_SPOOL_FAILED };
+	static const enum pushadm_spool_area areas[] = {
+		PUSHADM_SPOOL_AREA_NEW, PUSHADM_SPOOL_AREA_FAILED
+	};
+	struct pushadm_trust *trust = NULL;
 	struct spool_opts opts;
 	struct spool_list list;
 	unsigned int a, i, found = 0;
-	int j, first;
+	int j, first, ret = PUSHADM_EXIT_OK;
 
 	if (spool_parse_opts(ctx, argc, argv, &opts) < 0)
 		return PUSHADM_EXIT_USAGE;
@@ -526,35 +558,44 @@ static int for_each_named(struct pushadm_ctx *ctx, int argc, char *argv[],
 		fprintf(stderr, "pushadm: name the spool entry ID\n");
 		return PUSHADM_EXIT_USAGE;
 	}
-	for (a = 0; a < 2; a++) {
-		if (first == argc && strcmp(areas[a], opts.area) != 0)
+	if (trusted_only)
+		trust = pushadm_trust_new(ctx, NULL, 0);
+	for (a = 0; a < 2 && ret == PUSHADM_EXIT_OK; a++) {
+		if (first == argc && areas[a] != opts.area)
 			continue;
-		if (spool_scan(&opts, areas[a], &list) < 0)
-			return PUSHADM_EXIT_NOINPUT;
+		if (spool_scan(&opts, areas[a], trust, &list) < 0) {
+			ret = PUSHADM_EXIT_NOINPUT;
+			break;
+		}
 		for (i = 0; i < list.count; i++) {
 			bool named = first == argc;
 
 			for (j = first; j < argc && !named; j++)
-				named = strcmp(argv[j], list.entries[i]->id) == 0;
+				named = strcmp(argv[j], list.items[i].e->id) == 0;
 			if (named) {
-				fn(ctx, &opts, list.entries[i], areas[a]);
+				fn(ctx, &list, list.items[i].e);
 				found++;
 			}
 		}
 		spool_list_free(&list);
 	}
-	if (found == 0 && first < argc) {
+	pushadm_trust_free(&trust);
+	if (ret == PUSHADM_EXIT_OK && found == 0 && first < argc) {
 		fprintf(stderr, "pushadm: no spool entry %s\n", argv[first]);
-		return PUSHADM_EXIT_NOINPUT;
+		ret = PUSHADM_EXIT_NOINPUT;
 	}
-	return PUSHADM_EXIT_OK;
+	return ret;
 }
 
-static void show_entry(struct pushadm_ctx *ctx,
-		       const struct spool_opts *opts __attribute__((unused)),
-		       struct pushcore_spool_entry *e, const char *area)
+static void show_entry(struct pushadm_ctx *ctx, struct spool_list *list,
+		       struct pushcore_spool_entry *e)
 {
+	const char *area = pushadm_spool_area_name(list->area);
 	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushadm_resolver *resolver;
+	struct pushcore_http_request req;
+	struct pushcore_buf headers;
+	const char *error;
 	unsigned int i;
 
 	pushadm_print_init(ctx, PUSHADM_FORMAT_PAGER);
@@ -573,15 +614,24 @@ static void show_entry(struct pushadm_ctx *ctx,
 	pushadm_print(e->driver);
 	pushadm_print(pushcore_psprintf(pool, "%u", e->attempts));
 	pushadm_print(redacted(ctx, pool, e->last_error));
-	pushadm_print(pushcore_psprintf(pool, "%s %s", e->method,
-					redacted(ctx, pool, e->url)));
-	struct pushcore_buf headers;
-	pushcore_buf_init(&headers);
-	for (i = 0; i < e->header_count; i++)
-		pushcore_buf_printf(&headers, "%s%s", i == 0 ? "" : " | ",
-				    redacted(ctx, pool, e->headers[i]));
-	pushadm_print(headers.data);
-	pushcore_buf_free(&headers);
+	/* the file holds no request: show the one the dispatcher would
+	   send, as the configuration makes it now */
+	resolver = pushadm_resolver_new(ctx);
+	if (pushadm_resolve(resolver, pool, e, &req, &error) < 0) {
+		pushadm_print(pushcore_psprintf(pool, "%s (not resolvable: %s)",
+						e->method, redacted(ctx, pool, error)));
+		pushadm_print("");
+	} else {
+		pushadm_print(pushcore_psprintf(pool, "%s %s", req.method,
+						redacted(ctx, pool, req.url)));
+		pushcore_buf_init(&headers);
+		for (i = 0; req.headers != NULL && req.headers[i] != NULL; i++)
+			pushcore_buf_printf(&headers, "%s%s", i == 0 ? "" : " | ",
+					    redacted(ctx, pool, req.headers[i]));
+		pushadm_print(headers.data);
+		pushcore_buf_free(&headers);
+	}
+	pushadm_resolver_free(&resolver);
 	pushadm_print(pushcore_pstrndup(pool, e->body, e->body_len));
 	pushadm_print_flush();
 	pushcore_pool_free(&pool);
@@ -589,43 +639,82 @@ static void show_entry(struct pushadm_ctx *ctx,
 
 static int cmd_spool_show(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
-	return for_each_named(ctx, argc, argv, false, show_entry);
+	return for_each_named(ctx, argc, argv, false, false, show_entry);
 }
 
 static void retry_entry(struct pushadm_ctx *ctx __attribute__((unused)),
-			const struct spool_opts *opts,
-			struct pushcore_spool_entry *e, const char *area)
+			struct spool_list *list, struct pushcore_spool_entry *e)
 {
 	e->next_attempt = 0;
-	entry_move(opts, e, PUSHCORE_SPOOL_NEW);
-	if (strcmp(area, PUSHCORE_SPOOL_FAILED) == 0 && unlink(e->path) < 0)
-		fprintf(stderr, "pushadm: unlink(%s) failed: %s\n", e->path,
-			strerror(errno));
-	printf("%s: due now\n", e->id);
+	if (pushadm_spool_move(&list->dirs, list->area, PUSHADM_SPOOL_AREA_NEW, e) == 0)
+		printf("%s: due now\n", e->id);
 }
 
 static int cmd_spool_retry(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
-	return for_each_named(ctx, argc, argv, true, retry_entry);
+	/* a rewritten file is root's: only trusted ones are rewritten */
+	return for_each_named(ctx, argc, argv, true, true, retry_entry);
 }
 
 static void purge_entry(struct pushadm_ctx *ctx __attribute__((unused)),
-			const struct spool_opts *opts __attribute__((unused)),
-			struct pushcore_spool_entry *e,
-			const char *area __attribute__((unused)))
+			struct spool_list *list, struct pushcore_spool_entry *e)
 {
-	if (unlink(e->path) < 0)
-		fprintf(stderr, "pushadm: unlink(%s) failed: %s\n", e->path,
-			strerror(errno));
-	else
+	if (pushadm_spool_remove(&list->dirs, list->area, e) == 0)
 		printf("%s: purged\n", e->id);
 }
 
 static int cmd_spool_purge(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
-	return for_each_named(ctx, argc, argv, true, purge_entry);
+	return for_each_named(ctx, argc, argv, true, false, purge_entry);
 }
 
+/* spool check: what the relay's takeover would take, printed, kept */
+static int check_take(const struct pushcore_spool_entry *e, void *context)
+{
+	struct pushcore_pool *pool = context;
+
+	pushadm_print(e->id);
+	print_time(pool, e->created_usecs / 1000000);
+	pushadm_print(e->user);
+	pushadm_print(e->driver);
+	pushadm_print(e->method);
+	print_time(pool, e->next_attempt);
+	return -1;	/* not taken: the file stays */
+}
+
+static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
+{
+	struct pushcore_pool *pool;
+	struct pushadm_trust *trust;
+	struct spool_opts opts;
+	int ret;
+
+	if (spool_parse_opts(ctx, argc, argv, &opts) < 0 || optind != argc)
+		return PUSHADM_EXIT_USAGE;
+	pool = pushcore_pool_new();
+	trust = pushadm_trust_new(ctx, NULL, 0);
+	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
+	pushadm_print_header("id", "ID");
+	pushadm_print_header("created", "Created");
+	pushadm_print_header("user", "User");
+	pushadm_print_header("driver", "Driver");
+	pushadm_print_header("method", "Method");
+	pushadm_print_header("next", "Next attempt");
+	ret = pushadm_spool_takeover(ctx, opts.dir, trust, check_take, pool);
+	pushadm_print_flush();
+	pushadm_trust_free(&trust);
+	pushcore_pool_free(&pool);
+	return ret < 0 ? PUSHADM_EXIT_NOINPUT : PUSHADM_EXIT_OK;
+}
+
+static const struct pushadm_cmd spool_check = {
+	"spool check", "[-d DIR]",
+	"Checks every waiting file as the relay does when it takes the spool\n"
+	"over: files that are not regular, hard-linked, too large, badly named,\n"
+	"unparsable, or written by a uid that may not submit for their user are\n"
+	"moved to quarantine/ with a log line; the others are listed (and kept).",
+	PUSHADM_FORMAT_TABLE, cmd_spool_check
+};
 static const struct pushadm_cmd spool_run = {
 	"spool run", "[-d DIR] [--once] [--max-age TIME] [--backoff TIME]",
 	"Sends the spooled notifications: the oldest of each user first, with\n"
@@ -663,5 +752,6 @@ static const struct pushadm_cmd spool_purge = {
 };
 
 const struct pushadm_cmd *const pushadm_cmds_spool[] = {
-	&spool_run, &spool_list, &spool_show, &spool_retry, &spool_purge, NULL
+	&spool_run, &spool_list, &spool_show, &spool_retry, &spool_purge,
+	&spool_check, NULL
 };

@@ -16,6 +16,7 @@ extern const struct pushadm_cmd *const pushadm_cmds_config[];
 extern const struct pushadm_cmd *const pushadm_cmds_convert[];
 extern const struct pushadm_cmd *const pushadm_cmds_event[];
 extern const struct pushadm_cmd *const pushadm_cmds_lua[];
+extern const struct pushadm_cmd *const pushadm_cmds_relay[];
 extern const struct pushadm_cmd *const pushadm_cmds_verify[];
 
 static const struct pushadm_cmd *const *const cmd_tables[] = {
@@ -24,6 +25,7 @@ static const struct pushadm_cmd *const *const cmd_tables[] = {
 	pushadm_cmds_driver,
 	pushadm_cmds_event,
 	pushadm_cmds_lua,
+	pushadm_cmds_relay,
 	pushadm_cmds_spool,
 	pushadm_cmds_verify,
 	NULL

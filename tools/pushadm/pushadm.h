@@ -69,6 +69,10 @@ void pushadm_print_flush(void);
 char *pushadm_doveconf_run(struct pushadm_ctx *ctx, const char *const *args);
 char *pushadm_doveadm_run(struct pushadm_ctx *ctx, const char *const *args,
 			  int *status_r);
+/* The same with doveadm's stderr dropped (lookups whose failure the
+   caller words itself). */
+char *pushadm_doveadm_run_quiet(struct pushadm_ctx *ctx, const char *const *args,
+				int *status_r);
 /* Whether doveconf is Dovecot 2.4's (typed settings, push_notify blocks). */
 bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx);
 

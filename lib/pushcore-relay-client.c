@@ -1,0 +1,325 @@
+/* The plugin's side of the relay socket: one connection per process, one
+   message per transaction, a bounded wait for the acknowledgement. */
+#include "pushcore-relay-client.h"
+#include "pushcore-relay-proto.h"
+#include "pushcore-driver.h"
+#include "pushcore-mem.h"
+#include "pushcore-spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+struct relay_item {
+	struct pushcore_driver_instance *inst;
+	const struct pushcore_spool_entry *entry;
+	pushcore_relay_fallback_t *fallback;
+	void *context;
+};
+
+struct pushcore_relay_batch {
+	unsigned int count, size;
+	struct relay_item *items;
+};
+
+/* the process's connection; the relay is one per host */
+static struct {
+	int fd;
+	char *path;
+	uint32_t seq;
+	/* no connect before this (monotonic seconds) */
+	long long retry_after;
+	/* the fallback is logged once per process, as it may be for hours */
+	bool fallback_logged;
+	/* why the last exchange failed */
+	int error;
+} relay = { .fd = -1 };
+
+static long long now_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool pushcore_relay_wanted(const struct pushcore_user *user)
+{
+	if (user->relay_socket == NULL || user->relay_socket[0] == '\0')
+		return false;
+	/* a different socket: a new try, whatever happened to the old one */
+	if (relay.path != NULL && strcmp(relay.path, user->relay_socket) != 0)
+		return true;
+	return now_msecs() >= relay.retry_after;
+}
+
+void pushcore_relay_add(struct pushcore_txn *txn,
+			struct pushcore_driver_instance *inst,
+			const struct pushcore_spool_entry *e,
+			pushcore_relay_fallback_t *fallback, void *context)
+{
+	struct pushcore_relay_batch *b = txn->relay;
+	struct relay_item *items;
+
+	if (b == NULL)
+		b = txn->relay = pushcore_palloc(txn->pool, sizeof(*b));
+	if (b->count == b->size) {
+		b->size = b->size == 0 ? 8 : b->size * 2;
+		items = pushcore_palloc(txn->pool, sizeof(*items) * b->size);
+		if (b->count > 0)
+			memcpy(items, b->items, sizeof(*items) * b->count);
+		b->items = items;
+	}
+	b->items[b->count++] = (struct relay_item){ inst, e, fallback, context };
+}
+
+static void relay_close(void)
+{
+	if (relay.fd >= 0)
+		close(relay.fd);
+	relay.fd = -1;
+}
+
+void pushcore_relay_deinit(void)
+{
+	relay_close();
+	free(relay.path);
+	relay.path = NULL;
+}
+
+/* Waits for events on the connection until the deadline; 0 on timeout. */
+static int relay_poll(short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = relay.fd, .events = events };
+	long long left;
+	int ret;
+
+	do {
+		left = deadline - now_msecs();
+		if (left < 0)
+			left = 0;
+		ret = poll(&pfd, 1, (int)left);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -1;
+	if (ret == 0)
+		errno = ETIMEDOUT;
+	return ret;
+}
+
+static int relay_connect(const char *path, long long deadline)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_un un;
+	} addr = { .un = { .sun_family = AF_UNIX } };
+	int err;
+	socklen_t len = sizeof(err);
+
+	if (strlen(path) >= sizeof(addr.un.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.un.sun_path, path);
+	relay.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (relay.fd < 0)
+		return -1;
+	if (connect(relay.fd, &addr.sa, sizeof(addr.un)) == 0)
+		return 0;
+	/* a full listen backlog: the relay is busy, wait within the bound */
+	if (errno != EAGAIN && errno != EINPROGRESS)
+		return -1;
+	if (relay_poll(POLLOUT, deadline) <= 0)
+		return -1;
+	if (getsockopt(relay.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -1;
+	errno = err;
+	return err == 0 ? 0 : -1;
+}
+
+static int relay_write(const char *data, size_t len, long long deadline)
+{
+	ssize_t ret;
+
+	while (len > 0) {
+		ret = send(relay.fd, data, len, MSG_NOSIGNAL);
+		if (ret < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (ret < 0) {
+			if (relay_poll(POLLOUT, deadline) <= 0)
+				return -1;
+			continue;
+		}
+		data += ret;
+		len -= (size_t)ret;
+	}
+	return 0;
+}
+
+/* Reads the acknowledgement of message seq. */
+static int relay_read_ack(struct pushcore_pool *pool, uint32_t seq,
+			  long long deadline, struct pushcore_relay_msg *ack_r,
+			  const char **error_r)
+{
+	struct pushcore_buf buf;
+	char data[4096];
+	size_t frame_size = 0;
+	ssize_t ret;
+	int ok = 0;
+
+	pushcore_buf_init(&buf);
+	while (ok == 0) {
+		ret = read(relay.fd, data, sizeof(data));
+		if (ret == 0) {
+			*error_r = "the relay closed the connection";
+			ok = -1;
+		} else if (ret < 0 && errno != EAGAIN && errno != EINTR) {
+			*error_r = strerror(errno);
+			ok = -1;
+		} else if (ret < 0) {
+			if (relay_poll(POLLIN, deadline) <= 0) {
+				*error_r = pushcore_psprintf(pool, "no acknowledgement "
+					"within the relay timeout (%s)", strerror(errno));
+				ok = -1;
+			}
+		} else {
+			pushcore_buf_append(&buf, data, (size_t)ret);
+			ok = pushcore_relay_frame(buf.data, buf.len, &frame_size, error_r);
+		}
+	}
+	if (ok > 0 && pushcore_relay_decode(pool, buf.data, frame_size, ack_r,
+					    error_r) < 0)
+		ok = -1;
+	if (ok > 0 && (ack_r->type != PUSHCORE_RELAY_ACK || ack_r->seq != seq ||
+		       frame_size != buf.len)) {
+		*error_r = "unexpected answer from the relay";
+		ok = -1;
+	}
+	pushcore_buf_free(&buf);
+	return ok > 0 ? 0 : -1;
+}
+
+/* A kept connection the relay closed since (restarted, idle limit) is
+   readable: EOF. Anything readable between messages ends it. */
+static bool relay_conn_stale(void)
+{
+	struct pollfd pfd = { .fd = relay.fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
+/* Sends one message and reads its ack; -1 with *error_r. *sent_r says
+   whether the relay may have taken the message (then no second try). */
+static int relay_exchange(struct pushcore_pool *pool, const char *path,
+			  const struct pushcore_buf *msg, uint32_t seq,
+			  long long deadline, struct pushcore_relay_msg *ack_r,
+			  const char **error_r)
+{
+	if (relay.fd >= 0 && relay_conn_stale())
+		relay_close();
+	if (relay.fd < 0 && relay_connect(path, deadline) < 0) {
+		relay.error = errno;
+		*error_r = pushcore_psprintf(pool, "can't connect: %s",
+					     strerror(relay.error));
+	} else if (relay_write(msg->data, msg->len, deadline) < 0) {
+		relay.error = errno;
+		*error_r = pushcore_psprintf(pool, "sending failed: %s",
+					     strerror(relay.error));
+	} else if (relay_read_ack(pool, seq, deadline, ack_r, error_r) < 0) {
+		relay.error = EPROTO;
+	} else {
+		return 0;
+	}
+	relay_close();
+	return -1;
+}
+
+static void relay_log_fallback(struct pushcore_user *user, const char *error)
+{
+	/* no socket at all: the relay is not installed or not started, a
+	   normal setup; anything else deserves a warning */
+	enum pushcore_log_level level =
+		relay.error == ENOENT || relay.error == ECONNREFUSED ?
+		PUSHCORE_LOG_INFO : PUSHCORE_LOG_WARNING;
+
+	if (relay.fallback_logged)
+		return;
+	relay.fallback_logged = true;
+	pushcore_log(level, user->host_ctx, "The relay at %s (push_notification_relay_socket) "
+		     "is not usable: %s; this process sends notifications itself "
+		     "and spools what fails (logged once per process)",
+		     user->relay_socket, error);
+}
+
+static int relay_submit(struct pushcore_txn *txn, struct pushcore_relay_batch *b,
+			const char **error_r)
+{
+	struct pushcore_user *user = txn->user;
+	const struct pushcore_spool_entry **entries;
+	long long deadline = now_msecs() + user->relay_timeout_msecs;
+	struct pushcore_relay_msg ack;
+	struct pushcore_buf msg;
+	unsigned int i;
+	int ret;
+
+	if (relay.path == NULL || strcmp(relay.path, user->relay_socket) != 0) {
+		pushcore_relay_deinit();
+		relay.path = pushcore_xstrdup(user->relay_socket);
+	}
+	entries = pushcore_palloc(txn->pool, sizeof(*entries) * b->count);
+	for (i = 0; i < b->count; i++)
+		entries[i] = b->items[i].entry;
+	pushcore_buf_init(&msg);
+	pushcore_relay_encode_submit(&msg, ++relay.seq, entries, b->count);
+	ret = relay_exchange(txn->pool, relay.path, &msg, relay.seq, deadline,
+			     &ack, error_r);
+	pushcore_buf_free(&msg);
+	if (ret == 0 && ack.status != PUSHCORE_RELAY_OK) {
+		*error_r = pushcore_psprintf(txn->pool, "The relay at %s refused "
+			"the notifications: %s", relay.path, ack.text);
+		relay.error = EPERM;
+		return -1;
+	}
+	return ret;
+}
+
+void pushcore_relay_flush(struct pushcore_txn *txn)
+{
+	struct pushcore_relay_batch *b = txn->relay;
+	const char *error;
+	unsigned int i;
+
+	if (b == NULL || b->count == 0)
+		return;
+	txn->relay = NULL;
+	if (b->count <= PUSHCORE_RELAY_MAX_ENTRIES && relay_submit(txn, b, &error) == 0) {
+		relay.retry_after = 0;
+		for (i = 0; i < b->count; i++) {
+			pushcore_driver_log(b->items[i].inst, PUSHCORE_LOG_DEBUG,
+				"Notification %s handed to the relay", b->items[i].entry->id);
+		}
+		return;
+	}
+	if (b->count > PUSHCORE_RELAY_MAX_ENTRIES) {
+		error = "too many notifications for one message";
+		relay.error = E2BIG;
+	}
+	/* a refusal is about this message, not the relay: no pause */
+	if (relay.error == EPERM || relay.error == E2BIG)
+		pushcore_log(PUSHCORE_LOG_ERROR, txn->user->host_ctx, "%s", error);
+	else {
+		relay_log_fallback(txn->user, error);
+		relay.retry_after = now_msecs() + PUSHCORE_RELAY_RECONNECT_SECS * 1000;
+	}
+	for (i = 0; i < b->count; i++) {
+		if (b->items[i].fallback != NULL)
+			b->items[i].fallback(b->items[i].context);
+	}
+}

@@ -1,0 +1,490 @@
+"""The relay (pushadm relay run): the plugin's hand-off over its socket and
+the fallback when it is absent, the journal across SIGKILL and SIGTERM,
+relay.conf, and the socket's trust checks. docs/spool.md "The relay"."""
+import grp
+import json
+import os
+import re
+import signal
+import smtplib
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+from built import PUSHADM, ours, relay
+from pushtest import Dovecot, Receiver, TEST_USER, free_port, make_message, wait_until
+
+ID_RX = r"[0-9a-f-]{36}"
+
+
+def hook(url, options="events=MessageNew", **extra):
+    plugin = {"push_notification_driver": ("http:url=%s %s" % (url, options)).strip()}
+    plugin.update(extra)
+    return plugin
+
+
+def deliver_session(d, subjects, user="alice"):
+    """Many mails in ONE LMTP session: one delivery process."""
+    with smtplib.LMTP("127.0.0.1", d.lmtp_port, timeout=60) as lmtp:
+        for s in subjects:
+            refused = lmtp.sendmail("sender@example.org", [user],
+                                    make_message(subject=s))
+            assert not refused, refused
+
+
+def parse_record(blob):
+    """A journaled record (spool format): its fields and its body."""
+    head, _, body = blob.partition(b"\n\n")
+    fields = {}
+    for line in head.decode().splitlines()[1:]:
+        key, _, value = line.partition(": ")
+        fields[key] = value
+    assert int(fields["body"]) == len(body), fields
+    return fields, body
+
+
+def journaled_subjects(r):
+    return [json.loads(parse_record(row[3])[1])["subject"] for row in r.journal_rows()]
+
+
+# --- hand-off and fallback -------------------------------------------------
+
+def test_handoff_journals_and_delivery_sends_nothing():
+    port = free_port()	# the endpoint is down: only the relay may send
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port),
+                        mail_debug=True)) as d, relay(d) as r:
+        deliver_session(d, ["handed off"])
+        line = d.wait_log(r"Notification %s handed to the relay" % ID_RX)
+        nid = re.search(ID_RX, line).group(0)
+        rows = r.journal_rows()
+        assert [(row[0], row[1]) for row in rows] == [(nid, "alice")], rows
+        fields, body = parse_record(rows[0][3])
+        assert fields["driver"] == "push_notification_driver"
+        assert fields["method"] == "POST"
+        # only trusted fields travel: no URL, header or secret
+        assert set(fields) == {"id", "created", "attempts", "next", "user",
+                               "driver", "method", "body"}, fields
+        doc = json.loads(body)
+        assert doc["id"] == nid and doc["subject"] == "handed off"
+        assert doc["event"] == "MessageNew" and doc["user"] == "alice"
+        # the delivery neither sent (connection refused) nor spooled
+        log = d.log()
+        assert "failed" not in log and "spooled" not in log, log[-3000:]
+        assert os.listdir(os.path.join(d.spool_dir, "new")) == [] \
+            if os.path.isdir(os.path.join(d.spool_dir, "new")) else True
+
+
+def test_handoff_notification_arrives_via_relay():
+    """Journaled while the endpoint is down, sent by the relay when it is
+    back: the exact document the delivery made, with its id."""
+    port = free_port()
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port),
+                        mail_debug=True)) as d, relay(d) as r:
+        deliver_session(d, ["via the relay"])
+        line = d.wait_log(r"Notification %s handed to the relay" % ID_RX)
+        nid = re.search(ID_RX, line).group(0)
+        wait_until(lambda: r.journal_rows() and r.journal_rows()[0][2] >= 1, 10,
+                   "a first attempt")
+        body = parse_record(r.journal_rows()[0][3])[1]
+        with Receiver(port=port) as rcv:
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry", nid],
+                                    capture_output=True, text=True, timeout=30,
+                                    env=r.env())
+            assert result.stdout == "1 entries due now\n", (result.stdout, result.stderr)
+            reqs = rcv.wait_for(1)
+            assert len(reqs) == 1
+            assert reqs[0]["body"] == body
+            assert reqs[0]["json"]["id"] == nid
+            assert reqs[0]["headers"]["webhook-id"] == nid
+            assert reqs[0]["json"]["subject"] == "via the relay"
+            wait_until(lambda: r.journal_rows() == [], 10, "the journal to empty")
+        # the delivery process itself sent nothing and spooled nothing
+        assert not re.search(r"Notification %s (sent|to)" % nid, d.log()), d.log()[-2000:]
+
+
+def test_redis_handoff_one_message_then_the_stream():
+    """A transaction's XADDs go to the relay in one message (journaled as
+    XADD records), and the relay adds them to the stream in order."""
+    from redistest import RedisServer, stream_entries
+    with RedisServer() as rs, \
+            Dovecot(**ours({"push_notification_driver":
+                            "redis:url=%s stream=mail-events" % rs.url},
+                           mail_debug=True)) as d, relay(d) as r:
+        imap = d.imap("alice")
+        imap.create("A")
+        imap.select("INBOX")
+        imap.append("INBOX", None, None, make_message(subject="one"))
+        imap.append("INBOX", None, None, make_message(subject="two"))
+        imap.logout()
+        wait_until(lambda: sum(f["event"] == "MessageAppend" for _, f in
+                               stream_entries(rs, "mail-events")) >= 2, 20,
+                   "both appends in the stream")
+        entries = stream_entries(rs, "mail-events")
+        # Dovecot 2.4 also reports INBOX's creation on the first APPEND
+        got = [(f["event"], json.loads(f["json"])["mailbox"]) for _, f in entries]
+        assert [e for e in got if e != ("MailboxCreate", "INBOX")] == [
+            ("MailboxCreate", "A"), ("MessageAppend", "INBOX"),
+            ("MessageAppend", "INBOX")], entries
+        subjects = [json.loads(f["json"]).get("subject") for _, f in entries
+                    if f["event"] == "MessageAppend"]
+        assert subjects == ["one", "two"], entries
+        handed = re.findall(r"Notification (%s) handed to the relay" % ID_RX, d.log())
+        ids = [json.loads(f["json"])["id"] for _, f in entries]
+        assert sorted(handed) == sorted(ids), (handed, ids)
+        assert "XADD" not in d.log() and "spooled" not in d.log()
+        wait_until(lambda: r.journal_rows() == [], 10, "the journal to empty")
+
+
+def test_fallback_without_relay_logs_once():
+    port = free_port()
+    with Receiver(port=port) as rcv, \
+            Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+        deliver_session(d, ["one", "two", "three"])
+        reqs = rcv.wait_for(3)
+        assert [q["json"]["subject"] for q in reqs] == ["one", "two", "three"]
+        lines = [l for l in d.log_lines() if "(push_notification_relay_socket)" in l]
+        assert len(lines) == 1, lines
+        assert re.search(r"Info: .*The relay at %s \(push_notification_relay_socket\) "
+                         r"is not usable: can't connect: No such file or directory; "
+                         r"this process sends notifications itself" %
+                         re.escape(d.relay_socket), lines[0]), lines[0]
+
+
+def test_no_relay_socket_no_hand_off_no_log():
+    port = free_port()
+    with Receiver(port=port) as rcv, \
+            Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port,
+                                push_notification_relay_socket=""))) as d:
+        deliver_session(d, ["direct"])
+        assert rcv.wait_for(1)[0]["json"]["subject"] == "direct"
+        assert "relay" not in d.log(), d.log()[-2000:]
+
+
+def test_relay_that_does_not_answer_falls_back_within_timeout():
+    """A socket that accepts and never acknowledges: the delivery waits
+    the relay timeout, then sends itself."""
+    port = free_port()
+    with Receiver(port=port) as rcv, \
+            Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port,
+                                push_notification_relay_timeout="300ms"))) as d:
+        mute = socket.socket(socket.AF_UNIX)
+        mute.bind(d.relay_socket)
+        os.chmod(d.relay_socket, 0o666)
+        mute.listen(16)
+        try:
+            start = time.monotonic()
+            deliver_session(d, ["muted"])
+            elapsed = time.monotonic() - start
+            assert rcv.wait_for(1)[0]["json"]["subject"] == "muted"
+        finally:
+            mute.close()
+        line = d.wait_log(r"The relay at .* is not usable")
+        assert "no acknowledgement within the relay timeout" in line, line
+        assert "Warning" in line, line
+        assert elapsed < 5, elapsed
+
+
+# --- the journal across crashes -------------------------------------------
+
+def test_relay_sigkilled_with_200_journaled_all_arrive():
+    port = free_port()
+    n = 200
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+        r = relay(d, ["backoff = 1s", "max_backoff = 2s"])
+        with r:
+            deliver_session(d, ["m%d" % i for i in range(n)])
+            assert len(r.journal_rows()) == n
+            code, _ = r.kill()
+            assert code == -9
+        assert len(r.journal_rows()) == n
+        with Receiver(port=port) as rcv, relay(d, conf_path=r.conf) as r2:
+            r2.wait_log(r"%d waiting" % n)
+            wait_until(lambda: len({q["json"]["id"] for q in rcv.requests}) >= n,
+                       60, "%d notifications" % n)
+            reqs = list(rcv.requests)
+            assert {q["json"]["subject"] for q in reqs} == {"m%d" % i for i in range(n)}
+            # a duplicate is a resend of the same notification: same id
+            by_subject = {}
+            for q in reqs:
+                assert by_subject.setdefault(q["json"]["subject"], q["json"]["id"]) == \
+                    q["json"]["id"], q["json"]
+                assert q["headers"]["webhook-id"] == q["json"]["id"]
+            assert len({q["json"]["id"] for q in reqs}) == n
+            wait_until(lambda: r2.journal_rows() == [], 20, "the journal to empty")
+
+
+def test_relay_kill_keeps_journal_and_restart_loads_it():
+    """Without the sending queue: what the relay acknowledged is in the
+    journal after SIGKILL, and a restarted relay takes it up."""
+    port = free_port()
+    n = 200
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+        r = relay(d)
+        with r:
+            deliver_session(d, ["m%d" % i for i in range(n)])
+            assert r.kill()[0] == -9
+        assert sorted(journaled_subjects(r)) == sorted("m%d" % i for i in range(n))
+        assert not os.path.exists(os.path.join(d.spool_dir, "new")) or \
+            os.listdir(os.path.join(d.spool_dir, "new")) == []
+        with relay(d, conf_path=r.conf) as r2:
+            r2.wait_log(r"journal .*, %d waiting" % n)
+
+
+def test_sigterm_while_mail_arrives_nothing_lost():
+    """The relay stopped mid-stream: what it journaled is sent when it is
+    back, the deliveries after the stop send themselves; every mail's
+    notification arrives, a duplicate only with the same id."""
+    port = free_port()
+    n = 300
+    subjects = ["t%d" % i for i in range(n)]
+    with Receiver(port=port) as rcv, \
+            Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d:
+        r = relay(d)
+        r.start()
+        errors = []
+
+        def feed():
+            try:
+                deliver_session(d, subjects)
+            except Exception as e:	# reported below
+                errors.append(e)
+        t = threading.Thread(target=feed)
+        t.start()
+        try:
+            wait_until(lambda: len(rcv.requests) >= 5, 30, "5 sent by the relay")
+            code, secs = r.stop()
+        finally:
+            t.join(120)
+            r.kill()
+        assert not errors, errors
+        assert code == 0, (code, r.log())
+        print("relay SIGTERM exit: %.3f s" % secs)
+        assert secs < 3, secs
+        assert "stopping" in r.log()
+        assert not r.answers()
+        assert not os.path.exists(d.relay_socket)	# it removed its socket
+        # deliveries after the stop sent themselves
+        assert d.wait_log(r"The relay at .* is not usable")
+        with relay(d, conf_path=r.conf):
+            wait_until(lambda: {q["json"]["subject"] for q in rcv.requests} >=
+                       set(subjects), 60, "every notification")
+        reqs = list(rcv.requests)
+        assert {q["json"]["subject"] for q in reqs} == set(subjects)
+        by_subject = {}
+        for q in reqs:
+            assert by_subject.setdefault(q["json"]["subject"], q["json"]["id"]) == \
+                q["json"]["id"], q["json"]
+
+
+def test_second_relay_refuses_to_start():
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, relay(d) as r:
+        result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config",
+                                 r.conf], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 69, (result.returncode, result.stderr)
+        assert "another relay is listening on %s" % d.relay_socket in result.stderr
+        assert r.answers() and r.proc.poll() is None
+
+
+# --- relay.conf -------------------------------------------------------------
+
+def test_relay_conf_bad_value_names_file_line_setting():
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d:
+        conf = os.path.join(d.relay_dir, "bad.conf")
+        with open(conf, "w") as f:
+            f.write('# relay settings\njournal = "%s/j.db"\nbackoff = "soon"\n' % d.relay_dir)
+        result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config", conf],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 78, (result.returncode, result.stderr)
+        assert re.search(r"%s line 3: invalid backoff = \"soon\"" % re.escape(conf),
+                         result.stderr), result.stderr
+        assert not os.path.exists(d.relay_socket)
+        for bad, setting, line in (('sync = "sometimes"', "sync", 1),
+                                   ('socket_mode = "0999"', "socket_mode", 1),
+                                   ('endpoint_concurrency = 0', "endpoint_concurrency", 1),
+                                   ('allowed_uids = {"no-such-user-x"}', "allowed_uids", 1)):
+            with open(conf, "w") as f:
+                f.write(bad + "\n")
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config",
+                                     conf], capture_output=True, text=True, timeout=30)
+            assert result.returncode == 78, (bad, result.stderr)
+            assert "%s line %d: invalid %s" % (conf, line, setting) in result.stderr, \
+                (bad, result.stderr)
+        # an unknown key is refused too, naming it
+        with open(conf, "w") as f:
+            f.write("\nbackof = 10s\n")
+        result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config", conf],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 78 and "line 2" in result.stderr and \
+            "backof" in result.stderr, result.stderr
+
+
+def test_relay_conf_socket_owner_group_mode():
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d:
+        r = relay(d, ['socket_mode = "0660"  # the group is the mail uid\'s',
+                      'socket_group = "%s"' % TEST_USER])
+        with r:
+            st = os.stat(d.relay_socket)
+            assert oct(st.st_mode & 0o777) == oct(0o660)
+            assert st.st_uid == 0
+            assert st.st_gid == grp.getgrnam(TEST_USER).gr_gid
+
+
+# --- the socket's trust -----------------------------------------------------
+
+CLIENT = r'''
+import socket, struct, sys
+rec = (b"PUSHSPOOL 2\nid: 0a6e1f0e-2f8e-4d2b-9d3a-1b2c3d4e5f60\ncreated: 1\n"
+       b"attempts: 0\nnext: 1\nuser: alice\ndriver: push_notification_driver\n"
+       b"method: POST\nbody: 2\n\n{}")
+payload = b"S" + struct.pack(">I", 7) + struct.pack(">I", 1) + struct.pack(">I", len(rec)) + rec
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+try:
+    s.sendall(struct.pack(">I", len(payload)) + payload)
+    data = s.recv(4096)
+except OSError as e:
+    data = b""
+if len(data) >= 14 and data[4:5] == b"A":
+    print("ACK", data[9], data[14:].decode(errors="replace"))
+else:
+    print("CLOSED")
+'''
+
+
+def run_as(user, *args):
+    return subprocess.run(["setpriv", "--reuid=" + user, "--regid=nogroup",
+                           "--clear-groups", "--"] + list(args),
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_forged_submission_from_unprivileged_uid_refused():
+    port = free_port()
+    with Receiver(port=port) as rcv, \
+            Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d, \
+            relay(d) as r:
+        result = run_as("nobody", "python3", "-c", CLIENT, d.relay_socket)
+        assert result.stdout.strip() == "CLOSED", (result.stdout, result.stderr)
+        r.wait_log(r"refused a connection from uid \d+ \(nobody\) pid \d+")
+        assert r.journal_rows() == []
+        # the relay still serves the mail uid's deliveries
+        deliver_session(d, ["after the attack"])
+        wait_until(lambda: journaled_subjects(r) == ["after the attack"] or
+                   rcv.requests, 20, "the delivery handed off")
+        assert r.proc.poll() is None
+
+
+def test_submission_for_another_users_mail_refused():
+    """A uid allowed to connect (relay.conf allowed_uids) but not alice's:
+    an error ack naming the uid and the user, a log line, nothing taken."""
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
+            relay(d, ['allowed_uids = {"nobody"}']) as r:
+        result = run_as("nobody", "python3", "-c", CLIENT, d.relay_socket)
+        out = result.stdout.strip()
+        assert re.match(r"ACK 1 uid \d+ may not submit for user alice: ", out), \
+            (out, result.stderr, r.log())
+        r.wait_log(r"refused a submission from uid \d+ \(nobody\) pid \d+ for user alice")
+        assert r.journal_rows() == []
+
+
+def test_garbage_and_stalled_peers_cut_off_others_served():
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"), mail_debug=True)) as d, \
+            relay(d, ['client_timeout = 1s']) as r:
+        stalled = socket.socket(socket.AF_UNIX)
+        stalled.connect(d.relay_socket)
+        stalled.sendall(struct.pack(">I", 1000) + b"S")	# and then nothing
+        garbage = socket.socket(socket.AF_UNIX)
+        garbage.connect(d.relay_socket)
+        garbage.sendall(struct.pack(">I", 0x7fffffff) + b"GET / HTTP/1.0\r\n\r\n")
+        garbage.settimeout(5)
+        assert garbage.recv(100) == b""	# disconnected
+        r.wait_log(r"disconnecting uid 0 \(root\) pid \d+: frame length out of bounds")
+        # meanwhile a delivery is served at once
+        deliver_session(d, ["served"])
+        d.wait_log(r"handed to the relay")
+        assert journaled_subjects(r) == ["served"]
+        r.wait_log(r"disconnecting uid 0 \(root\) pid \d+: it stalled in the middle", 10)
+        stalled.settimeout(5)
+        assert stalled.recv(100) == b""
+        stalled.close()
+        garbage.close()
+
+
+def submit_frame(nid, seq, user="alice"):
+    rec = ("PUSHSPOOL 2\nid: %s\ncreated: 1\nattempts: 0\nnext: 1\nuser: %s\n"
+           "driver: push_notification_driver\nmethod: POST\nbody: 2\n\n{}" %
+           (nid, user)).encode()
+    payload = b"S" + struct.pack(">II", seq, 1) + struct.pack(">I", len(rec)) + rec
+    return struct.pack(">I", len(payload)) + payload
+
+
+def test_group_commit_one_transaction_for_concurrent_submissions():
+    """Three connections submit while the relay is stopped (SIGSTOP): when
+    it runs again it journals all three in one transaction, then acks
+    each."""
+    ids = ["0a6e1f0e-2f8e-4d2b-9d3a-1b2c3d4e5f6%d" % i for i in range(3)]
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
+            relay(d, debug=True) as r:
+        conns = []
+        for i in range(3):
+            c = socket.socket(socket.AF_UNIX)
+            c.settimeout(10)
+            c.connect(d.relay_socket)
+            conns.append(c)
+        time.sleep(0.5)	# accepted: the listening socket wakes the relay at once
+        os.kill(r.proc.pid, signal.SIGSTOP)
+        try:
+            for i, c in enumerate(conns):
+                c.sendall(submit_frame(ids[i], 40 + i))
+        finally:
+            os.kill(r.proc.pid, signal.SIGCONT)
+        for i, c in enumerate(conns):
+            ack = c.recv(4096)
+            assert ack[4:5] == b"A" and struct.unpack(">I", ack[5:9])[0] == 40 + i, ack
+            assert ack[9] == 0 and struct.unpack(">I", ack[10:14])[0] == 1, ack
+            c.close()
+        assert "relay: one transaction: 3 notifications of 3 messages" in r.log(), \
+            r.log()[-2000:]
+        assert sorted(row[0] for row in r.journal_rows()) == ids
+
+
+# --- relay retry, spool run ----------------------------------------------
+
+def test_relay_retry_running_and_stopped():
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d:
+        r = relay(d)
+        with r:
+            deliver_session(d, ["a", "b"])
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
+                                    capture_output=True, text=True, timeout=30, env=r.env())
+            assert result.returncode == 0, result.stderr
+            assert re.fullmatch(r"\d+ entries due now\n", result.stdout), result.stdout
+            nid = r.journal_rows()[0][0]
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry", nid],
+                                    capture_output=True, text=True, timeout=30, env=r.env())
+            assert result.stdout == "1 entries due now\n", result.stdout
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry", "../x"],
+                                    capture_output=True, text=True, timeout=30, env=r.env())
+            assert result.returncode == 64 and "not a notification id" in result.stderr
+        # stopped: the journal itself
+        result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
+                                capture_output=True, text=True, timeout=30, env=r.env())
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == ("2 entries due now (the relay is not running; "
+                                 "it sends them when it starts)\n"), result.stdout
+
+
+def test_spool_run_is_an_alias_saying_so():
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d:
+        r = relay(d)
+        with open(r.log_path, "w") as log:
+            proc = subprocess.Popen([PUSHADM, "-c", d.config, "spool", "run"],
+                                    stdout=log, stderr=log, env=r.env())
+        try:
+            wait_until(r.answers, 20, "the relay's socket")
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=10) == 0
+        assert "'spool run' is deprecated and runs 'pushadm relay run'" in r.log()

@@ -1,0 +1,250 @@
+/* The relay's journal: SQLite in WAL mode (chosen by bench/journal-store.c,
+   docs/spool.md). One row per notification the relay acknowledged and has
+   not finished with: its record in the spool format (trusted fields only)
+   and its retry state. */
+#include "pushadm-relay.h"
+#include "pushcore.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct relay_journal {
+	sqlite3 *db;
+	sqlite3_stmt *insert, *remove, *update, *retry_one;
+	char error[512];
+};
+
+static const char *const schema =
+	"CREATE TABLE IF NOT EXISTS entries ("
+	" id TEXT PRIMARY KEY,"
+	" created INTEGER NOT NULL,"
+	" user TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" next_attempt INTEGER NOT NULL,"
+	" last_error TEXT,"
+	" record BLOB NOT NULL)";
+
+static const char *journal_error(struct relay_journal *j, const char *what)
+{
+	snprintf(j->error, sizeof(j->error), "journal %s: %s", what,
+		 sqlite3_errmsg(j->db));
+	return j->error;
+}
+
+static int prepare(struct relay_journal *j, const char *sql,
+		   sqlite3_stmt **stmt_r, const char **error_r)
+{
+	if (sqlite3_prepare_v2(j->db, sql, -1, stmt_r, NULL) != SQLITE_OK) {
+		*error_r = journal_error(j, "prepare");
+		return -1;
+	}
+	return 0;
+}
+
+struct relay_journal *relay_journal_open(const char *path, bool sync_full,
+					 const char **error_r)
+{
+	struct relay_journal *j = pushcore_xmalloc(sizeof(*j));
+	char pragmas[128];
+
+	memset(j, 0, sizeof(*j));
+	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		*error_r = journal_error(j, path);
+		relay_journal_close(&j);
+		return NULL;
+	}
+	snprintf(pragmas, sizeof(pragmas), "PRAGMA journal_mode=WAL; "
+		 "PRAGMA synchronous=%s;", sync_full ? "FULL" : "NORMAL");
+	/* a second relay on the same journal waits, bounded, then fails */
+	sqlite3_busy_timeout(j->db, 2000);
+	if (sqlite3_exec(j->db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		*error_r = journal_error(j, path);
+		relay_journal_close(&j);
+		return NULL;
+	}
+	if (prepare(j, "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+		    &j->insert, error_r) < 0 ||
+	    prepare(j, "DELETE FROM entries WHERE id = ?", &j->remove, error_r) < 0 ||
+	    prepare(j, "UPDATE entries SET attempts = ?, next_attempt = ?, "
+		    "last_error = ? WHERE id = ?", &j->update, error_r) < 0 ||
+	    prepare(j, "UPDATE entries SET next_attempt = ? WHERE id = ?",
+		    &j->retry_one, error_r) < 0) {
+		relay_journal_close(&j);
+		return NULL;
+	}
+	return j;
+}
+
+void relay_journal_close(struct relay_journal **_j)
+{
+	struct relay_journal *j = *_j;
+
+	if (j == NULL)
+		return;
+	*_j = NULL;
+	sqlite3_finalize(j->insert);
+	sqlite3_finalize(j->remove);
+	sqlite3_finalize(j->update);
+	sqlite3_finalize(j->retry_one);
+	sqlite3_close(j->db);
+	free(j);
+}
+
+static int exec(struct relay_journal *j, const char *sql, const char **error_r)
+{
+	if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		*error_r = journal_error(j, sql);
+		return -1;
+	}
+	return 0;
+}
+
+int relay_journal_begin(struct relay_journal *j, const char **error_r)
+{
+	return exec(j, "BEGIN IMMEDIATE", error_r);
+}
+
+int relay_journal_commit(struct relay_journal *j, const char **error_r)
+{
+	if (exec(j, "COMMIT", error_r) < 0) {
+		relay_journal_rollback(j);
+		return -1;
+	}
+	return 0;
+}
+
+void relay_journal_rollback(struct relay_journal *j)
+{
+	(void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int step(struct relay_journal *j, sqlite3_stmt *stmt, const char *what,
+		const char **error_r)
+{
+	int ret = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (ret != SQLITE_DONE) {
+		*error_r = journal_error(j, what);
+		return -1;
+	}
+	return 0;
+}
+
+int relay_journal_add(struct relay_journal *j, const struct pushcore_spool_entry *e,
+		      const char **error_r)
+{
+	struct pushcore_buf rec;
+	int ret;
+
+	pushcore_buf_init(&rec);
+	pushcore_spool_serialize(&rec, e);
+	sqlite3_bind_text(j->insert, 1, e->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(j->insert, 2, e->created_usecs);
+	sqlite3_bind_text(j->insert, 3, e->user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(j->insert, 4, e->attempts);
+	sqlite3_bind_int64(j->insert, 5, e->next_attempt);
+	if (e->last_error != NULL)
+		sqlite3_bind_text(j->insert, 6, e->last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(j->insert, 7, rec.data, (int)rec.len, SQLITE_STATIC);
+	ret = step(j, j->insert, "insert", error_r);
+	pushcore_buf_free(&rec);
+	if (ret == 0 && sqlite3_changes(j->db) == 0)
+		ret = 1;
+	return ret;
+}
+
+int relay_journal_remove(struct relay_journal *j, const char *id,
+			 const char **error_r)
+{
+	sqlite3_bind_text(j->remove, 1, id, -1, SQLITE_STATIC);
+	return step(j, j->remove, "delete", error_r);
+}
+
+int relay_journal_update(struct relay_journal *j, const char *id,
+			 unsigned int attempts, long long next_attempt,
+			 const char *last_error, const char **error_r)
+{
+	sqlite3_bind_int64(j->update, 1, attempts);
+	sqlite3_bind_int64(j->update, 2, next_attempt);
+	if (last_error != NULL)
+		sqlite3_bind_text(j->update, 3, last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(j->update, 4, id, -1, SQLITE_STATIC);
+	return step(j, j->update, "update", error_r);
+}
+
+int relay_journal_retry(struct relay_journal *j, const char *const *ids,
+			const char **error_r)
+{
+	long long now = (long long)time(NULL);
+	int count = 0;
+
+	if (ids == NULL) {
+		sqlite3_stmt *all;
+
+		if (prepare(j, "UPDATE entries SET next_attempt = ?", &all, error_r) < 0)
+			return -1;
+		sqlite3_bind_int64(all, 1, now);
+		if (step(j, all, "update", error_r) < 0) {
+			sqlite3_finalize(all);
+			return -1;
+		}
+		sqlite3_finalize(all);
+		return sqlite3_changes(j->db);
+	}
+	for (; *ids != NULL; ids++) {
+		sqlite3_bind_int64(j->retry_one, 1, now);
+		sqlite3_bind_text(j->retry_one, 2, *ids, -1, SQLITE_STATIC);
+		if (step(j, j->retry_one, "update", error_r) < 0)
+			return -1;
+		count += sqlite3_changes(j->db);
+	}
+	return count;
+}
+
+int relay_journal_load(struct relay_journal *j,
+		       void (*load)(const struct pushcore_spool_entry *e, void *context),
+		       void *context, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	struct pushcore_spool_entry *e;
+	struct pushcore_pool *pool;
+	const char *error;
+	int ret, count = 0;
+
+	if (prepare(j, "SELECT attempts, next_attempt, last_error, record "
+		    "FROM entries ORDER BY created, id", &stmt, error_r) < 0)
+		return -1;
+	while ((ret = sqlite3_step(stmt)) == SQLITE_ROW) {
+		pool = pushcore_pool_new();
+		if (pushcore_spool_parse(pool, sqlite3_column_blob(stmt, 3),
+					 (size_t)sqlite3_column_bytes(stmt, 3),
+					 &e, &error) < 0) {
+			/* only the relay writes here: a bug, not an attack */
+			pushcore_log(PUSHCORE_LOG_ERROR, NULL, "journal: skipping "
+				     "an unreadable record: %s", error);
+		} else {
+			e->attempts = (unsigned int)sqlite3_column_int64(stmt, 0);
+			e->next_attempt = sqlite3_column_int64(stmt, 1);
+			if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+				e->last_error = pushcore_pstrdup(pool,
+					(const char *)sqlite3_column_text(stmt, 2));
+			load(e, context);
+			count++;
+		}
+		pushcore_pool_free(&pool);
+	}
+	if (ret != SQLITE_DONE) {
+		*error_r = journal_error(j, "select");
+		count = -1;
+	}
+	sqlite3_finalize(stmt);
+	return count;
+}

@@ -1,0 +1,1257 @@
+/* The relay's sending engine (pushadm-relay-queue.h).
+
+   Entries are grouped by endpoint (the resolved request's method and URL),
+   and within an endpoint by user: a user queue sends its head only, so a
+   user's notifications to one endpoint leave in order, while other users
+   and other endpoints go on. An endpoint has a number of slots (requests
+   in flight) and a circuit; a notification has its own backoff. */
+#include "pushadm-relay-queue.h"
+#include "pushadm-resolve.h"
+#include "pushcore.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* how long run() may sleep with nothing to do */
+#define RELAY_IDLE_MSECS 60000
+/* expired entries are looked for this often */
+#define SWEEP_MSECS 1000
+/* requests in flight to all endpoints together: bounds descriptors */
+#define MAX_IN_FLIGHT 512
+/* idle connections kept alive for reuse, all endpoints together */
+#define MAX_CACHED_CONNECTIONS 256
+/* XADDs are sent synchronously: at most one batch per run(), this big,
+   waiting at most this long, so that other endpoints keep going */
+#define XADD_BATCH_MAX 100
+#define XADD_MAX_MSECS 2000
+/* a request whose driver names no timeout still gets one: a hanging
+   endpoint must give its slot back */
+#define HTTP_DEFAULT_TIMEOUT_MSECS 5000
+#define HASH_INITIAL_SIZE 64
+/* an empty endpoint's open circuit is remembered this long */
+#define ENDPOINT_FORGET_MSECS (10 * 60 * 1000)
+/* resolving may ask doveconf and the userdb (cached per user): a run()
+   starts no new resolution after this long, the rest waits for the next */
+#define RESOLVE_BUDGET_MSECS 50
+
+struct hash_item {
+	struct hash_item *next;
+	const char *key;
+	void *value;
+};
+
+struct hash {
+	struct hash_item **buckets;
+	unsigned int size, count;
+};
+
+enum circuit_state {
+	CIRCUIT_CLOSED,
+	CIRCUIT_OPEN,		/* no request until open_until */
+	CIRCUIT_PROBING,	/* one request at a time tells whether it is back */
+};
+
+struct endpoint {
+	struct endpoint *next;		/* in the queue's list */
+	char *key;			/* "METHOD URL" */
+	char *name;			/* the key with credentials hidden */
+	bool xadd;
+	/* user queues, in round-robin order */
+	struct user_queue *uq_head, *uq_tail;
+	unsigned int uq_count, entries, in_flight;
+	unsigned int failures;		/* consecutive transport failures or 5xx */
+	enum circuit_state circuit;
+	long long open_until, hold_until;	/* msecs */
+	struct queue_entry *probe;
+	/* the earliest due head; valid while !dirty */
+	long long next_due;
+	bool dirty;
+};
+
+struct user_queue {
+	struct user_queue *prev, *next;	/* in the endpoint's round */
+	struct endpoint *ep;
+	char *hkey;			/* endpoint key, newline, user */
+	struct queue_entry *head, *tail;
+	bool busy;			/* its head is in flight */
+};
+
+struct queue_entry {
+	struct queue_entry *next;	/* in its user queue (or incoming) */
+	struct relay_queue *q;
+	struct user_queue *uq;
+	unsigned long long seq;		/* order of relay_queue_add() */
+	long long due;			/* msecs, wall clock */
+	/* not placed yet: the configuration could not be read (resolver's
+	   -2); tried again at resolve_due, after resolve_failures backoffs */
+	long long resolve_due;
+	unsigned int resolve_failures;
+	bool in_flight;
+	/* trusted fields only; strings malloc()ed */
+	struct pushcore_spool_entry e;
+	/* the request resolved in this run() (NULL otherwise): not kept
+	   longer, so that a later attempt is signed afresh and waiting
+	   entries hold no copy of their request */
+	struct pushcore_pool *req_pool;
+	struct pushcore_http_request req;
+	struct queue_entry *cprev, *cnext;	/* in the resolved list */
+};
+
+struct relay_queue {
+	struct relay_queue_settings set;
+	struct relay_queue_store store;
+	relay_queue_resolve_t *resolve;
+	void *resolve_ctx;
+	struct hash endpoints, user_queues;
+	struct endpoint *endpoint_list;
+	/* not placed yet, in order: new, or waiting to be resolved */
+	struct queue_entry *incoming_head, *incoming_tail;
+	long long incoming_due;
+	bool incoming_changed;		/* added to, or made due, since the last pass */
+	struct queue_entry *resolved;
+	unsigned long long seq;
+	unsigned int count, in_flight;
+	long long now, next_sweep;
+	long long run_started;		/* monotonic msecs */
+	/* this run() already sent an XADD batch; something needs another
+	   run() at once */
+	bool xadd_sent, again, closing;
+};
+
+/* --- small helpers ------------------------------------------------------ */
+
+static long long now_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long mono_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s == NULL ? NULL : pushcore_xstrdup(s);
+}
+
+static unsigned int hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void hash_init(struct hash *h)
+{
+	h->size = HASH_INITIAL_SIZE;
+	h->count = 0;
+	h->buckets = pushcore_xmalloc(sizeof(*h->buckets) * h->size);
+	memset(h->buckets, 0, sizeof(*h->buckets) * h->size);
+}
+
+static void *hash_lookup(const struct hash *h, const char *key)
+{
+	struct hash_item *i;
+
+	for (i = h->buckets[hash_str(key) & (h->size - 1)]; i != NULL; i = i->next) {
+		if (strcmp(i->key, key) == 0)
+			return i->value;
+	}
+	return NULL;
+}
+
+static void hash_grow(struct hash *h)
+{
+	struct hash_item **old = h->buckets, *i, *next;
+	unsigned int b, old_size = h->size;
+
+	h->size *= 2;
+	h->buckets = pushcore_xmalloc(sizeof(*h->buckets) * h->size);
+	memset(h->buckets, 0, sizeof(*h->buckets) * h->size);
+	for (b = 0; b < old_size; b++) {
+		for (i = old[b]; i != NULL; i = next) {
+			next = i->next;
+			i->next = h->buckets[hash_str(i->key) & (h->size - 1)];
+			h->buckets[hash_str(i->key) & (h->size - 1)] = i;
+		}
+	}
+	free(old);
+}
+
+/* key must live as long as the item */
+static void hash_insert(struct hash *h, const char *key, void *value)
+{
+	struct hash_item *i = pushcore_xmalloc(sizeof(*i));
+	unsigned int b;
+
+	if (h->count >= h->size)
+		hash_grow(h);
+	b = hash_str(key) & (h->size - 1);
+	i->key = key;
+	i->value = value;
+	i->next = h->buckets[b];
+	h->buckets[b] = i;
+	h->count++;
+}
+
+static void hash_remove(struct hash *h, const char *key)
+{
+	struct hash_item **p, *i;
+
+	for (p = &h->buckets[hash_str(key) & (h->size - 1)]; *p != NULL; p = &(*p)->next) {
+		if (strcmp((*p)->key, key) == 0) {
+			i = *p;
+			*p = i->next;
+			free(i);
+			h->count--;
+			return;
+		}
+	}
+}
+
+static void hash_deinit(struct hash *h)
+{
+	struct hash_item *i, *next;
+	unsigned int b;
+
+	for (b = 0; b < h->size; b++) {
+		for (i = h->buckets[b]; i != NULL; i = next) {
+			next = i->next;
+			free(i);
+		}
+	}
+	free(h->buckets);
+}
+
+unsigned int relay_queue_backoff_msecs(const struct relay_queue_settings *set,
+				       unsigned int attempts)
+{
+	unsigned long long base = (unsigned long long)set->backoff_secs * 1000;
+	unsigned long long max = (unsigned long long)set->max_backoff_secs * 1000;
+	unsigned int i;
+
+	for (i = 1; i < attempts && base < max; i++)
+		base *= 2;
+	if (base > max)
+		base = max;
+	/* between 3/4 of the backoff and all of it: retries of entries that
+	   failed together spread out, and the maximum stays a maximum */
+	return (unsigned int)(base - (unsigned long long)rand() % (base / 4 + 1));
+}
+
+/* --- entries ------------------------------------------------------------ */
+
+static struct queue_entry *entry_copy(struct relay_queue *q,
+				      const struct pushcore_spool_entry *src)
+{
+	struct queue_entry *qe = pushcore_xmalloc(sizeof(*qe));
+	long long now = now_msecs();
+	long long latest = now + (long long)q->set.max_backoff_secs * 1000;
+	char *body;
+
+	memset(qe, 0, sizeof(*qe));
+	qe->q = q;
+	memcpy(qe->e.id, src->id, sizeof(qe->e.id));
+	qe->e.id[sizeof(qe->e.id) - 1] = '\0';
+	qe->e.created_usecs = src->created_usecs;
+	qe->e.attempts = src->attempts;
+	qe->e.next_attempt = src->next_attempt;
+	qe->e.user = pushcore_xstrdup(src->user == NULL ? "" : src->user);
+	qe->e.driver = pushcore_xstrdup(src->driver == NULL ? "" : src->driver);
+	qe->e.method = pushcore_xstrdup(src->method == NULL ? "" : src->method);
+	qe->e.last_error = xstrdup_or_null(src->last_error);
+	/* url, headers, secret_file, tls_* and timeout are not copied: the
+	   resolver takes them from the configuration */
+	body = pushcore_xmalloc(src->body_len + 1);
+	if (src->body_len > 0)
+		memcpy(body, src->body, src->body_len);
+	body[src->body_len] = '\0';
+	qe->e.body = body;
+	qe->e.body_len = src->body_len;
+	/* a record dated in the future (a spool file says what it likes)
+	   would hold back its user's later notifications for good: it is
+	   due within the longest backoff, and ages from now */
+	qe->due = src->next_attempt > latest / 1000 ? latest :
+		src->next_attempt * 1000;
+	if (qe->e.created_usecs > now * 1000)
+		qe->e.created_usecs = now * 1000;
+	return qe;
+}
+
+static void entry_set_error(struct queue_entry *qe, const char *error)
+{
+	char *copy = pushcore_xstrdup(error);
+
+	free((char *)qe->e.last_error);
+	qe->e.last_error = copy;
+}
+
+static void entry_drop_request(struct queue_entry *qe)
+{
+	struct relay_queue *q = qe->q;
+
+	if (qe->req_pool == NULL)
+		return;
+	pushcore_pool_free(&qe->req_pool);
+	memset(&qe->req, 0, sizeof(qe->req));
+	if (qe->cprev != NULL)
+		qe->cprev->cnext = qe->cnext;
+	else
+		q->resolved = qe->cnext;
+	if (qe->cnext != NULL)
+		qe->cnext->cprev = qe->cprev;
+	qe->cprev = qe->cnext = NULL;
+}
+
+static void entry_free(struct queue_entry *qe)
+{
+	entry_drop_request(qe);
+	free((char *)qe->e.user);
+	free((char *)qe->e.driver);
+	free((char *)qe->e.method);
+	free((char *)qe->e.last_error);
+	free((char *)qe->e.body);
+	free(qe);
+}
+
+static bool entry_expired(const struct relay_queue *q,
+			  const struct queue_entry *qe)
+{
+	return q->set.max_age_secs > 0 &&
+		qe->e.created_usecs / 1000 + (long long)q->set.max_age_secs * 1000 <= q->now;
+}
+
+/* Resolves qe's request (once per run) and its endpoint key: 0, or -1
+   (permanent) or -2 (the configuration can't be read now) with *error_r,
+   as pushadm_resolve() returns; 1 when this run's time for resolving is
+   used up. */
+#define RESOLVE_DEFERRED 1
+static int entry_resolve(struct relay_queue *q, struct queue_entry *qe,
+			 const char **key_r, const char **error_r)
+{
+	const char *error = NULL, *method;
+	int ret;
+
+	if (qe->req_pool == NULL &&
+	    mono_msecs() - q->run_started > RESOLVE_BUDGET_MSECS) {
+		q->again = true;
+		return RESOLVE_DEFERRED;
+	}
+	if (qe->req_pool == NULL) {
+		qe->req_pool = pushcore_pool_new();
+		memset(&qe->req, 0, sizeof(qe->req));
+		ret = q->resolve(q->resolve_ctx, qe->req_pool, &qe->e, &qe->req,
+				 &error);
+		if (ret < 0 || qe->req.url == NULL) {
+			entry_set_error(qe, ret == 0 ? "the resolved request has no URL" :
+					error != NULL ? error : "cannot be resolved");
+			pushcore_pool_free(&qe->req_pool);
+			*error_r = qe->e.last_error;
+			return ret == -2 ? -2 : -1;
+		}
+		qe->cnext = q->resolved;
+		if (q->resolved != NULL)
+			q->resolved->cprev = qe;
+		q->resolved = qe;
+	}
+	method = qe->req.method != NULL ? qe->req.method : qe->e.method;
+	*key_r = pushcore_psprintf(qe->req_pool, "%s %s", method, qe->req.url);
+	return 0;
+}
+
+/* --- endpoints and user queues ------------------------------------------ */
+
+static struct endpoint *endpoint_get(struct relay_queue *q, const char *key)
+{
+	struct endpoint *ep = hash_lookup(&q->endpoints, key);
+	struct pushcore_pool *pool;
+
+	if (ep != NULL)
+		return ep;
+	ep = pushcore_xmalloc(sizeof(*ep));
+	memset(ep, 0, sizeof(*ep));
+	ep->key = pushcore_xstrdup(key);
+	pool = pushcore_pool_new();
+	ep->name = pushcore_xstrdup(pushcore_redact(pool, key));
+	pushcore_pool_free(&pool);
+	ep->xadd = strncmp(key, "XADD ", 5) == 0;
+	ep->dirty = true;
+	ep->next = q->endpoint_list;
+	q->endpoint_list = ep;
+	hash_insert(&q->endpoints, ep->key, ep);
+	return ep;
+}
+
+static void endpoint_free(struct relay_queue *q, struct endpoint *ep)
+{
+	struct endpoint **p;
+
+	for (p = &q->endpoint_list; *p != ep; p = &(*p)->next) ;
+	*p = ep->next;
+	hash_remove(&q->endpoints, ep->key);
+	free(ep->key);
+	free(ep->name);
+	free(ep);
+}
+
+static void uq_unlink(struct user_queue *uq)
+{
+	struct endpoint *ep = uq->ep;
+
+	if (uq->prev != NULL)
+		uq->prev->next = uq->next;
+	else
+		ep->uq_head = uq->next;
+	if (uq->next != NULL)
+		uq->next->prev = uq->prev;
+	else
+		ep->uq_tail = uq->prev;
+	uq->prev = uq->next = NULL;
+}
+
+static void uq_append(struct user_queue *uq)
+{
+	struct endpoint *ep = uq->ep;
+
+	uq->prev = ep->uq_tail;
+	uq->next = NULL;
+	if (ep->uq_tail != NULL)
+		ep->uq_tail->next = uq;
+	else
+		ep->uq_head = uq;
+	ep->uq_tail = uq;
+}
+
+static struct user_queue *uq_get(struct relay_queue *q, struct endpoint *ep,
+				 const char *user)
+{
+	size_t key_len = strlen(ep->key), user_len = strlen(user);
+	char *hkey = pushcore_xmalloc(key_len + 1 + user_len + 1);
+	struct user_queue *uq;
+
+	memcpy(hkey, ep->key, key_len);
+	hkey[key_len] = '\n';
+	memcpy(hkey + key_len + 1, user, user_len + 1);
+	if ((uq = hash_lookup(&q->user_queues, hkey)) != NULL) {
+		free(hkey);
+		return uq;
+	}
+	uq = pushcore_xmalloc(sizeof(*uq));
+	memset(uq, 0, sizeof(*uq));
+	uq->ep = ep;
+	uq->hkey = hkey;
+	hash_insert(&q->user_queues, uq->hkey, uq);
+	uq_append(uq);
+	ep->uq_count++;
+	return uq;
+}
+
+/* Inserts qe in the order of relay_queue_add() (at the tail, normally). */
+static void uq_insert(struct relay_queue *q, struct endpoint *ep,
+		      struct queue_entry *qe)
+{
+	struct user_queue *uq = uq_get(q, ep, qe->e.user);
+	struct queue_entry **p;
+
+	if (uq->tail == NULL || uq->tail->seq < qe->seq) {
+		qe->next = NULL;
+		if (uq->tail != NULL)
+			uq->tail->next = qe;
+		else
+			uq->head = qe;
+		uq->tail = qe;
+	} else {
+		/* the head may be in flight: insert after it */
+		for (p = &uq->head; *p != NULL && ((*p)->seq < qe->seq ||
+						   (*p)->in_flight); p = &(*p)->next) ;
+		qe->next = *p;
+		*p = qe;
+	}
+	qe->uq = uq;
+	ep->entries++;
+	ep->dirty = true;
+}
+
+/* Takes qe out of its user queue (freeing the queue when it empties). */
+static void uq_remove(struct relay_queue *q, struct queue_entry *qe)
+{
+	struct user_queue *uq = qe->uq;
+	struct endpoint *ep = uq->ep;
+	struct queue_entry **p;
+
+	for (p = &uq->head; *p != qe; p = &(*p)->next) ;
+	*p = qe->next;
+	if (uq->tail == qe) {
+		for (uq->tail = uq->head; uq->tail != NULL && uq->tail->next != NULL;
+		     uq->tail = uq->tail->next) ;
+	}
+	qe->next = NULL;
+	qe->uq = NULL;
+	if (ep->probe == qe)
+		ep->probe = NULL;
+	ep->entries--;
+	ep->dirty = true;
+	if (uq->head == NULL) {
+		uq_unlink(uq);
+		ep->uq_count--;
+		hash_remove(&q->user_queues, uq->hkey);
+		free(uq->hkey);
+		free(uq);
+	}
+}
+
+/* An entry leaves the queue for good. */
+static void entry_done(struct relay_queue *q, struct queue_entry *qe)
+{
+	if (qe->uq != NULL)
+		uq_remove(q, qe);
+	q->count--;
+	entry_free(qe);
+}
+
+static void entry_fail(struct relay_queue *q, struct queue_entry *qe,
+		       const char *endpoint, const char *reason)
+{
+	entry_set_error(qe, reason);
+	pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: notification %s for %s "
+		     "(%s) to %s failed for good after %u attempts: %s; kept "
+		     "aside in failed/", qe->e.id, qe->e.user, qe->e.driver,
+		     endpoint, qe->e.attempts, qe->e.last_error);
+	q->store.failed(q->store.ctx, &qe->e, qe->e.last_error);
+	entry_done(q, qe);
+}
+
+static void entry_expire(struct relay_queue *q, struct queue_entry *qe,
+			 const char *endpoint)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+
+	entry_fail(q, qe, endpoint, pushcore_psprintf(pool,
+		"expired after %u attempts (last: %s)", qe->e.attempts,
+		qe->e.last_error == NULL ? "none" : qe->e.last_error));
+	pushcore_pool_free(&pool);
+}
+
+/* --- the circuit --------------------------------------------------------- */
+
+static void circuit_open(struct relay_queue *q, struct endpoint *ep,
+			 const char *error)
+{
+	ep->circuit = CIRCUIT_OPEN;
+	ep->probe = NULL;
+	ep->open_until = q->now + (long long)q->set.circuit_secs * 1000;
+	ep->dirty = true;
+	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: %s failed %u times in a "
+		     "row (last: %s); its %u waiting notifications wait %us, "
+		     "then one probe", ep->name, ep->failures, error, ep->entries,
+		     q->set.circuit_secs);
+}
+
+/* An attempt's outcome as the circuit sees it: dead is a transport
+   failure or 5xx; anything else means the endpoint answers. */
+static void circuit_update(struct relay_queue *q, struct endpoint *ep,
+			   struct queue_entry *qe, bool dead, const char *error)
+{
+	if (!dead) {
+		if (ep->circuit != CIRCUIT_CLOSED)
+			pushcore_log(PUSHCORE_LOG_INFO, NULL, "relay: %s answers "
+				     "again; sending resumes", ep->name);
+		ep->circuit = CIRCUIT_CLOSED;
+		ep->failures = 0;
+		ep->probe = NULL;
+		return;
+	}
+	ep->failures++;
+	if (ep->probe == qe)
+		circuit_open(q, ep, error);
+	else if (ep->circuit == CIRCUIT_CLOSED && q->set.circuit_failures > 0 &&
+		 ep->failures >= q->set.circuit_failures)
+		circuit_open(q, ep, error);
+}
+
+/* --- outcomes ----------------------------------------------------------- */
+
+struct attempt_result {
+	enum pushcore_http_outcome outcome;
+	int status;
+	unsigned int retry_after_secs;
+	const char *error;
+	/* whether the circuit hears of it (once per XADD batch) */
+	bool count;
+};
+
+static void entry_retry_later(struct relay_queue *q, struct endpoint *ep,
+			      struct queue_entry *qe,
+			      const struct attempt_result *r)
+{
+	long long delay = relay_queue_backoff_msecs(&q->set, qe->e.attempts);
+	long long ra;
+
+	if (r->retry_after_secs > 0) {
+		/* honoured for the whole endpoint, up to the longest backoff */
+		ra = (long long)(r->retry_after_secs < q->set.max_backoff_secs ?
+				 r->retry_after_secs : q->set.max_backoff_secs) * 1000;
+		if (ra > delay)
+			delay = ra;
+		if (q->now + ra > ep->hold_until)
+			ep->hold_until = q->now + ra;
+	}
+	qe->due = q->now + delay;
+	qe->e.next_attempt = (qe->due + 999) / 1000;
+	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
+		     "(%s) to %s failed: %s (attempt %u); next attempt in %llds",
+		     qe->e.id, qe->e.user, qe->e.driver, ep->name,
+		     qe->e.last_error, qe->e.attempts, (delay + 999) / 1000);
+	q->store.retry(q->store.ctx, qe->e.id, qe->e.attempts,
+		       qe->e.next_attempt, qe->e.last_error);
+}
+
+/* Returns whether qe is still queued (waiting for a retry). */
+static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
+			   struct queue_entry *qe, const struct attempt_result *r)
+{
+	char status[32];
+	bool dead = r->outcome == PUSHCORE_HTTP_TEMPFAIL &&
+		(r->status == 0 || r->status >= 500);
+
+	q->now = now_msecs();
+	qe->e.attempts++;
+	if (r->outcome != PUSHCORE_HTTP_OK) {
+		snprintf(status, sizeof(status), "HTTP %d", r->status);
+		entry_set_error(qe, r->status != 0 ? status :
+				r->error != NULL ? r->error : "failed");
+	}
+	if (r->count || r->outcome == PUSHCORE_HTTP_OK)
+		circuit_update(q, ep, qe, dead, qe->e.last_error);
+	if (r->outcome == PUSHCORE_HTTP_OK) {
+		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: sent %s for %s (%s) "
+			     "to %s (attempt %u)", qe->e.id, qe->e.user,
+			     qe->e.driver, ep->name, qe->e.attempts);
+		q->store.sent(q->store.ctx, qe->e.id);
+		entry_done(q, qe);
+		return false;
+	}
+	if (r->outcome == PUSHCORE_HTTP_PERMFAIL)
+		entry_fail(q, qe, ep->name, qe->e.last_error);
+	else if (entry_expired(q, qe))
+		entry_expire(q, qe, ep->name);
+	else {
+		entry_retry_later(q, ep, qe, r);
+		return true;
+	}
+	return false;
+}
+
+static void http_done(const struct pushcore_http_result *result, void *context)
+{
+	struct queue_entry *qe = context;
+	struct relay_queue *q = qe->q;
+	struct endpoint *ep = qe->uq->ep;
+	struct attempt_result r = {
+		.outcome = result->outcome, .status = result->status,
+		.retry_after_secs = result->retry_after_secs,
+		.error = result->error, .count = true,
+	};
+
+	qe->in_flight = false;
+	qe->uq->busy = false;
+	ep->in_flight--;
+	q->in_flight--;
+	ep->dirty = true;
+	q->again = true;
+	if (q->closing)
+		return;
+	entry_finished(q, ep, qe, &r);
+}
+
+/* --- starting attempts ---------------------------------------------------- */
+
+enum prepared {
+	PREPARED,	/* to be sent to ep now */
+	PREPARED_GONE,	/* failed for good or expired: no longer queued */
+	PREPARED_WAIT,	/* still queued (retry later, resolve later, or moved
+			   to the endpoint the configuration names now) */
+};
+
+/* Resolves qe afresh for an attempt. */
+static enum prepared entry_prepare(struct relay_queue *q, struct endpoint *ep,
+				   struct queue_entry *qe)
+{
+	struct attempt_result r = {
+		.outcome = PUSHCORE_HTTP_TEMPFAIL, .count = false,
+	};
+	const char *key = NULL, *error = NULL;
+	struct endpoint *to;
+	int ret;
+
+	if (entry_expired(q, qe)) {
+		entry_expire(q, qe, ep->name);
+		return PREPARED_GONE;
+	}
+	if ((ret = entry_resolve(q, qe, &key, &error)) == RESOLVE_DEFERRED)
+		return PREPARED_WAIT;
+	if (ret == -1) {
+		entry_fail(q, qe, ep->name, error);
+		return PREPARED_GONE;
+	}
+	if (ret == -2) {
+		/* not the endpoint's fault: a retry that the circuit ignores */
+		r.error = error;
+		return entry_finished(q, ep, qe, &r) ? PREPARED_WAIT : PREPARED_GONE;
+	}
+	if (strcmp(key, ep->key) == 0)
+		return PREPARED;
+	/* the configuration changed since it was queued */
+	to = endpoint_get(q, key);
+	uq_remove(q, qe);
+	uq_insert(q, to, qe);
+	q->again = true;
+	return PREPARED_WAIT;
+}
+
+static bool start_http(struct relay_queue *q, struct endpoint *ep,
+		       struct queue_entry *qe)
+{
+	struct pushcore_http_request req;
+	const char *error;
+
+	if (entry_prepare(q, ep, qe) != PREPARED)
+		return false;
+	req = qe->req;
+	req.max_attempts = 1;
+	if (req.timeout_msecs == 0)
+		req.timeout_msecs = HTTP_DEFAULT_TIMEOUT_MSECS;
+	req.callback = http_done;
+	req.context = qe;
+	if (!pushcore_http_submit(&req, &error)) {
+		struct pushcore_pool *pool = pushcore_pool_new();
+
+		qe->e.attempts++;
+		entry_fail(q, qe, ep->name, pushcore_psprintf(pool,
+			"unusable request: %s", error));
+		pushcore_pool_free(&pool);
+		return false;
+	}
+	/* the request was copied */
+	entry_drop_request(qe);
+	qe->in_flight = true;
+	qe->uq->busy = true;
+	ep->in_flight++;
+	q->in_flight++;
+	if (ep->circuit == CIRCUIT_PROBING)
+		ep->probe = qe;
+	return true;
+}
+
+/* How many attempts ep may start now. */
+static unsigned int endpoint_slots(struct relay_queue *q, struct endpoint *ep)
+{
+	unsigned int slots;
+
+	if (ep->hold_until > q->now)
+		return 0;
+	if (ep->circuit == CIRCUIT_OPEN) {
+		if (ep->open_until > q->now)
+			return 0;
+		ep->circuit = CIRCUIT_PROBING;
+		ep->probe = NULL;
+	}
+	if (ep->circuit == CIRCUIT_PROBING)
+		slots = ep->probe == NULL ? 1 : 0;
+	else
+		slots = ep->in_flight < q->set.endpoint_concurrency ?
+			q->set.endpoint_concurrency - ep->in_flight : 0;
+	if (ep->in_flight + slots > q->set.endpoint_concurrency)
+		slots = q->set.endpoint_concurrency > ep->in_flight ?
+			q->set.endpoint_concurrency - ep->in_flight : 0;
+	if (q->in_flight + slots > MAX_IN_FLIGHT)
+		slots = MAX_IN_FLIGHT - q->in_flight;
+	return slots;
+}
+
+/* One pass over ep's user queues, round robin: starts due heads while
+   slots last; notes the earliest head not started. */
+static void start_due_http(struct relay_queue *q, struct endpoint *ep,
+			   unsigned int slots)
+{
+	struct user_queue *uq = ep->uq_head, *next;
+	unsigned int n = ep->uq_count;
+	long long next_due = LLONG_MAX;
+	bool again = false;
+
+	for (; uq != NULL && n > 0; uq = next, n--) {
+		next = uq->next;
+		if (uq->busy)
+			continue;
+		if (uq->head->due > q->now || slots == 0) {
+			if (uq->head->due < next_due)
+				next_due = uq->head->due;
+			continue;
+		}
+		/* the queue may be freed by a failure: move it first */
+		uq_unlink(uq);
+		uq_append(uq);
+		if (start_http(q, ep, uq->head))
+			slots--;
+		else
+			again = true;
+	}
+	ep->next_due = next_due;
+	/* not started (waits for a resolution, failed, moved): the queues
+	   changed behind the pass, so look again next time */
+	ep->dirty = again;
+	if (again)
+		q->again = true;
+}
+
+/* The due entries of ep, in order per user, up to max. */
+static unsigned int xadd_collect(struct relay_queue *q, struct endpoint *ep,
+				 struct queue_entry **batch, unsigned int max)
+{
+	struct user_queue *uq;
+	struct queue_entry *qe;
+	unsigned int n = 0;
+
+	ep->next_due = LLONG_MAX;
+	for (uq = ep->uq_head; uq != NULL; uq = uq->next) {
+		for (qe = uq->head; qe != NULL; qe = qe->next) {
+			if (qe->due > q->now || n == max) {
+				if (qe->due < ep->next_due)
+					ep->next_due = qe->due;
+				break;
+			}
+			batch[n++] = qe;
+		}
+	}
+	return n;
+}
+
+/* The XADD of one entry from its resolved request; false if unusable. */
+static bool xadd_fill(struct queue_entry *qe, struct pushcore_redis_add *add)
+{
+	const char *const *h;
+	const char *maxlen = NULL;
+
+	memset(add, 0, sizeof(*add));
+	add->user = qe->e.user;
+	add->id = qe->e.id;
+	add->json = qe->req.body;
+	add->json_len = qe->req.body_len;
+	for (h = qe->req.headers; h != NULL && *h != NULL; h++) {
+		if (strncmp(*h, "stream: ", 8) == 0)
+			add->stream = *h + 8;
+		else if (strncmp(*h, "event: ", 7) == 0)
+			add->event = *h + 7;
+		else if (strncmp(*h, "maxlen: ", 8) == 0)
+			maxlen = *h + 8;
+	}
+	return add->stream != NULL && add->event != NULL && add->json != NULL &&
+		(maxlen == NULL || pushcore_parse_uint(maxlen, &add->maxlen));
+}
+
+/* One pipelined XADD batch to ep (synchronous, bounded). */
+static void start_xadd(struct relay_queue *q, struct endpoint *ep,
+		       unsigned int slots)
+{
+	struct queue_entry *batch[XADD_BATCH_MAX], *ready[XADD_BATCH_MAX];
+	struct pushcore_redis_add adds[XADD_BATCH_MAX];
+	struct attempt_result r = { .outcome = PUSHCORE_HTTP_OK, .count = true };
+	unsigned int i, n, count = 0, added = 0, timeout = XADD_MAX_MSECS;
+	struct user_queue *held = NULL, *uq;
+	const char *error = NULL;
+	char error_copy[512];
+
+	/* a probe is one XADD; else a whole batch, on the one connection */
+	n = xadd_collect(q, ep, batch, ep->circuit == CIRCUIT_PROBING ?
+			 slots : XADD_BATCH_MAX);
+	ep->dirty = n > 0;
+	for (i = 0; i < n; i++) {
+		/* a user's entries are side by side in the batch: once one
+		   waits, the user's later ones wait too */
+		if ((uq = batch[i]->uq) == held)
+			continue;
+		switch (entry_prepare(q, ep, batch[i])) {
+		case PREPARED:
+			break;
+		case PREPARED_GONE:
+			continue;
+		case PREPARED_WAIT:
+			held = uq;
+			continue;
+		}
+		if (!xadd_fill(batch[i], &adds[count])) {
+			batch[i]->e.attempts++;
+			entry_fail(q, batch[i], ep->name, "unusable XADD request "
+				   "(stream, event or maxlen)");
+			continue;
+		}
+		if (batch[i]->req.timeout_msecs > 0 && batch[i]->req.timeout_msecs < timeout)
+			timeout = batch[i]->req.timeout_msecs;
+		ready[count++] = batch[i];
+	}
+	if (count == 0)
+		return;
+	q->xadd_sent = true;
+	if (ep->circuit == CIRCUIT_PROBING)
+		ep->probe = ready[0];
+	if (pushcore_redis_xadd(ready[0]->req.url, ready[0]->req.tls_ca_file,
+				timeout, adds, count, &added, &error) < 0) {
+		snprintf(error_copy, sizeof(error_copy), "%s", error);
+		error = error_copy;
+	}
+	for (i = 0; i < count; i++) {
+		if (i == added) {
+			r.outcome = PUSHCORE_HTTP_TEMPFAIL;
+			r.error = error;
+		} else if (i > added) {
+			r.count = false;	/* one failure of the batch */
+		}
+		entry_finished(q, ep, ready[i], &r);
+	}
+}
+
+static void start_due(struct relay_queue *q)
+{
+	struct endpoint *ep, *next;
+	unsigned int slots;
+
+	for (ep = q->endpoint_list; ep != NULL; ep = next) {
+		next = ep->next;
+		if (ep->entries == 0 || (slots = endpoint_slots(q, ep)) == 0)
+			continue;
+		if (!ep->dirty && ep->next_due > q->now)
+			continue;
+		if (!ep->xadd)
+			start_due_http(q, ep, slots);
+		else if (!q->xadd_sent)
+			start_xadd(q, ep, slots);
+		else
+			q->again = true;	/* one XADD batch per run() */
+	}
+}
+
+/* --- run ---------------------------------------------------------------- */
+
+static void incoming_remove(struct relay_queue *q, struct queue_entry *prev,
+			    struct queue_entry *qe)
+{
+	if (prev != NULL)
+		prev->next = qe->next;
+	else
+		q->incoming_head = qe->next;
+	if (q->incoming_tail == qe)
+		q->incoming_tail = prev;
+	qe->next = NULL;
+}
+
+/* The configuration could not be read for qe: it stays unplaced, and
+   so do its user's later entries, until a retry resolves it. */
+static void incoming_later(struct relay_queue *q, struct queue_entry *qe)
+{
+	long long delay = relay_queue_backoff_msecs(&q->set, ++qe->resolve_failures);
+
+	qe->resolve_due = q->now + delay;
+	qe->e.next_attempt = (qe->resolve_due + 999) / 1000;
+	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
+		     "(%s) waits: %s; next try in %llds", qe->e.id, qe->e.user,
+		     qe->e.driver, qe->e.last_error, (delay + 999) / 1000);
+	q->store.retry(q->store.ctx, qe->e.id, qe->e.attempts,
+		       qe->e.next_attempt, qe->e.last_error);
+}
+
+/* New entries find their endpoint, in order. */
+static void place_incoming(struct relay_queue *q)
+{
+	struct queue_entry *qe, *prev = NULL, *next;
+	struct hash waiting_users;
+	const char *key = NULL, *error = NULL;
+	int ret = 0;
+
+	/* entries waiting for the configuration are not looked at again
+	   before one of them is due */
+	if (!q->incoming_changed && q->incoming_due > q->now)
+		return;
+	q->incoming_changed = false;
+	q->incoming_due = LLONG_MAX;
+	if (q->incoming_head == NULL)
+		return;
+	hash_init(&waiting_users);
+	for (qe = q->incoming_head; qe != NULL; qe = next) {
+		next = qe->next;
+		if (hash_lookup(&waiting_users, qe->e.user) != NULL) {
+			prev = qe;
+			continue;
+		}
+		if (qe->resolve_due > q->now ||
+		    (ret = entry_resolve(q, qe, &key, &error)) == -2) {
+			if (qe->resolve_due <= q->now)
+				incoming_later(q, qe);
+			if (qe->resolve_due < q->incoming_due)
+				q->incoming_due = qe->resolve_due;
+			hash_insert(&waiting_users, qe->e.user, qe);
+			prev = qe;
+			continue;
+		}
+		if (ret == RESOLVE_DEFERRED) {
+			q->incoming_changed = true;	/* the rest next time */
+			break;
+		}
+		incoming_remove(q, prev, qe);
+		if (ret < 0)
+			entry_fail(q, qe, "(unresolved)", error);
+		else
+			uq_insert(q, endpoint_get(q, key), qe);
+	}
+	hash_deinit(&waiting_users);
+}
+
+/* Fails expired entries (also those held back by a circuit) and forgets
+   endpoints that have nothing left to remember. */
+static void sweep(struct relay_queue *q)
+{
+	struct endpoint *ep, *next_ep;
+	struct user_queue *uq, *next_uq;
+	struct queue_entry *qe, *next_qe, *prev = NULL;
+
+	for (qe = q->incoming_head; qe != NULL; qe = next_qe) {
+		next_qe = qe->next;
+		if (!entry_expired(q, qe)) {
+			prev = qe;
+			continue;
+		}
+		incoming_remove(q, prev, qe);
+		entry_expire(q, qe, "(unresolved)");
+	}
+	for (ep = q->endpoint_list; ep != NULL; ep = next_ep) {
+		next_ep = ep->next;
+		for (uq = ep->uq_head; uq != NULL; uq = next_uq) {
+			next_uq = uq->next;
+			/* the queue is freed with its last entry */
+			for (qe = uq->head; qe != NULL; qe = next_qe) {
+				next_qe = qe->next;
+				if (!qe->in_flight && entry_expired(q, qe))
+					entry_expire(q, qe, ep->name);
+			}
+		}
+		if (ep->entries == 0 && ep->in_flight == 0 &&
+		    ep->hold_until <= q->now &&
+		    (ep->circuit == CIRCUIT_CLOSED ||
+		     ep->open_until + ENDPOINT_FORGET_MSECS <= q->now))
+			endpoint_free(q, ep);
+	}
+	q->next_sweep = q->now + SWEEP_MSECS;
+}
+
+static long long min_ll(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
+static unsigned int next_wake(struct relay_queue *q)
+{
+	long long wake = q->count == 0 ? q->now + RELAY_IDLE_MSECS : q->next_sweep;
+	struct endpoint *ep;
+	int curl_msecs;
+
+	if (q->again)
+		return 0;
+	wake = min_ll(wake, q->incoming_due);
+	for (ep = q->endpoint_list; ep != NULL; ep = ep->next) {
+		if (ep->entries == 0)
+			continue;
+		if (ep->hold_until > q->now)
+			wake = min_ll(wake, ep->hold_until);
+		else if (ep->circuit == CIRCUIT_OPEN)
+			wake = min_ll(wake, ep->open_until);
+		else if (endpoint_slots(q, ep) == 0)
+			continue;	/* a completion wakes the loop */
+		else if (ep->dirty)
+			return 0;
+		else if (ep->next_due != LLONG_MAX)
+			wake = min_ll(wake, ep->next_due);
+	}
+	if ((curl_msecs = pushcore_http_timeout_msecs()) >= 0)
+		wake = min_ll(wake, q->now + curl_msecs);
+	return wake <= q->now ? 0 : (unsigned int)(wake - q->now);
+}
+
+unsigned int relay_queue_run(struct relay_queue *q)
+{
+	q->now = now_msecs();
+	q->run_started = mono_msecs();
+	q->again = false;
+	q->xadd_sent = false;
+	place_incoming(q);
+	if (q->now >= q->next_sweep)
+		sweep(q);
+	pushcore_http_perform();
+	q->now = now_msecs();
+	start_due(q);
+	/* sends what was just started; finishes what completed meanwhile */
+	pushcore_http_perform();
+	while (q->resolved != NULL)
+		entry_drop_request(q->resolved);
+	q->now = now_msecs();
+	return next_wake(q);
+}
+
+int relay_queue_wait(struct relay_queue *q __attribute__((unused)),
+		     struct pollfd *fds, unsigned int nfds,
+		     unsigned int timeout_msecs)
+{
+	return pushcore_http_poll(fds, nfds, timeout_msecs);
+}
+
+/* --- the rest of the interface ---------------------------------------------- */
+
+void relay_queue_add(struct relay_queue *q, const struct pushcore_spool_entry *e)
+{
+	struct queue_entry *qe = entry_copy(q, e);
+
+	qe->seq = ++q->seq;
+	if (q->incoming_tail != NULL)
+		q->incoming_tail->next = qe;
+	else
+		q->incoming_head = qe;
+	q->incoming_tail = qe;
+	q->incoming_changed = true;
+	q->count++;
+}
+
+static bool id_listed(const char *const *ids, const char *id)
+{
+	for (; ids != NULL && *ids != NULL; ids++) {
+		if (strcmp(*ids, id) == 0)
+			return true;
+	}
+	return ids == NULL;
+}
+
+unsigned int relay_queue_retry(struct relay_queue *q, const char *const *ids)
+{
+	struct endpoint *ep;
+	struct user_queue *uq;
+	struct queue_entry *qe;
+	unsigned int count = 0, before;
+	long long now = now_msecs();
+
+	for (qe = q->incoming_head; qe != NULL; qe = qe->next) {
+		if (id_listed(ids, qe->e.id)) {
+			qe->due = 0;
+			qe->resolve_due = 0;
+			q->incoming_changed = true;
+			count++;
+		}
+	}
+	for (ep = q->endpoint_list; ep != NULL; ep = ep->next) {
+		before = count;
+		for (uq = ep->uq_head; uq != NULL; uq = uq->next) {
+			for (qe = uq->head; qe != NULL; qe = qe->next) {
+				if (!qe->in_flight && id_listed(ids, qe->e.id)) {
+					qe->due = now;
+					count++;
+				}
+			}
+		}
+		if (count == before)
+			continue;
+		/* the administrator asks for now: a probe at once, and no
+		   Retry-After wait */
+		if (ep->circuit == CIRCUIT_OPEN)
+			ep->open_until = now;
+		ep->hold_until = 0;
+		ep->dirty = true;
+	}
+	return count;
+}
+
+unsigned int relay_queue_pending(const struct relay_queue *q)
+{
+	return q->count;
+}
+
+static int resolve_with_pushadm(void *context, struct pushcore_pool *pool,
+				const struct pushcore_spool_entry *e,
+				struct pushcore_http_request *req_r,
+				const char **error_r)
+{
+	return pushadm_resolve(context, pool, e, req_r, error_r);
+}
+
+struct relay_queue *relay_queue_new(const struct relay_queue_settings *set,
+				    struct pushadm_resolver *resolver,
+				    const struct relay_queue_store *store)
+{
+	return relay_queue_new_with_resolver(set, resolve_with_pushadm,
+					     resolver, store);
+}
+
+struct relay_queue *
+relay_queue_new_with_resolver(const struct relay_queue_settings *set,
+			      relay_queue_resolve_t *resolve, void *context,
+			      const struct relay_queue_store *store)
+{
+	struct relay_queue *q = pushcore_xmalloc(sizeof(*q));
+
+	memset(q, 0, sizeof(*q));
+	q->set = *set;
+	/* values that would stop sending altogether get the smallest that
+	   works; relay.conf's parser refuses them before */
+	if (q->set.endpoint_concurrency == 0)
+		q->set.endpoint_concurrency = 1;
+	if (q->set.backoff_secs == 0)
+		q->set.backoff_secs = 1;
+	if (q->set.max_backoff_secs < q->set.backoff_secs)
+		q->set.max_backoff_secs = q->set.backoff_secs;
+	if (q->set.circuit_secs == 0)
+		q->set.circuit_secs = 1;
+	q->store = *store;
+	q->resolve = resolve;
+	q->resolve_ctx = context;
+	hash_init(&q->endpoints);
+	hash_init(&q->user_queues);
+	/* the queue orders and bounds requests per endpoint itself; curl
+	   keeps their connections alive */
+	pushcore_http_set_connection_limits(0, MAX_CACHED_CONNECTIONS);
+	return q;
+}
+
+void relay_queue_free(struct relay_queue **_q)
+{
+	struct relay_queue *q = *_q;
+	struct queue_entry *qe;
+
+	if (q == NULL)
+		return;
+	*_q = NULL;
+	/* what is on the wire stays in the journal and is sent again */
+	q->closing = true;
+	pushcore_http_abort_all("the relay is stopping");
+	while ((qe = q->incoming_head) != NULL) {
+		q->incoming_head = qe->next;
+		entry_free(qe);
+	}
+	while (q->endpoint_list != NULL) {
+		struct endpoint *ep = q->endpoint_list;
+
+		while (ep->uq_head != NULL)
+			entry_done(q, ep->uq_head->head);
+		endpoint_free(q, ep);
+	}
+	hash_deinit(&q->endpoints);
+	hash_deinit(&q->user_queues);
+	free(q);
+}

@@ -1,0 +1,74 @@
+#ifndef PUSHADM_RELAY_QUEUE_H
+#define PUSHADM_RELAY_QUEUE_H
+
+/* The relay's sending engine: the notifications the journal holds, sent to
+   their endpoints without ever blocking the relay's loop. Per endpoint
+   (the resolved request's method and URL): kept-alive connections, at
+   most endpoint_concurrency requests in flight, each user's notifications
+   in order, and a circuit that stops connecting to a dead endpoint. Per
+   notification: exponential backoff with jitter, Retry-After, maximum
+   age. docs/spool.md, "How the relay sends".
+
+   Requests are built only by the resolver (pushadm_resolve()), from
+   Dovecot's configuration, never from what a record says. The callbacks
+   of the store are called from relay_queue_run() only, once per outcome. */
+
+#include <poll.h>
+#include <stdbool.h>
+
+#include "pushcore-spool.h"
+
+struct pushadm_resolver;
+struct pushcore_pool;
+struct pushcore_http_request;
+
+struct relay_queue_settings {
+	unsigned int backoff_secs, max_backoff_secs, max_age_secs;
+	unsigned int endpoint_concurrency;	/* requests in flight per endpoint */
+	unsigned int circuit_failures;	/* consecutive failures that open a circuit */
+	unsigned int circuit_secs;	/* open this long, then one probe */
+};
+/* What the queue tells the journal, once per outcome. */
+struct relay_queue_store {
+	void (*sent)(void *ctx, const char *id);
+	void (*retry)(void *ctx, const char *id, unsigned int attempts,
+		      long long next_attempt, const char *last_error);
+	/* permanent failure or expired: keep aside for inspection */
+	void (*failed)(void *ctx, const struct pushcore_spool_entry *e,
+		       const char *reason);
+	void *ctx;
+};
+struct relay_queue *relay_queue_new(const struct relay_queue_settings *set,
+				    struct pushadm_resolver *resolver,
+				    const struct relay_queue_store *store);
+/* An entry already durable in the journal (copied). */
+void relay_queue_add(struct relay_queue *q, const struct pushcore_spool_entry *e);
+/* Waiting entries due now: all when ids is NULL; returns how many. */
+unsigned int relay_queue_retry(struct relay_queue *q, const char *const *ids);
+/* Starts what is due, finishes what completed; never blocks. Returns the
+   msecs until it wants to run again. */
+unsigned int relay_queue_run(struct relay_queue *q);
+/* Waits up to timeout_msecs for the queue's network activity or for one of
+   fds to become readable (curl_multi_poll with extra fds); revents set. */
+int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
+		     unsigned int nfds, unsigned int timeout_msecs);
+unsigned int relay_queue_pending(const struct relay_queue *q);
+void relay_queue_free(struct relay_queue **q);
+
+/* --- for tests ---------------------------------------------------------- */
+
+/* A resolver with pushadm_resolve()'s contract, so that tests can drive the
+   queue without Dovecot's configuration. */
+typedef int relay_queue_resolve_t(void *context, struct pushcore_pool *pool,
+				  const struct pushcore_spool_entry *e,
+				  struct pushcore_http_request *req_r,
+				  const char **error_r);
+struct relay_queue *
+relay_queue_new_with_resolver(const struct relay_queue_settings *set,
+			      relay_queue_resolve_t *resolve, void *context,
+			      const struct relay_queue_store *store);
+/* The delay before retry number attempts+1, jitter included (msecs). */
+unsigned int relay_queue_backoff_msecs(const struct relay_queue_settings *set,
+				       unsigned int attempts);
+
+#endif

@@ -1,0 +1,676 @@
+/* The relay's socket side. Every client socket is non-blocking and every
+   client is bounded (frame size, entries per message, time to finish a
+   message or to read its acks), so one peer that sends garbage or stalls
+   is disconnected and never holds up another. */
+#define _GNU_SOURCE	/* struct ucred */
+#include "pushadm.h"
+#include "pushadm-relay-server.h"
+#include "pushadm-trust.h"
+#include "pushcore.h"
+#include "pushcore-relay-proto.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* acks a client has not read: beyond this it is not reading them */
+#define RELAY_MAX_CLIENT_OUTPUT (1024 * 1024)
+#define RELAY_ACCEPTS_PER_ROUND 64
+
+struct relay_client {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	struct pushcore_buf in, out;
+	/* when the unfinished input or the unsent output began (0: none) */
+	time_t in_since, out_since;
+	bool dead;
+};
+
+/* one SUBMIT read this round */
+struct relay_pending {
+	struct relay_pending *next;
+	struct relay_client *client;
+	struct pushcore_pool *pool;
+	struct pushcore_relay_msg msg;
+};
+
+union relay_addr {
+	struct sockaddr sa;
+	struct sockaddr_un un;
+};
+
+static int relay_addr_set(union relay_addr *addr, const char *path)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->un.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(addr->un.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr->un.sun_path, path);
+	return 0;
+}
+
+int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r)
+{
+	static char error[600];
+	char dir[512];
+	char *p;
+
+	if (strlen(path) >= sizeof(dir)) {
+		*error_r = "path too long";
+		return -1;
+	}
+	strcpy(dir, path);
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(dir, mode) == 0) {
+			/* the mode asked for, not the relay's umask */
+			(void)chmod(dir, mode);
+		} else if (errno != EEXIST) {
+			snprintf(error, sizeof(error), "mkdir(%s) failed: %s", dir,
+				 strerror(errno));
+			*error_r = error;
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+/* A socket file left by a relay that died is removed; a live relay's is
+   not: two relays would share one journal's work. */
+static int relay_clear_stale(const char *path, const char **error_r)
+{
+	static char error[600];
+	union relay_addr addr;
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(error, sizeof(error), "%s exists and is not a socket; "
+			 "remove it or change push_notification_relay_socket", path);
+		*error_r = error;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ret = fd < 0 || relay_addr_set(&addr, path) < 0 ? -1 :
+		connect(fd, &addr.sa, sizeof(addr.un));
+	if (fd >= 0)
+		close(fd);
+	if (ret == 0) {
+		snprintf(error, sizeof(error), "another relay is listening on %s", path);
+		*error_r = error;
+		return -1;
+	}
+	(void)unlink(path);
+	return 0;
+}
+
+int relay_listen(struct relay_server *srv, const char **error_r)
+{
+	static char error[700];
+	const char *path = srv->socket_path;
+	union relay_addr addr;
+	struct stat st;
+	const char *op = "socket";
+
+	srv->listen_fd = -1;
+	if (path[0] == '\0')
+		return 0;
+	/* delivery uids must reach the socket */
+	if (relay_mkdir_parent(path, 0755, error_r) < 0 ||
+	    relay_clear_stale(path, error_r) < 0)
+		return -1;
+	if (relay_addr_set(&addr, path) < 0 ||
+	    (srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+				     SOCK_NONBLOCK, 0)) < 0 ||
+	    (op = "bind", bind(srv->listen_fd, &addr.sa, sizeof(addr.un))) < 0 ||
+	    (op = "chown", lchown(path, srv->conf.socket_uid, srv->conf.socket_gid)) < 0 ||
+	    (op = "chmod", chmod(path, srv->conf.socket_mode)) < 0 ||
+	    (op = "listen", listen(srv->listen_fd, 128)) < 0 ||
+	    (op = "stat", lstat(path, &st)) < 0) {
+		snprintf(error, sizeof(error), "%s(%s) failed: %s", op, path,
+			 strerror(errno));
+		*error_r = error;
+		return -1;
+	}
+	srv->socket_ino = st.st_ino;
+	return 0;
+}
+
+static const char *uid_name(uid_t uid)
+{
+	static char name[64];
+	struct passwd *pw = getpwuid(uid);
+
+	snprintf(name, sizeof(name), "%s", pw != NULL ? pw->pw_name : "?");
+	return name;
+}
+
+static void client_close(struct relay_client *c, const char *why)
+{
+	if (why != NULL) {
+		pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: disconnecting "
+			     "uid %lu (%s) pid %ld: %s", (unsigned long)c->uid,
+			     uid_name(c->uid), (long)c->pid, why);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->dead = true;
+}
+
+static void client_flush(struct relay_client *c)
+{
+	ssize_t ret;
+
+	while (c->out.len > 0 && !c->dead) {
+		ret = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (ret < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				client_close(c, NULL);
+			break;
+		}
+		memmove(c->out.data, c->out.data + ret, c->out.len - (size_t)ret);
+		c->out.len -= (size_t)ret;
+	}
+	c->out_since = c->out.len == 0 ? 0 : (c->out_since != 0 ? c->out_since : time(NULL));
+	if (c->out.len > RELAY_MAX_CLIENT_OUTPUT)
+		client_close(c, "it does not read its acknowledgements");
+}
+
+static void client_ack(struct relay_client *c, uint32_t seq,
+		       enum pushcore_relay_status status, unsigned int count,
+		       const char *text)
+{
+	if (c->dead)
+		return;
+	pushcore_relay_encode_ack(&c->out, seq, status, count, text);
+	client_flush(c);
+}
+
+static void relay_accept(struct relay_server *srv)
+{
+	struct relay_client *c, **clients;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < RELAY_ACCEPTS_PER_ROUND; i++) {
+		fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* the connection stays queued and the socket readable:
+			   stop looking at it for a second instead of spinning */
+			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: accept() "
+				     "failed: %s; new connections wait", strerror(errno));
+			srv->accept_paused_until = time(NULL) + 1;
+			return;
+		}
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(fd);
+			continue;
+		}
+		if (!pushadm_trust_may_connect(srv->trust, cred.uid)) {
+			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: refused a "
+				     "connection from uid %lu (%s) pid %ld: not "
+				     "a mail uid (relay.conf allowed_uids adds one)",
+				     (unsigned long)cred.uid, uid_name(cred.uid),
+				     (long)cred.pid);
+			close(fd);
+			continue;
+		}
+		if (srv->client_count >= srv->conf.max_clients) {
+			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: %u clients "
+				     "connected (relay.conf max_clients); refusing "
+				     "pid %ld", srv->client_count, (long)cred.pid);
+			close(fd);
+			continue;
+		}
+		c = pushcore_xmalloc(sizeof(*c));
+		memset(c, 0, sizeof(*c));
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+		pushcore_buf_init(&c->in);
+		pushcore_buf_init(&c->out);
+		clients = pushcore_xrealloc(srv->clients, sizeof(*clients) *
+					    (srv->client_count + 1));
+		clients[srv->client_count++] = c;
+		srv->clients = clients;
+	}
+}
+
+/* All of a message's users must be the peer's to submit for, or none of
+   it is taken. */
+static bool relay_may_submit(struct relay_server *srv, struct relay_client *c,
+			     const struct pushcore_relay_msg *msg,
+			     const char **text_r)
+{
+	static char text[512];
+	const char *why = "refused";
+	unsigned int i;
+
+	for (i = 0; i < msg->count; i++) {
+		if (pushadm_trust_may_submit(srv->trust, c->uid,
+					     msg->entries[i]->user, &why))
+			continue;
+		pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: refused a "
+			     "submission from uid %lu (%s) pid %ld for user %s: %s",
+			     (unsigned long)c->uid, uid_name(c->uid), (long)c->pid,
+			     msg->entries[i]->user, why);
+		snprintf(text, sizeof(text), "uid %lu may not submit for user %s: %s",
+			 (unsigned long)c->uid, msg->entries[i]->user, why);
+		*text_r = text;
+		return false;
+	}
+	return true;
+}
+
+static void relay_retry_msg(struct relay_server *srv, struct relay_client *c,
+			    const struct pushcore_relay_msg *msg)
+{
+	const char *const *ids = msg->count == 0 ? NULL : msg->ids;
+	const char *error;
+	unsigned int count;
+
+	/* only root runs pushadm relay retry */
+	if (c->uid != 0) {
+		client_ack(c, msg->seq, PUSHCORE_RELAY_REFUSED, 0,
+			   "only root may make entries due");
+		return;
+	}
+	if (relay_journal_begin(srv->journal, &error) < 0 ||
+	    relay_journal_retry(srv->journal, ids, &error) < 0 ||
+	    relay_journal_commit(srv->journal, &error) < 0) {
+		client_ack(c, msg->seq, PUSHCORE_RELAY_FAILED, 0, error);
+		return;
+	}
+	count = relay_queue_retry(srv->queue, ids);
+	client_ack(c, msg->seq, PUSHCORE_RELAY_OK, count, NULL);
+}
+
+/* Handles one complete frame; false when the client must go. */
+static bool relay_handle_frame(struct relay_server *srv, struct relay_client *c,
+			       const void *frame, size_t size)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	struct relay_pending *p;
+	struct pushcore_relay_msg msg;
+	const char *error;
+
+	if (pushcore_relay_decode(pool, frame, size, &msg, &error) < 0 ||
+	    msg.type == PUSHCORE_RELAY_ACK) {
+		client_close(c, msg.type == PUSHCORE_RELAY_ACK ?
+			     "unexpected acknowledgement" : error);
+		pushcore_pool_free(&pool);
+		return false;
+	}
+	if (msg.type == PUSHCORE_RELAY_RETRY) {
+		relay_retry_msg(srv, c, &msg);
+		pushcore_pool_free(&pool);
+		return true;
+	}
+	if (!relay_may_submit(srv, c, &msg, &error)) {
+		client_ack(c, msg.seq, PUSHCORE_RELAY_REFUSED, 0, error);
+		pushcore_pool_free(&pool);
+		return true;
+	}
+	p = pushcore_palloc(pool, sizeof(*p));
+	p->client = c;
+	p->pool = pool;
+	p->msg = msg;
+	*srv->pending_tail = p;
+	srv->pending_tail = &p->next;
+	srv->pending_count++;
+	return true;
+}
+
+/* Reads everything readable now (bounded) and handles complete frames. */
+static void client_read(struct relay_server *srv, struct relay_client *c)
+{
+	char data[65536];
+	size_t used = 0, frame_size, budget = 2 * PUSHCORE_RELAY_MAX_FRAME;
+	const char *error;
+	ssize_t ret;
+	int ok;
+
+	while (budget > 0) {
+		ret = read(c->fd, data, sizeof(data));
+		if (ret == 0 || (ret < 0 && errno != EAGAIN && errno != EINTR)) {
+			/* a plugin process that ends: the normal way out */
+			client_close(c, NULL);
+			return;
+		}
+		if (ret < 0)
+			break;
+		pushcore_buf_append(&c->in, data, (size_t)ret);
+		budget = (size_t)ret > budget ? 0 : budget - (size_t)ret;
+	}
+	while ((ok = pushcore_relay_frame(c->in.data + used, c->in.len - used,
+					  &frame_size, &error)) > 0) {
+		if (!relay_handle_frame(srv, c, c->in.data + used, frame_size))
+			return;
+		used += frame_size;
+	}
+	if (ok < 0) {
+		client_close(c, error);
+		return;
+	}
+	memmove(c->in.data, c->in.data + used, c->in.len - used);
+	c->in.len -= used;
+	c->in_since = c->in.len == 0 ? 0 : (c->in_since != 0 ? c->in_since : time(NULL));
+}
+
+void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
+		       const char *id, unsigned int attempts,
+		       long long next_attempt, const char *last_error,
+		       const struct pushcore_spool_entry *e)
+{
+	struct relay_outcome *o;
+	struct pushcore_spool_entry failed;
+	const char *error;
+
+	if (type == RELAY_OUTCOME_FAILED) {
+		/* kept aside where pushadm spool list --failed looks */
+		failed = *e;
+		failed.last_error = last_error;
+		if (pushcore_spool_write(srv->spool_dir, PUSHCORE_SPOOL_FAILED,
+					 &failed, &error) < 0) {
+			pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: notification %s "
+				     "failed (%s) and can't be kept: %s", e->id,
+				     last_error, error);
+		}
+	}
+	if (srv->outcome_count == srv->outcome_size) {
+		srv->outcome_size = srv->outcome_size == 0 ? 64 : srv->outcome_size * 2;
+		srv->outcomes = pushcore_xrealloc(srv->outcomes, sizeof(*o) *
+						  srv->outcome_size);
+	}
+	o = &srv->outcomes[srv->outcome_count++];
+	memset(o, 0, sizeof(*o));
+	o->type = type;
+	snprintf(o->id, sizeof(o->id), "%s", id);
+	o->attempts = attempts;
+	o->next_attempt = next_attempt;
+	o->last_error = last_error == NULL ? NULL : pushcore_xstrdup(last_error);
+}
+
+static int apply_outcomes(struct relay_server *srv, const char **error_r)
+{
+	struct relay_outcome *o;
+	unsigned int i;
+
+	for (i = 0; i < srv->outcome_count; i++) {
+		o = &srv->outcomes[i];
+		if (o->type == RELAY_OUTCOME_RETRY ?
+		    relay_journal_update(srv->journal, o->id, o->attempts,
+					 o->next_attempt, o->last_error, error_r) < 0 :
+		    relay_journal_remove(srv->journal, o->id, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void outcomes_clear(struct relay_server *srv)
+{
+	unsigned int i;
+
+	for (i = 0; i < srv->outcome_count; i++)
+		free(srv->outcomes[i].last_error);
+	srv->outcome_count = 0;
+}
+
+/* Journals the pending messages; which entries were new goes to is_new. */
+static int journal_pending(struct relay_server *srv, bool *is_new,
+			   const char **error_r)
+{
+	struct relay_pending *p;
+	unsigned int i, n = 0;
+	int ret;
+
+	for (p = srv->pending; p != NULL; p = p->next) {
+		for (i = 0; i < p->msg.count; i++) {
+			ret = relay_journal_add(srv->journal, p->msg.entries[i], error_r);
+			if (ret < 0)
+				return -1;
+			is_new[n++] = ret == 0;
+		}
+	}
+	return 0;
+}
+
+void relay_commit(struct relay_server *srv)
+{
+	struct relay_pending *p, *next;
+	unsigned int i, n = 0, total = 0;
+	const char *error = NULL;
+	bool *is_new, ok;
+
+	if (srv->pending_count == 0 && srv->outcome_count == 0)
+		return;
+	for (p = srv->pending; p != NULL; p = p->next)
+		total += p->msg.count;
+	is_new = pushcore_xmalloc(sizeof(*is_new) * (total + 1));
+	ok = relay_journal_begin(srv->journal, &error) == 0 &&
+		journal_pending(srv, is_new, &error) == 0 &&
+		apply_outcomes(srv, &error) == 0 &&
+		relay_journal_commit(srv->journal, &error) == 0;
+	if (!ok) {
+		relay_journal_rollback(srv->journal);
+		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: %s; %u messages "
+			     "not accepted (their senders send them themselves)",
+			     error, srv->pending_count);
+	} else {
+		/* what the group commit shared (pushadm -D) */
+		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: one transaction: "
+			     "%u notifications of %u messages, %u outcomes",
+			     total, srv->pending_count, srv->outcome_count);
+		outcomes_clear(srv);
+	}
+	/* on disk now: the acks, then the queue */
+	for (p = srv->pending; p != NULL; p = next) {
+		next = p->next;
+		client_ack(p->client, p->msg.seq, ok ? PUSHCORE_RELAY_OK :
+			   PUSHCORE_RELAY_FAILED, ok ? p->msg.count : 0,
+			   ok ? NULL : "the relay's journal failed");
+		for (i = 0; i < p->msg.count; i++, n++) {
+			if (ok && is_new[n])
+				relay_queue_add(srv->queue, p->msg.entries[i]);
+		}
+		pushcore_pool_free(&p->pool);
+	}
+	free(is_new);
+	srv->pending = NULL;
+	srv->pending_tail = &srv->pending;
+	srv->pending_count = 0;
+}
+
+static void client_free(struct relay_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	pushcore_buf_free(&c->in);
+	pushcore_buf_free(&c->out);
+	free(c);
+}
+
+/* Stalled ones go; dead ones are freed (after the commit, which may still
+   point at them). */
+static void relay_sweep_clients(struct relay_server *srv)
+{
+	time_t now = time(NULL), limit = (time_t)srv->conf.client_timeout_secs;
+	unsigned int i, kept = 0;
+	struct relay_client *c;
+
+	for (i = 0; i < srv->client_count; i++) {
+		c = srv->clients[i];
+		if (!c->dead && c->in_since != 0 && now - c->in_since >= limit)
+			client_close(c, "it stalled in the middle of a message");
+		if (!c->dead && c->out_since != 0 && now - c->out_since >= limit)
+			client_close(c, "it does not read its acknowledgements");
+		if (c->dead)
+			client_free(c);
+		else
+			srv->clients[kept++] = c;
+	}
+	srv->client_count = kept;
+}
+
+void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
+{
+	unsigned int i, n = 0, timeout = relay_queue_run(srv->queue);
+	struct pollfd *fds = pushcore_xmalloc(sizeof(*fds) * (srv->client_count + 1));
+	struct relay_client *c;
+
+	if (srv->pending_tail == NULL)
+		srv->pending_tail = &srv->pending;
+	if (srv->listen_fd >= 0)
+		fds[n++] = (struct pollfd){ .fd = srv->listen_fd,
+			.events = time(NULL) >= srv->accept_paused_until ? POLLIN : 0 };
+	for (i = 0; i < srv->client_count; i++) {
+		c = srv->clients[i];
+		fds[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN |
+			(c->out.len > 0 ? POLLOUT : 0) };
+	}
+	/* outcomes wait for the next transaction: not long */
+	if (srv->outcome_count > 0 && timeout > 100)
+		timeout = 100;
+	if (timeout > max_wait_msecs)
+		timeout = max_wait_msecs;
+	if (relay_queue_wait(srv->queue, fds, n, timeout) > 0) {
+		i = 0;
+		if (srv->listen_fd >= 0 && (fds[i++].revents & POLLIN) != 0)
+			relay_accept(srv);
+		for (unsigned int j = 0; i < n; i++, j++) {
+			c = srv->clients[j];
+			if ((fds[i].revents & POLLOUT) != 0)
+				client_flush(c);
+			if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+			    !c->dead)
+				client_read(srv, c);
+		}
+	}
+	free(fds);
+	relay_commit(srv);
+	relay_sweep_clients(srv);
+}
+
+void relay_close_all(struct relay_server *srv)
+{
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < srv->client_count; i++)
+		client_free(srv->clients[i]);
+	free(srv->clients);
+	srv->clients = NULL;
+	srv->client_count = 0;
+	outcomes_clear(srv);
+	free(srv->outcomes);
+	srv->outcomes = NULL;
+	if (srv->listen_fd >= 0) {
+		close(srv->listen_fd);
+		srv->listen_fd = -1;
+		/* ours only: a new relay may have replaced it */
+		if (lstat(srv->socket_path, &st) == 0 && st.st_ino == srv->socket_ino)
+			(void)unlink(srv->socket_path);
+	}
+}
+
+/* --- pushadm relay retry ------------------------------------------------ */
+
+static int wait_fd(int fd, short events, time_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long left = (long)(deadline - time(NULL)) * 1000;
+
+	if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return 0;
+}
+
+int relay_send_retry(const char *socket_path, const char *const *ids,
+		     unsigned int count, unsigned int *done_r,
+		     const char **error_r)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushcore_relay_msg ack;
+	struct pushcore_buf buf;
+	union relay_addr addr;
+	time_t deadline = time(NULL) + 10;
+	char data[4096];
+	size_t frame_size = 0, off = 0;
+	ssize_t ret = -1;
+	int fd, err, ok = 0;
+
+	pushcore_buf_init(&buf);
+	pushcore_relay_encode_retry(&buf, 1, ids, count);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || relay_addr_set(&addr, socket_path) < 0 ||
+	    connect(fd, &addr.sa, sizeof(addr.un)) < 0) {
+		*error_r = strerror(errno);
+		ok = -1;
+	}
+	while (ok == 0 && off < buf.len) {
+		if (wait_fd(fd, POLLOUT, deadline) < 0 ||
+		    (ret = send(fd, buf.data + off, buf.len - off, MSG_NOSIGNAL)) < 0) {
+			*error_r = strerror(errno);
+			ok = -1;
+		} else {
+			off += (size_t)ret;
+		}
+	}
+	buf.len = 0;
+	while (ok == 0) {
+		if (wait_fd(fd, POLLIN, deadline) < 0 ||
+		    (ret = read(fd, data, sizeof(data))) <= 0) {
+			*error_r = ret == 0 ? "the relay closed the connection" :
+				strerror(errno);
+			ok = -1;
+		} else {
+			pushcore_buf_append(&buf, data, (size_t)ret);
+			ok = pushcore_relay_frame(buf.data, buf.len, &frame_size, error_r);
+		}
+	}
+	if (ok > 0 && pushcore_relay_decode(pool, buf.data, frame_size, &ack, error_r) == 0) {
+		ok = ack.status == PUSHCORE_RELAY_OK ? 1 : -1;
+		if (ok < 0)
+			*error_r = pushcore_xstrdup(ack.text);
+		*done_r = ack.count;
+	} else {
+		if (ok > 0)
+			*error_r = "invalid answer from the relay";
+		ok = -1;
+	}
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	pushcore_buf_free(&buf);
+	pushcore_pool_free(&pool);
+	errno = err;
+	return ok > 0 ? 0 : -1;
+}

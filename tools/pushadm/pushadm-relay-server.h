@@ -1,0 +1,79 @@
+#ifndef PUSHADM_RELAY_SERVER_H
+#define PUSHADM_RELAY_SERVER_H
+
+/* The relay's socket side: listening, clients (non-blocking, bounded),
+   submissions checked against the trust policy, the group commit. */
+
+#include "pushadm-relay.h"
+
+#include <time.h>
+
+struct pushadm_trust;
+struct pushadm_resolver;
+struct relay_client;
+struct relay_pending;
+
+enum relay_outcome_type {
+	RELAY_OUTCOME_SENT,
+	RELAY_OUTCOME_RETRY,
+	RELAY_OUTCOME_FAILED,
+};
+
+struct relay_outcome {
+	enum relay_outcome_type type;
+	char id[37];
+	unsigned int attempts;
+	long long next_attempt;
+	char *last_error;
+};
+
+struct relay_server {
+	struct relay_conf conf;
+	const char *socket_path, *spool_dir;
+	int listen_fd;
+	ino_t socket_ino;
+	/* out of descriptors: no accept() before this */
+	time_t accept_paused_until;
+	struct relay_journal *journal;
+	struct pushadm_trust *trust;
+	struct pushadm_resolver *resolver;
+	struct relay_queue *queue;
+
+	struct relay_client **clients;
+	unsigned int client_count;
+	/* messages read in this round, waiting for the group commit */
+	struct relay_pending *pending, **pending_tail;
+	unsigned int pending_count;
+	/* what the queue reported, for the next transaction */
+	struct relay_outcome *outcomes;
+	unsigned int outcome_count, outcome_size;
+};
+
+/* Creates the socket's directory and the socket (owner, group, mode from
+   relay.conf); an empty socket path listens nowhere. */
+int relay_listen(struct relay_server *srv, const char **error_r);
+/* One round of the loop: the queue, the wait (at most max_wait_msecs),
+   accepting, reading, the group commit, acks. */
+void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs);
+/* The group commit: journals what was read, applies the queue's
+   outcomes, then acknowledges and queues. */
+void relay_commit(struct relay_server *srv);
+void relay_close_all(struct relay_server *srv);
+
+/* A queue outcome for the next transaction; e (FAILED only) is written to
+   the spool's failed area at once. */
+void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
+		       const char *id, unsigned int attempts,
+		       long long next_attempt, const char *last_error,
+		       const struct pushcore_spool_entry *e);
+
+/* Creates the directories above path (with mode, if new). */
+int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r);
+
+/* pushadm relay retry's side: a RETRY message, bounded wait for the ack.
+   -1 with *error_r and errno (ENOENT, ECONNREFUSED: no relay running). */
+int relay_send_retry(const char *socket_path, const char *const *ids,
+		     unsigned int count, unsigned int *done_r,
+		     const char **error_r);
+
+#endif

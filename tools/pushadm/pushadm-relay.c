@@ -1,0 +1,353 @@
+/* pushadm relay run|retry: the relay's main loop and its admin command.
+
+   The loop: run the queue (pushadm-relay-queue.c), wait for the queue's
+   sockets or ours, accept and read what every ready client sent, write
+   all of it to the journal in ONE transaction (group commit), then
+   acknowledge each message and hand its entries to the queue. Nothing is
+   acknowledged before the transaction holding it is on disk. */
+#include "pushadm.h"
+#include "pushadm-relay.h"
+#include "pushadm-relay-server.h"
+#include "pushadm-resolve.h"
+#include "pushadm-spool.h"
+#include "pushadm-trust.h"
+#include "pushcore.h"
+#include "pushcore-relay-client.h"
+#include "pushcore-relay-proto.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* the file spool is taken over this often, for what delivery processes
+   spooled while the relay did not answer them */
+#define RELAY_TAKEOVER_INTERVAL_SECS 2
+/* the longest one wait lasts: SIGTERM is noticed at once (EINTR), this
+   bounds everything else */
+#define RELAY_MAX_WAIT_MSECS 1000
+
+static volatile sig_atomic_t relay_stop = 0;
+
+static void on_stop_signal(int sig __attribute__((unused)))
+{
+	relay_stop = 1;
+}
+
+struct relay_paths {
+	const char *socket, *spool_dir;
+};
+
+/* Dovecot's settings the relay needs: the socket (2.3 or 2.4 name) and
+   the spool, read as every pushadm command reads them (honours -c). */
+static int relay_read_paths(struct pushadm_ctx *ctx, struct relay_paths *paths_r)
+{
+	struct pushadm_config cfg;
+	const char *value;
+	int ret;
+
+	if ((ret = pushadm_config_load(ctx, NULL, &cfg)) != 0)
+		return ret;
+	value = pushadm_config_get(&cfg, "push_notification_relay_socket");
+	paths_r->socket = pushcore_xstrdup(value != NULL ? value :
+					   PUSHCORE_DEFAULT_RELAY_SOCKET);
+	value = pushadm_config_get(&cfg, "push_notification_spool_dir");
+	paths_r->spool_dir = pushcore_xstrdup(value != NULL ? value :
+					      PUSHCORE_DEFAULT_SPOOL_DIR);
+	/* an explicitly empty socket setting turns hand-off off */
+	for (unsigned int i = 0; i < cfg.count; i++) {
+		if (strcmp(cfg.keys[i], "push_notification_relay_socket") == 0 &&
+		    cfg.values[i][0] == '\0')
+			paths_r->socket = "";
+	}
+	pushadm_config_free(&cfg);
+	return 0;
+}
+
+static const char *relay_conf_path(const char *given)
+{
+	const char *env = getenv(RELAY_CONF_ENV);
+
+	if (given != NULL)
+		return given;
+	return env != NULL && env[0] != '\0' ? env : RELAY_CONF_DEFAULT_PATH;
+}
+
+/* --- the queue's outcomes, applied in the loop's next transaction ----- */
+
+static void store_sent(void *context, const char *id)
+{
+	relay_outcome_add(context, RELAY_OUTCOME_SENT, id, 0, 0, NULL, NULL);
+}
+
+static void store_retry(void *context, const char *id, unsigned int attempts,
+			long long next_attempt, const char *last_error)
+{
+	relay_outcome_add(context, RELAY_OUTCOME_RETRY, id, attempts,
+			  next_attempt, last_error, NULL);
+}
+
+static void store_failed(void *context, const struct pushcore_spool_entry *e,
+			 const char *reason)
+{
+	relay_outcome_add(context, RELAY_OUTCOME_FAILED, e->id, e->attempts,
+			  e->next_attempt, reason, e);
+}
+
+/* --- start and stop ---------------------------------------------------- */
+
+static int take_spooled(const struct pushcore_spool_entry *e, void *context)
+{
+	struct relay_server *srv = context;
+	const char *error;
+
+	if (relay_journal_begin(srv->journal, &error) < 0 ||
+	    relay_journal_add(srv->journal, e, &error) < 0 ||
+	    relay_journal_commit(srv->journal, &error) < 0) {
+		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "Taking over spooled "
+			     "notification %s failed: %s", e->id, error);
+		return -1;
+	}
+	relay_queue_add(srv->queue, e);
+	return 0;
+}
+
+static void load_journaled(const struct pushcore_spool_entry *e, void *context)
+{
+	struct relay_server *srv = context;
+
+	relay_queue_add(srv->queue, e);
+}
+
+static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
+{
+	struct relay_queue_store store = {
+		store_sent, store_retry, store_failed, srv
+	};
+	struct pushadm_spool_dirs dirs;
+	const char *error;
+	int count;
+
+	/* first: a second relay stops here, before it touches the journal;
+	   clients that connect meanwhile wait for the loop */
+	if (relay_listen(srv, &error) < 0) {
+		fprintf(stderr, "pushadm relay: %s\n", error);
+		return PUSHADM_EXIT_UNAVAILABLE;
+	}
+	/* the spool's areas, created and checked (owner, mode, no link) */
+	if (pushadm_spool_dirs_open(srv->spool_dir, true, &dirs, &error) < 0) {
+		fprintf(stderr, "pushadm relay: %s\n", error);
+		return PUSHADM_EXIT_CONFIG;
+	}
+	pushadm_spool_dirs_close(&dirs);
+	if (relay_mkdir_parent(srv->conf.journal, 0700, &error) < 0 ||
+	    (srv->journal = relay_journal_open(srv->conf.journal,
+					       srv->conf.sync_full, &error)) == NULL) {
+		fprintf(stderr, "pushadm relay: %s\n", error);
+		return PUSHADM_EXIT_CONFIG;
+	}
+	srv->trust = pushadm_trust_new(ctx, srv->conf.allowed_uids,
+				       srv->conf.allowed_uid_count);
+	srv->resolver = pushadm_resolver_new(ctx);
+	srv->queue = relay_queue_new(&srv->conf.queue, srv->resolver, &store);
+	if ((count = relay_journal_load(srv->journal, load_journaled, srv, &error)) < 0) {
+		fprintf(stderr, "pushadm relay: %s\n", error);
+		return PUSHADM_EXIT_SOFTWARE;
+	}
+	pushcore_log(PUSHCORE_LOG_INFO, NULL, "pushadm relay: listening on %s "
+		     "(journal %s, %d waiting; relay.conf %s)",
+		     srv->socket_path[0] != '\0' ? srv->socket_path : "(no socket)",
+		     srv->conf.journal, count, srv->conf.path);
+	(void)pushadm_spool_takeover(ctx, srv->spool_dir, srv->trust,
+				     take_spooled, srv);
+	return 0;
+}
+
+static void relay_stop_all(struct relay_server *srv)
+{
+	relay_close_all(srv);
+	if (srv->queue != NULL)
+		relay_queue_free(&srv->queue);
+	if (srv->resolver != NULL)
+		pushadm_resolver_free(&srv->resolver);
+	if (srv->trust != NULL)
+		pushadm_trust_free(&srv->trust);
+	relay_journal_close(&srv->journal);
+	relay_conf_free(&srv->conf);
+}
+
+/* Each client is a descriptor: max_clients must fit under the limit, or
+   accept() fails with the listening socket still readable and the loop
+   spins. The soft limit is raised as far as allowed; what doesn't fit
+   lowers max_clients. Descriptors besides clients: curl's, Redis's, the
+   journal's, doveconf's pipes. */
+#define RELAY_SPARE_FDS 256
+
+static void relay_fit_fd_limit(struct relay_conf *conf)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conf->max_clients + RELAY_SPARE_FDS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
+		want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		conf->max_clients = rl.rlim_cur > RELAY_SPARE_FDS + 16 ?
+			(unsigned int)(rl.rlim_cur - RELAY_SPARE_FDS) : 16;
+		pushcore_log(PUSHCORE_LOG_WARNING, NULL, "pushadm relay: the "
+			     "open files limit (%llu) allows %u clients, not "
+			     "relay.conf's max_clients", (unsigned long long)rl.rlim_cur,
+			     conf->max_clients);
+	}
+}
+
+static const struct option relay_long_options[] = {
+	{ "config", required_argument, NULL, 'C' },
+	{ NULL, 0, NULL, 0 }
+};
+
+int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
+{
+	struct relay_server srv;
+	struct relay_paths paths;
+	const char *conf_path = NULL;
+	struct sigaction sa;
+	time_t last_takeover;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "", relay_long_options, NULL)) != -1) {
+		if (c != 'C')
+			return PUSHADM_EXIT_USAGE;
+		conf_path = optarg;
+	}
+	memset(&srv, 0, sizeof(srv));
+	srv.listen_fd = -1;
+	if (relay_conf_read(relay_conf_path(conf_path), &srv.conf) < 0)
+		return PUSHADM_EXIT_CONFIG;
+	if ((ret = relay_read_paths(ctx, &paths)) != 0) {
+		relay_conf_free(&srv.conf);
+		return ret;
+	}
+	relay_fit_fd_limit(&srv.conf);
+	srv.socket_path = paths.socket;
+	srv.spool_dir = paths.spool_dir;
+	/* the journal and failed entries hold other users' notifications */
+	umask(077);
+	/* no SA_RESTART: a signal ends the wait at once */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if ((ret = relay_start(ctx, &srv)) != 0) {
+		relay_stop_all(&srv);
+		return ret;
+	}
+	last_takeover = time(NULL);
+	while (!relay_stop) {
+		relay_iteration(&srv, RELAY_MAX_WAIT_MSECS);
+		if (time(NULL) - last_takeover >= RELAY_TAKEOVER_INTERVAL_SECS &&
+		    !relay_stop) {
+			(void)pushadm_spool_takeover(ctx, srv.spool_dir, srv.trust,
+						     take_spooled, &srv);
+			last_takeover = time(NULL);
+		}
+	}
+	pushcore_log(PUSHCORE_LOG_INFO, NULL, "pushadm relay: stopping "
+		     "(%u entries wait in the journal)", relay_queue_pending(srv.queue));
+	/* outcomes the queue reported since the last transaction */
+	relay_commit(&srv);
+	relay_stop_all(&srv);
+	return PUSHADM_EXIT_OK;
+}
+
+/* --- relay retry -------------------------------------------------------- */
+
+/* Without a running relay, the journal itself is changed: the relay reads
+   it when it starts. */
+static int retry_offline(const char *const *ids)
+{
+	struct relay_conf conf;
+	struct relay_journal *j;
+	const char *error;
+	int count;
+
+	if (relay_conf_read(relay_conf_path(NULL), &conf) < 0)
+		return PUSHADM_EXIT_CONFIG;
+	j = relay_journal_open(conf.journal, conf.sync_full, &error);
+	relay_conf_free(&conf);
+	if (j == NULL) {
+		fprintf(stderr, "pushadm relay retry: %s\n", error);
+		return PUSHADM_EXIT_UNAVAILABLE;
+	}
+	count = relay_journal_retry(j, ids, &error);
+	relay_journal_close(&j);
+	if (count < 0) {
+		fprintf(stderr, "pushadm relay retry: %s\n", error);
+		return PUSHADM_EXIT_SOFTWARE;
+	}
+	printf("%d entries due now (the relay is not running; it sends them "
+	       "when it starts)\n", count);
+	return PUSHADM_EXIT_OK;
+}
+
+static int cmd_relay_retry(struct pushadm_ctx *ctx, int argc, char *argv[])
+{
+	const char *const *ids = argc > 1 ? (const char *const *)argv + 1 : NULL;
+	struct relay_paths paths;
+	const char *error;
+	unsigned int count;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (!pushcore_relay_id_valid(argv[i])) {
+			fprintf(stderr, "pushadm relay retry: '%s' is not a "
+				"notification id\n", argv[i]);
+			return PUSHADM_EXIT_USAGE;
+		}
+	}
+	if ((ret = relay_read_paths(ctx, &paths)) != 0)
+		return ret;
+	ret = relay_send_retry(paths.socket, ids, argc - 1, &count, &error);
+	if (ret == 0) {
+		printf("%u entries due now\n", count);
+		return PUSHADM_EXIT_OK;
+	}
+	if (errno == ENOENT || errno == ECONNREFUSED)
+		return retry_offline(ids);
+	fprintf(stderr, "pushadm relay retry: %s: %s\n", paths.socket, error);
+	return PUSHADM_EXIT_TEMPFAIL;
+}
+
+static int cmd_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
+{
+	return pushadm_relay_run(ctx, argc, argv);
+}
+
+static const struct pushadm_cmd relay_run_cmd = {
+	"relay run", "[--config relay.conf]",
+	"The relay: takes notifications from delivery processes over "
+	"push_notification_relay_socket, journals them and sends them with "
+	"retries. Its own settings are in " RELAY_CONF_DEFAULT_PATH
+	" (or $" RELAY_CONF_ENV ", or --config). SIGTERM stops it.",
+	PUSHADM_FORMAT_DEFAULT, cmd_relay_run,
+};
+
+static const struct pushadm_cmd relay_retry_cmd = {
+	"relay retry", "[ID...]",
+	"Makes the relay's waiting notifications (all, or these) due now.",
+	PUSHADM_FORMAT_DEFAULT, cmd_relay_retry,
+};
+
+const struct pushadm_cmd *const pushadm_cmds_relay[] = {
+	&relay_run_cmd, &relay_retry_cmd, NULL
+};
