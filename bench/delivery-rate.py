@@ -20,7 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
-from built import ours  # noqa: E402
+from built import ours, relay  # noqa: E402
 from pushtest import Dovecot, Receiver, free_port, make_certificate, make_message  # noqa: E402
 from redistest import RedisServer  # noqa: E402
 
@@ -56,18 +56,25 @@ def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
 
 
 ONLY = None
-SUBJECT_RX = re.compile(rb"bench-(\d+)-(\d+)-")
+SUBJECT_RX = re.compile(rb"(?:bench|warmup)-\d+-\d+-")
 
 
-def latencies(receiver, replied):
-    """Milliseconds from each LMTP reply to the endpoint's receipt of that
-    message's notification (negative: it arrived before the reply)."""
-    out = []
-    for r in list(receiver.requests):
-        m = SUBJECT_RX.search(r["body"])
-        if m and m.group(0).decode() in replied:
-            out.append((r["time"] - replied[m.group(0).decode()]) * 1000)
-    return sorted(out)
+def first_receipts(receivers):
+    """Each notified message's subject tag -> when it first arrived."""
+    first = {}
+    for receiver in receivers:
+        for r in list(receiver.requests):
+            m = SUBJECT_RX.search(r["body"])
+            if m:
+                tag = m.group(0).decode()
+                first[tag] = min(first.get(tag, r["time"]), r["time"])
+    return first
+
+
+def latencies(first, replied):
+    """Milliseconds from each LMTP reply to the endpoint's first receipt of
+    that message's notification (negative: it arrived before the reply)."""
+    return sorted((t - replied[tag]) * 1000 for tag, t in first.items() if tag in replied)
 
 
 def percentile(values, p):
@@ -77,26 +84,44 @@ def percentile(values, p):
 
 
 def scenario(name, args, mails, connections, receiver=None, redis=None,
-             setup=None, expect=None, drain_secs=0):
+             setup=None, relay_conf=None, come_back=None, drain_secs=120):
     """One row: deliveries per second and, with a receiver, how many
-    notifications arrived and how late. `expect`: wait (at most drain_secs
-    after the deliveries) until that many have arrived."""
+    messages were notified and how late. With relay_conf (lines of a
+    relay.conf) a real `pushadm relay run` takes the notifications; after
+    the deliveries the endpoint comes back (come_back() returns the
+    receiver that replaces a dead or hanging one) and the row waits, at
+    most drain_secs, until every message was notified."""
     if ONLY and ONLY not in name and "baseline" not in name:
         return None
     replied = {}
+    receivers = [receiver] if receiver is not None else []
+    replacements = []
+    warmup = min(20, mails)
     with Dovecot(**args) as d:
-        if setup:
-            setup(d)
-        deliver_parallel(d, min(20, mails), connections, tag="warmup")
-        elapsed = deliver_parallel(d, mails, connections, replied=replied)
-        if receiver is not None and expect:
-            deadline = time.monotonic() + drain_secs
-            while len(receiver.requests) < expect and time.monotonic() < deadline:
-                time.sleep(0.05)
+        r = relay(d, relay_conf).start() if relay_conf is not None else None
+        try:
+            if setup:
+                setup(d)
+            deliver_parallel(d, warmup, connections, tag="warmup")
+            elapsed = deliver_parallel(d, mails, connections, replied=replied)
+            if r is not None:
+                if come_back:
+                    replacements.append(come_back())
+                    receivers.append(replacements[-1])
+                deadline = time.monotonic() + drain_secs
+                while (len(first_receipts(receivers)) < mails + warmup and
+                       time.monotonic() < deadline):
+                    time.sleep(0.1)
+        finally:
+            if r is not None:
+                r.stop()
         spooled = len(os.listdir(os.path.join(d.spool_dir, "new"))) \
             if os.path.isdir(os.path.join(d.spool_dir, "new")) else 0
-    received = len(receiver.requests) if receiver else 0
-    lat = latencies(receiver, replied) if receiver else []
+    first = first_receipts(receivers)
+    for rep in replacements:
+        rep.stop()
+    lat = latencies(first, replied)
+    received = len(first)
     if redis:
         received = redis.command("XLEN", "mail-events")
     return dict(name=name, rate=mails / elapsed, ms=elapsed * 1000 / mails * connections,
@@ -115,7 +140,8 @@ def print_rows(rows, connections, mails):
             r["spooled"], r["p50"], r["p99"]))
     print("(%d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
           " ones; ratio: to the baseline of this run; ms/mail: the wall time one"
-          " connection spent per mail; received/spooled include 20 warm-up mails;"
+          " connection spent per mail; received: messages notified (each counted once),"
+          " received/spooled include 20 warm-up mails;"
           " p50/p99: from the LMTP reply to the endpoint's receipt, negative when"
           " the notification arrived before the reply)" % (connections, mails))
 
@@ -144,6 +170,36 @@ def main():
     with Receiver() as fast:
         rows.append(scenario("ox, fast endpoint", ours({"push_notification_driver": ox_url % fast.port}),
                              a.mails, a.connections, fast, setup=ox_opt_in))
+    # the relay: deliveries hand notifications over and never wait on an
+    # endpoint; retries are quick here so the rows can wait for every one
+    quick = ['backoff = "1s"', 'max_backoff = "2s"', 'circuit_time = "1s"']
+    with Receiver() as fast:
+        rows.append(scenario("relay: ox, fast endpoint",
+                             ours({"push_notification_driver": ox_url % fast.port}),
+                             a.mails, a.connections, fast, setup=ox_opt_in, relay_conf=quick))
+    with Receiver() as fast:
+        rows.append(scenario("relay: http, fast endpoint",
+                             ours({"push_notification_driver": hook % fast.url}),
+                             a.mails, a.connections, fast, relay_conf=quick))
+    with Receiver() as slow:
+        slow.respond(delay=0.2)
+        rows.append(scenario("relay: http, endpoint answers in 200 ms",
+                             ours({"push_notification_driver": hook % slow.url}),
+                             a.mails, a.connections, slow, relay_conf=quick))
+    dead_port = free_port()
+    rows.append(scenario("relay: http, endpoint refused, then back",
+                         ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % dead_port)}),
+                         a.mails, a.connections, relay_conf=quick,
+                         come_back=lambda: Receiver(port=dead_port)))
+    with Receiver() as hang:
+        hang.script([{"hang": True}] * 100000)
+
+        def hang_ends():	# counted: what the endpoint that came back got
+            hang.stop()
+            return Receiver(port=hang.port)
+        rows.append(scenario("relay: http, endpoint hangs, then back",
+                             ours({"push_notification_driver": hook % hang.url + " timeout_msecs=2000"}),
+                             a.mails, a.connections, relay_conf=quick, come_back=hang_ends))
     with Receiver() as fast:
         rows.append(scenario("http, fast endpoint", ours({"push_notification_driver": hook % fast.url}),
                              a.mails, a.connections, fast))

@@ -115,7 +115,9 @@ def test_convert_from_23_file_every_driver_kind():
         assert rc == 0 and PASSWORD not in out + err
         assert out == CONVERTED.replace(
             "https://login:%s@" % PASSWORD, '"https://#hidden_use-P_to_show#@').replace(
-            "/v1/notify\n", '/v1/notify"\n'), out
+            "/v1/notify\n", '/v1/notify"\n').replace(
+            "secret_file = /etc/dovecot/push.secret",
+            'secret_file = "#hidden_use-P_to_show#"'), out
         assert err == ("pushadm: credentials are hidden (#hidden_use-P_to_show#): "
                        "pushadm -P config convert prints them\n"), err
     finally:
@@ -171,7 +173,10 @@ def test_convert_through_doveconf_23_is_the_file_reading():
     d = configured(plugin)
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
-    assert out == CONVERTED, out
+    # the harness points the relay socket into its temp dir
+    assert out == CONVERTED.replace(
+        "push_notify_spool_only = no\n", "push_notify_spool_only = no\n"
+        "push_notify_relay_socket = %s\n" % d.relay_socket), out
 
 
 @dovecot24_only("Dovecot 2.4 reads the converted form")
@@ -377,9 +382,10 @@ def test_plugin_and_pushadm_honour_push_notification_backend():
         assert [(x["setting"], x["status"]) for x in json.loads(out)] == [
             ("push_notification_backend", "ok")], out
         rc, out, err = pushadm(d.config, "-P", "config", "convert")
-        assert out == ("push_notify_spool_dir = %s\npush_notify push_notification_backend {\n"
+        assert out == ("push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n"
+                       "push_notify push_notification_backend {\n"
                        "  driver = http\n  url = %s/legacy\n  events = MessageNew\n}\n" %
-                       (d.spool_dir, r.url)), out
+                       (d.spool_dir, d.relay_socket, r.url)), out
 
 
 @dovecot24_only("push_notify blocks")
