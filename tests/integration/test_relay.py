@@ -488,3 +488,24 @@ def test_spool_run_is_an_alias_saying_so():
             proc.terminate()
             assert proc.wait(timeout=10) == 0
         assert "'spool run' is deprecated and runs 'pushadm relay run'" in r.log()
+
+
+def test_two_drivers_of_one_event_both_relayed():
+    """Every driver's notification of one event carries the event's id:
+    the journal keeps them apart by id and driver, so both endpoints get
+    theirs (the first journal keyed rows by id alone and dropped the
+    second driver's)."""
+    with Receiver() as first, Receiver() as second:
+        plugin = hook(first.url + "/one")
+        plugin["push_notification_driver2"] = "http:url=%s/two events=MessageNew" % second.url
+        with Dovecot(**ours(plugin, mail_debug=True)) as d, relay(d) as r:
+            deliver_session(d, ["two drivers"])
+            one, two = first.wait_for(1), second.wait_for(1)
+            time.sleep(0.5)	# nothing more may come
+            assert (len(first.requests), len(second.requests)) == (1, 1)
+            assert one[0]["path"] == "/one" and two[0]["path"] == "/two"
+            assert one[0]["json"]["id"] == two[0]["json"]["id"]
+            assert one[0]["json"]["subject"] == two[0]["json"]["subject"] == "two drivers"
+            # delivered through the relay, not by the delivery itself
+            assert len(re.findall(r"handed to the relay", d.log())) == 2, d.log()[-2000:]
+            wait_until(lambda: r.journal_rows() == [], 10, "an empty journal")

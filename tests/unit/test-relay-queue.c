@@ -333,15 +333,16 @@ static struct store_event *store_add(struct store_log *log, enum store_kind kind
 	return ev;
 }
 
-static void store_sent(void *ctx, const char *id)
+static void store_sent(void *ctx, const struct pushcore_spool_entry *e)
 {
-	store_add(ctx, STORE_SENT, id);
+	store_add(ctx, STORE_SENT, e->id);
 }
 
-static void store_retry(void *ctx, const char *id, unsigned int attempts,
-			long long next_attempt, const char *last_error)
+static void store_retry(void *ctx, const struct pushcore_spool_entry *e,
+			unsigned int attempts, long long next_attempt,
+			const char *last_error)
 {
-	struct store_event *ev = store_add(ctx, STORE_RETRY, id);
+	struct store_event *ev = store_add(ctx, STORE_RETRY, e->id);
 
 	ev->attempts = attempts;
 	ev->next_attempt = next_attempt;

@@ -20,13 +20,15 @@ struct relay_journal {
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS entries ("
-	" id TEXT PRIMARY KEY,"
+	" id TEXT NOT NULL,"
+	" driver TEXT NOT NULL,"
 	" created INTEGER NOT NULL,"
 	" user TEXT NOT NULL,"
 	" attempts INTEGER NOT NULL,"
 	" next_attempt INTEGER NOT NULL,"
 	" last_error TEXT,"
-	" record BLOB NOT NULL)";
+	" record BLOB NOT NULL,"
+	" PRIMARY KEY (id, driver))";
 
 static const char *journal_error(struct relay_journal *j, const char *what)
 {
@@ -68,11 +70,11 @@ struct relay_journal *relay_journal_open(const char *path, bool sync_full,
 		relay_journal_close(&j);
 		return NULL;
 	}
-	if (prepare(j, "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+	if (prepare(j, "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		    &j->insert, error_r) < 0 ||
-	    prepare(j, "DELETE FROM entries WHERE id = ?", &j->remove, error_r) < 0 ||
+	    prepare(j, "DELETE FROM entries WHERE id = ? AND driver = ?", &j->remove, error_r) < 0 ||
 	    prepare(j, "UPDATE entries SET attempts = ?, next_attempt = ?, "
-		    "last_error = ? WHERE id = ?", &j->update, error_r) < 0 ||
+		    "last_error = ? WHERE id = ? AND driver = ?", &j->update, error_r) < 0 ||
 	    prepare(j, "UPDATE entries SET next_attempt = ? WHERE id = ?",
 		    &j->retry_one, error_r) < 0) {
 		relay_journal_close(&j);
@@ -147,13 +149,14 @@ int relay_journal_add(struct relay_journal *j, const struct pushcore_spool_entry
 	pushcore_buf_init(&rec);
 	pushcore_spool_serialize(&rec, e);
 	sqlite3_bind_text(j->insert, 1, e->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(j->insert, 2, e->created_usecs);
-	sqlite3_bind_text(j->insert, 3, e->user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(j->insert, 4, e->attempts);
-	sqlite3_bind_int64(j->insert, 5, e->next_attempt);
+	sqlite3_bind_text(j->insert, 2, e->driver, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(j->insert, 3, e->created_usecs);
+	sqlite3_bind_text(j->insert, 4, e->user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(j->insert, 5, e->attempts);
+	sqlite3_bind_int64(j->insert, 6, e->next_attempt);
 	if (e->last_error != NULL)
-		sqlite3_bind_text(j->insert, 6, e->last_error, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(j->insert, 7, rec.data, (int)rec.len, SQLITE_STATIC);
+		sqlite3_bind_text(j->insert, 7, e->last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(j->insert, 8, rec.data, (int)rec.len, SQLITE_STATIC);
 	ret = step(j, j->insert, "insert", error_r);
 	pushcore_buf_free(&rec);
 	if (ret == 0 && sqlite3_changes(j->db) == 0)
@@ -162,21 +165,24 @@ int relay_journal_add(struct relay_journal *j, const struct pushcore_spool_entry
 }
 
 int relay_journal_remove(struct relay_journal *j, const char *id,
-			 const char **error_r)
+			 const char *driver, const char **error_r)
 {
 	sqlite3_bind_text(j->remove, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(j->remove, 2, driver, -1, SQLITE_STATIC);
 	return step(j, j->remove, "delete", error_r);
 }
 
 int relay_journal_update(struct relay_journal *j, const char *id,
-			 unsigned int attempts, long long next_attempt,
-			 const char *last_error, const char **error_r)
+			 const char *driver, unsigned int attempts,
+			 long long next_attempt, const char *last_error,
+			 const char **error_r)
 {
 	sqlite3_bind_int64(j->update, 1, attempts);
 	sqlite3_bind_int64(j->update, 2, next_attempt);
 	if (last_error != NULL)
 		sqlite3_bind_text(j->update, 3, last_error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(j->update, 4, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(j->update, 5, driver, -1, SQLITE_STATIC);
 	return step(j, j->update, "update", error_r);
 }
 

@@ -615,7 +615,7 @@ static void entry_retry_later(struct relay_queue *q, struct endpoint *ep,
 		     "(%s) to %s failed: %s (attempt %u); next attempt in %llds",
 		     qe->e.id, qe->e.user, qe->e.driver, ep->name,
 		     qe->e.last_error, qe->e.attempts, (delay + 999) / 1000);
-	q->store.retry(q->store.ctx, qe->e.id, qe->e.attempts,
+	q->store.retry(q->store.ctx, &qe->e, qe->e.attempts,
 		       qe->e.next_attempt, qe->e.last_error);
 }
 
@@ -640,7 +640,7 @@ static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: sent %s for %s (%s) "
 			     "to %s (attempt %u)", qe->e.id, qe->e.user,
 			     qe->e.driver, ep->name, qe->e.attempts);
-		q->store.sent(q->store.ctx, qe->e.id);
+		q->store.sent(q->store.ctx, &qe->e);
 		entry_done(q, qe);
 		return false;
 	}
@@ -968,7 +968,7 @@ static void incoming_later(struct relay_queue *q, struct queue_entry *qe)
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
 		     "(%s) waits: %s; next try in %llds", qe->e.id, qe->e.user,
 		     qe->e.driver, qe->e.last_error, (delay + 999) / 1000);
-	q->store.retry(q->store.ctx, qe->e.id, qe->e.attempts,
+	q->store.retry(q->store.ctx, &qe->e, qe->e.attempts,
 		       qe->e.next_attempt, qe->e.last_error);
 }
 

@@ -28,11 +28,14 @@ struct relay_queue_settings {
 	unsigned int circuit_failures;	/* consecutive failures that open a circuit */
 	unsigned int circuit_secs;	/* open this long, then one probe */
 };
-/* What the queue tells the journal, once per outcome. */
+/* What the queue tells the journal, once per outcome. An entry is
+   named by its id and its driver together: every driver's notification of
+   one event carries the event's id. */
 struct relay_queue_store {
-	void (*sent)(void *ctx, const char *id);
-	void (*retry)(void *ctx, const char *id, unsigned int attempts,
-		      long long next_attempt, const char *last_error);
+	void (*sent)(void *ctx, const struct pushcore_spool_entry *e);
+	void (*retry)(void *ctx, const struct pushcore_spool_entry *e,
+		      unsigned int attempts, long long next_attempt,
+		      const char *last_error);
 	/* permanent failure or expired: keep aside for inspection */
 	void (*failed)(void *ctx, const struct pushcore_spool_entry *e,
 		       const char *reason);

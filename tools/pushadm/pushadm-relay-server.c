@@ -384,9 +384,8 @@ static void client_read(struct relay_server *srv, struct relay_client *c)
 }
 
 void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
-		       const char *id, unsigned int attempts,
-		       long long next_attempt, const char *last_error,
-		       const struct pushcore_spool_entry *e)
+		       const struct pushcore_spool_entry *e, unsigned int attempts,
+		       long long next_attempt, const char *last_error)
 {
 	struct relay_outcome *o;
 	struct pushcore_spool_entry failed;
@@ -411,7 +410,8 @@ void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
 	o = &srv->outcomes[srv->outcome_count++];
 	memset(o, 0, sizeof(*o));
 	o->type = type;
-	snprintf(o->id, sizeof(o->id), "%s", id);
+	snprintf(o->id, sizeof(o->id), "%s", e->id);
+	o->driver = pushcore_xstrdup(e->driver);
 	o->attempts = attempts;
 	o->next_attempt = next_attempt;
 	o->last_error = last_error == NULL ? NULL : pushcore_xstrdup(last_error);
@@ -425,9 +425,9 @@ static int apply_outcomes(struct relay_server *srv, const char **error_r)
 	for (i = 0; i < srv->outcome_count; i++) {
 		o = &srv->outcomes[i];
 		if (o->type == RELAY_OUTCOME_RETRY ?
-		    relay_journal_update(srv->journal, o->id, o->attempts,
+		    relay_journal_update(srv->journal, o->id, o->driver, o->attempts,
 					 o->next_attempt, o->last_error, error_r) < 0 :
-		    relay_journal_remove(srv->journal, o->id, error_r) < 0)
+		    relay_journal_remove(srv->journal, o->id, o->driver, error_r) < 0)
 			return -1;
 	}
 	return 0;
@@ -437,8 +437,10 @@ static void outcomes_clear(struct relay_server *srv)
 {
 	unsigned int i;
 
-	for (i = 0; i < srv->outcome_count; i++)
+	for (i = 0; i < srv->outcome_count; i++) {
 		free(srv->outcomes[i].last_error);
+		free(srv->outcomes[i].driver);
+	}
 	srv->outcome_count = 0;
 }
 

@@ -22,6 +22,7 @@ enum relay_outcome_type {
 struct relay_outcome {
 	enum relay_outcome_type type;
 	char id[37];
+	char *driver;
 	unsigned int attempts;
 	long long next_attempt;
 	char *last_error;
@@ -63,9 +64,8 @@ void relay_close_all(struct relay_server *srv);
 /* A queue outcome for the next transaction; e (FAILED only) is written to
    the spool's failed area at once. */
 void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
-		       const char *id, unsigned int attempts,
-		       long long next_attempt, const char *last_error,
-		       const struct pushcore_spool_entry *e);
+		       const struct pushcore_spool_entry *e, unsigned int attempts,
+		       long long next_attempt, const char *last_error);
 
 /* Creates the directories above path (with mode, if new). */
 int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r);

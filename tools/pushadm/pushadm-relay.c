@@ -83,23 +83,24 @@ static const char *relay_conf_path(const char *given)
 
 /* --- the queue's outcomes, applied in the loop's next transaction ----- */
 
-static void store_sent(void *context, const char *id)
+static void store_sent(void *context, const struct pushcore_spool_entry *e)
 {
-	relay_outcome_add(context, RELAY_OUTCOME_SENT, id, 0, 0, NULL, NULL);
+	relay_outcome_add(context, RELAY_OUTCOME_SENT, e, 0, 0, NULL);
 }
 
-static void store_retry(void *context, const char *id, unsigned int attempts,
-			long long next_attempt, const char *last_error)
+static void store_retry(void *context, const struct pushcore_spool_entry *e,
+			unsigned int attempts, long long next_attempt,
+			const char *last_error)
 {
-	relay_outcome_add(context, RELAY_OUTCOME_RETRY, id, attempts,
-			  next_attempt, last_error, NULL);
+	relay_outcome_add(context, RELAY_OUTCOME_RETRY, e, attempts,
+			  next_attempt, last_error);
 }
 
 static void store_failed(void *context, const struct pushcore_spool_entry *e,
 			 const char *reason)
 {
-	relay_outcome_add(context, RELAY_OUTCOME_FAILED, e->id, e->attempts,
-			  e->next_attempt, reason, e);
+	relay_outcome_add(context, RELAY_OUTCOME_FAILED, e, e->attempts,
+			  e->next_attempt, reason);
 }
 
 /* --- start and stop ---------------------------------------------------- */

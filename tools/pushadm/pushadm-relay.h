@@ -60,15 +60,18 @@ void relay_journal_close(struct relay_journal **j);
 int relay_journal_begin(struct relay_journal *j, const char **error_r);
 int relay_journal_commit(struct relay_journal *j, const char **error_r);
 void relay_journal_rollback(struct relay_journal *j);
-/* 0: added; 1: the id was there already (a resubmission after a lost
-   ack, a spool file of an entry also relayed): kept once. */
+/* An entry is its id and its driver together (each driver's notification
+   of one event carries the event's id). 0: added; 1: it was there already
+   (a resubmission after a lost ack, a spool file of an entry also
+   relayed): kept once. */
 int relay_journal_add(struct relay_journal *j, const struct pushcore_spool_entry *e,
 		      const char **error_r);
 int relay_journal_remove(struct relay_journal *j, const char *id,
-			 const char **error_r);
+			 const char *driver, const char **error_r);
 int relay_journal_update(struct relay_journal *j, const char *id,
-			 unsigned int attempts, long long next_attempt,
-			 const char *last_error, const char **error_r);
+			 const char *driver, unsigned int attempts,
+			 long long next_attempt, const char *last_error,
+			 const char **error_r);
 /* Makes entries due now (all when ids is NULL); returns how many or -1. */
 int relay_journal_retry(struct relay_journal *j, const char *const *ids,
 			const char **error_r);
