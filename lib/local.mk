@@ -14,6 +14,7 @@ pushcore_headers = \
 	lib/pushcore-payload.h \
 	lib/pushcore-redact.h \
 	lib/pushcore-redis.h \
+	lib/pushcore-settings.h \
 	lib/pushcore-sign.h \
 	lib/pushcore-spec.h \
 	lib/pushcore-spool.h \
@@ -34,6 +35,7 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-redis.c \
 	lib/pushcore-redis-conn.h \
 	lib/pushcore-redis-conn.c \
+	lib/pushcore-settings.c \
 	lib/pushcore-sign.c \
 	lib/pushcore-spec.c \
 	lib/pushcore-spool.c \

@@ -133,14 +133,32 @@ static int l_os_exit(lua_State *L)
 	return luaL_error(L, "os.exit() is disabled in push notification scripts");
 }
 
+static const char *lua_driver_setting(struct pushcore_driver_instance *inst,
+				      const char *name)
+{
+	const char **values = pushcore_spec_get_all(inst->user->pool, inst->spec,
+						    "setting");
+	size_t len = strlen(name);
+
+	for (; *values != NULL; values++) {
+		if (strncmp(*values, name, len) == 0 && (*values)[len] == ':')
+			return *values + len + 1;
+	}
+	return NULL;
+}
+
 static int l_plugin_getenv(lua_State *L)
 {
 	struct lua_script *s = lua_script_of(L);
 	const struct pushcore_host *host = s->inst->user->host;
-	const char *value = NULL;
+	const char *name = luaL_checkstring(L, 2), *value = NULL;
 
 	if (host != NULL && host->plugin_getenv != NULL)
-		value = host->plugin_getenv(s->inst->user->host_ctx, luaL_checkstring(L, 2));
+		value = host->plugin_getenv(s->inst->user->host_ctx, name);
+	/* then the driver's own setting=NAME:VALUE options (a 2.4 block's
+	   lua_settings { NAME = VALUE }): Dovecot 2.4 has no plugin {} */
+	if (value == NULL)
+		value = lua_driver_setting(s->inst, name);
 	if (value == NULL)
 		lua_pushnil(L);
 	else

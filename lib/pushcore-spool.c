@@ -1,6 +1,7 @@
 /* Spool files: writing them crash-safely and parsing them back. */
 #include "pushcore-spool.h"
 #include "pushcore-file.h"
+#include "pushcore-log.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
 
@@ -74,15 +75,27 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-static int fsync_dir(const char *path)
+/* Makes the rename durable where we can. Once rename() succeeded the file
+   is in the spool and will be sent, so nothing here can make it lost: a
+   delivery uid other than root can't open new/ (mode 1733, no read bit, by
+   design) and skips the fsync silently - the file itself was fsynced, and
+   the dispatcher fsyncs the directory when it takes the file; a failing
+   fsync is only a warning. */
+static void fsync_dir(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
+	if (fd < 0) {
+		if (errno != EACCES && errno != EPERM)
+			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "open(%s) for fsync "
+				     "failed: %s (the notification is spooled)",
+				     path, strerror(errno));
+		return;
+	}
+	if (fsync(fd) < 0)
+		pushcore_log(PUSHCORE_LOG_WARNING, NULL, "fsync(%s) failed: %s "
+			     "(the notification is spooled)", path, strerror(errno));
 	close(fd);
-	return ret;
 }
 
 int pushcore_spool_write(const char *spool_dir, const char *area,
@@ -110,8 +123,8 @@ int pushcore_spool_write(const char *spool_dir, const char *area,
 	if (fd >= 0 && write_all(fd, buf.data, buf.len) == 0 && fsync(fd) == 0) {
 		failed = dest;
 		if (rename(tmp, dest) == 0) {
-			failed = dir;
-			ret = fsync_dir(dir);
+			fsync_dir(dir);
+			ret = 0;
 		}
 	}
 	if (ret < 0) {

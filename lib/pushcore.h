@@ -17,6 +17,7 @@
 #include "pushcore-file.h"
 #include "pushcore-filter.h"
 #include "pushcore-payload.h"
+#include "pushcore-settings.h"
 #include "pushcore-sign.h"
 #include "pushcore-spool.h"
 

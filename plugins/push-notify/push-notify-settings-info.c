@@ -43,6 +43,14 @@ static const struct setting_define push_notify_setting_defines[] = {
 	DEF(BOOL, tls_no_verify),
 	DEF(BOOL, user_from_metadata),
 	DEF(STRLIST, header),
+	/* the names Dovecot 2.4's own push_notification blocks use, so a
+	   block copied from its documentation works here; libpushcore maps
+	   them to the options above (pushcore_settings_option_name) */
+	DEF(STR_NOVARS, ox_url),
+	DEF(STR_NOVARS, ox_cache_ttl),
+	DEF(BOOL, ox_user_from_metadata),
+	DEF(STR, lua_file),
+	DEF(STRLIST, lua_settings),
 
 	SETTING_DEFINE_LIST_END,
 };
@@ -68,6 +76,11 @@ static const struct push_notify_settings push_notify_default_settings = {
 	.maxlen = "",
 	.file = "",
 	.header = ARRAY_INIT,
+	.ox_url = "",
+	.ox_cache_ttl = "",
+	.ox_user_from_metadata = FALSE,
+	.lua_file = "",
+	.lua_settings = ARRAY_INIT,
 };
 
 /* Like Dovecot's push_notification blocks: the driver defaults to the

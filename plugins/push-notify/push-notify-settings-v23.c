@@ -6,16 +6,34 @@
 #include "pushcore.h"
 #include "push-notify-plugin.h"
 
-#define DRIVER_SETTING "push_notification_driver"
-#define BACKEND_SETTING "push_notification_backend"
 #define MAX_WAIT_SETTING "push_notification_max_delay"
 #define SPOOL_DIR_SETTING "push_notification_spool_dir"
 #define SPOOL_ONLY_SETTING "push_notification_spool_only"
 
+/* A list that starts at _driver2 is never read (the reference reads
+   push_notification_driver first and stops at the first gap): said once
+   per process, so the administrator learns why nothing is sent. */
+static void warn_gap_at_start(struct mail_user *user)
+{
+	static bool warned = FALSE;
+	const char *value = mail_user_plugin_getenv(user, PUSHCORE_SETTING_DRIVER "2");
+
+	if (warned || value == NULL || value[0] == '\0')
+		return;
+	warned = TRUE;
+	e_warning(user->event, "push_notify: " PUSHCORE_SETTING_DRIVER "2 is set "
+		  "but " PUSHCORE_SETTING_DRIVER " is not: the list starts at "
+		  PUSHCORE_SETTING_DRIVER " and ends at the first gap, so no "
+		  "driver is used (rename it " PUSHCORE_SETTING_DRIVER ")");
+}
+
 bool push_notify_settings_configured(struct mail_user *user)
 {
-	return mail_user_plugin_getenv(user, DRIVER_SETTING) != NULL ||
-		mail_user_plugin_getenv(user, BACKEND_SETTING) != NULL;
+	if (mail_user_plugin_getenv(user, PUSHCORE_SETTING_DRIVER) != NULL ||
+	    mail_user_plugin_getenv(user, PUSHCORE_SETTING_BACKEND) != NULL)
+		return TRUE;
+	warn_gap_at_start(user);
+	return FALSE;
 }
 
 const char *push_notify_settings_getenv(struct mail_user *user, const char *name)
@@ -23,27 +41,19 @@ const char *push_notify_settings_getenv(struct mail_user *user, const char *name
 	return mail_user_plugin_getenv(user, name);
 }
 
-/* Reads name, name2, name3, ...: the list ends at the first unset or empty
-   number, and the first broken driver ends it too (as in the reference). */
-static unsigned int
-add_drivers(struct push_notify_user *puser, const char *name)
+static const char *setting_get(void *context, const char *name)
 {
-	const char *setting, *value, *error;
-	unsigned int i, added = 0;
+	struct push_notify_user *puser = context;
 
-	for (i = 1;; i++) {
-		setting = i == 1 ? name : t_strdup_printf("%s%u", name, i);
-		value = mail_user_plugin_getenv(puser->user, setting);
-		if (value == NULL || value[0] == '\0')
-			break;
-		if (pushcore_user_add_driver(puser->puser, setting, value,
-					     &error) < 0) {
-			push_notify_driver_failed(puser, error);
-			break;
-		}
-		added++;
-	}
-	return added;
+	return mail_user_plugin_getenv(puser->user, name);
+}
+
+static void driver_tried(void *context, const char *name ATTR_UNUSED,
+			 const struct pushcore_spec *spec ATTR_UNUSED,
+			 const char *error)
+{
+	if (error != NULL)
+		push_notify_driver_failed(context, error);
 }
 
 static void read_spool_settings(struct push_notify_user *puser)
@@ -76,7 +86,8 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 {
 	read_max_delay(puser);
 	read_spool_settings(puser);
-	/* the legacy name counts only if no driver was set up */
-	if (add_drivers(puser, DRIVER_SETTING) == 0)
-		(void)add_drivers(puser, BACKEND_SETTING);
+	/* numbering, the legacy name and the stopping rule: libpushcore,
+	   shared with pushadm */
+	(void)pushcore_settings_add_drivers(puser->puser, setting_get,
+					    driver_tried, puser);
 }

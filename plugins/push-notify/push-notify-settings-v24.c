@@ -52,13 +52,19 @@ const char *push_notify_settings_getenv(struct mail_user *user, const char *name
 	return NULL;
 }
 
-/* Adds one option of a block to spec, in 2.3 spec terms. */
-static void spec_add_option(struct pushcore_pool *pool, struct pushcore_spec *spec,
-			    const struct push_notify_settings *set,
-			    const struct setting_define *def)
+struct block_options {
+	ARRAY_TYPE(const_string) keys, values;
+};
+
+/* One option of a block as a key and a string, the way libpushcore takes
+   them: a bool is yes/no, a header { Name = Value } entry is
+   header=Name:Value. */
+static void block_option(struct block_options *opts,
+			 const struct push_notify_settings *set,
+			 const struct setting_define *def)
 {
 	const void *value = CONST_PTR_OFFSET(set, def->offset);
-	const char *key = def->key + strlen(PUSH_NOTIFY_OPTION_PREFIX);
+	const char *key = def->key + strlen(PUSH_NOTIFY_OPTION_PREFIX), *str;
 	const ARRAY_TYPE(const_string) *list;
 	const char *const *items;
 	unsigned int i, count;
@@ -66,41 +72,40 @@ static void spec_add_option(struct pushcore_pool *pool, struct pushcore_spec *sp
 	switch (def->type) {
 	case SET_STR:
 	case SET_STR_NOVARS:
-		if ((*(const char *const *)value)[0] != '\0')
-			pushcore_spec_add(pool, spec, key, *(const char *const *)value);
+		str = *(const char *const *)value;
 		break;
 	case SET_BOOL:
-		if (*(const bool *)value)
-			pushcore_spec_add(pool, spec, key, "");
+		str = *(const bool *)value ? "yes" : "no";
 		break;
 	case SET_STRLIST:
-		/* name, value pairs: header { X-Tenant = acme } */
 		list = value;
 		if (!array_is_created(list))
-			break;
+			return;
 		items = array_get(list, &count);
 		for (i = 0; i + 1 < count; i += 2) {
-			pushcore_spec_add(pool, spec, key, t_strdup_printf(
-				"%s:%s", items[i], items[i + 1]));
+			str = t_strdup_printf("%s:%s", items[i], items[i + 1]);
+			array_push_back(&opts->keys, &key);
+			array_push_back(&opts->values, &str);
 		}
-		break;
+		return;
 	default:
 		i_unreached();
 	}
+	array_push_back(&opts->keys, &key);
+	array_push_back(&opts->values, &str);
 }
 
-/* A block's driver: a driver name, or a whole 2.3 driver spec
-   ("ox:url=... user_from_metadata") so 2.3 lines can be moved as they are;
-   options set in the block add to it. */
-static int add_driver(struct push_notify_user *puser, const char *name,
-		      const char **error_r)
+/* A block's driver spec: its driver = (a driver name, or a whole 2.3 spec
+   so 2.3 lines can be moved as they are) and its options, put together by
+   libpushcore as pushadm does. */
+static int block_spec(void *context, const char *name,
+		      const struct pushcore_spec **spec_r, const char **error_r)
 {
-	struct pushcore_pool *pool = puser->puser->pool;
+	struct push_notify_user *puser = context;
 	const struct push_notify_settings *set;
 	const struct setting_define *def;
-	struct pushcore_spec *spec;
+	struct block_options opts;
 	const char *error;
-	int ret;
 
 	if (settings_get_filter(puser->user->event, PUSH_NOTIFY_FILTER_NAME, name,
 				&push_notify_setting_parser_info, 0, &set,
@@ -108,30 +113,33 @@ static int add_driver(struct push_notify_user *puser, const char *name,
 		*error_r = t_strdup_printf("push_notify %s: %s", name, error);
 		return -1;
 	}
-	if (strchr(set->driver, ':') == NULL)
-		spec = pushcore_spec_new(pool, set->driver);
-	else if ((spec = pushcore_spec_parse(pool, set->driver, &error)) == NULL) {
-		*error_r = t_strdup_printf("%s: %s", name, error);
-		settings_free(set);
-		return -1;
-	}
+	t_array_init(&opts.keys, 16);
+	t_array_init(&opts.values, 16);
 	for (def = push_notify_setting_parser_info.defines; def->key != NULL; def++) {
 		if (push_notify_setting_is_option(def))
-			spec_add_option(pool, spec, set, def);
+			block_option(&opts, set, def);
 	}
+	/* the spec lives in the user's pool, as long as its drivers */
+	*spec_r = pushcore_settings_block_spec(puser->puser->pool, name,
+		set->driver, array_front(&opts.keys), array_front(&opts.values),
+		array_count(&opts.keys), error_r);
 	settings_free(set);
-	/* log lines name the block, as they name the setting on 2.3 */
-	ret = pushcore_user_add_driver_spec(puser->puser, name, spec, &error);
-	if (ret < 0)
-		*error_r = error;
-	return ret;
+	return *spec_r == NULL ? -1 : 0;
+}
+
+static void driver_tried(void *context, const char *name ATTR_UNUSED,
+			 const struct pushcore_spec *spec ATTR_UNUSED,
+			 const char *error)
+{
+	if (error != NULL)
+		push_notify_driver_failed(context, error);
 }
 
 void push_notify_settings_apply(struct push_notify_user *puser)
 {
 	const struct push_notify_settings *set = push_notify_settings_read(puser->user);
-	const char *const *names, *error;
-	unsigned int i, count = 0;
+	const char *const *names;
+	unsigned int count = 0;
 
 	if (set == NULL)
 		return;
@@ -140,12 +148,10 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 	puser->puser->max_wait_msecs = set->max_delay;
 	puser->puser->spool_dir = p_strdup(puser->user->pool, set->spool_dir);
 	puser->puser->spool_only = set->spool_only;
-	/* as on 2.3, the first broken driver ends the list */
-	for (i = 0; i < count; i++) {
-		if (add_driver(puser, names[i], &error) < 0) {
-			push_notify_driver_failed(puser, error);
-			break;
-		}
-	}
+	/* the order and the stopping rule: libpushcore, shared with pushadm */
+	T_BEGIN {
+		(void)pushcore_settings_add_blocks(puser->puser, names, count,
+						   block_spec, driver_tried, puser);
+	} T_END;
 	settings_free(set);
 }

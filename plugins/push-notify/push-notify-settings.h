@@ -15,6 +15,9 @@
        }
      }
 
+   Inside a block, Dovecot 2.4's own key names (ox_url, ox_cache_ttl,
+   ox_user_from_metadata, lua_file, lua_settings { }) work too.
+
    The block and prefix are push_notify, not Dovecot's push_notification:
    Dovecot registers push_notification_* itself (its plugin ships with
    dovecot-core), and one setting name can have only one definition. The
@@ -56,6 +59,15 @@ struct push_notify_settings {
 	bool tls_no_verify;
 	bool user_from_metadata;
 	ARRAY_TYPE(const_string) header;
+	/* Dovecot 2.4's own names for url, cache_lifetime,
+	   user_from_metadata and file */
+	const char *ox_url;
+	const char *ox_cache_ttl;
+	bool ox_user_from_metadata;
+	const char *lua_file;
+	/* what the script reads with user:plugin_getenv(), as Dovecot 2.4's
+	   lua driver passes lua_settings to its script */
+	ARRAY_TYPE(const_string) lua_settings;
 };
 
 extern const struct setting_parser_info push_notify_setting_parser_info;

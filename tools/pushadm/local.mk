@@ -8,6 +8,7 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-doveconf.c \
 	tools/pushadm/pushadm-config.c \
 	tools/pushadm/pushadm-check.c \
+	tools/pushadm/pushadm-convert.c \
 	tools/pushadm/pushadm-driver.c \
 	tools/pushadm/pushadm-event.c \
 	tools/pushadm/pushadm-lua.c \

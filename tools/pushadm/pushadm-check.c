@@ -89,30 +89,59 @@ static void check_mail_plugins(struct check *c, const char *protocol)
 	free(plugins);
 }
 
+static void driver_problem(void *context, const char *name __attribute__((unused)),
+			   const struct pushcore_spec *spec __attribute__((unused)),
+			   const char *error)
+{
+	if (error != NULL)
+		problem(context, "%s (this and later drivers are not started)", error);
+}
+
+/* The numbered settings a delivery never reads: after the first gap, or
+   a list that does not start at push_notification_driver. */
+static void check_gaps(struct check *c, struct pushadm_config *cfg)
+{
+	const char *first_unset = NULL, *name;
+	unsigned int i;
+
+	for (i = 1; i < 20; i++) {
+		name = pushcore_setting_numbered(c->pool, PUSHCORE_SETTING_DRIVER, i);
+		if (pushadm_config_get(cfg, name) == NULL) {
+			if (first_unset == NULL)
+				first_unset = name;
+		} else if (first_unset != NULL) {
+			problem(c, "%s is ignored: %s is not set (the list starts at "
+				"push_notification_driver and ends at the first gap)",
+				name, first_unset);
+		}
+	}
+}
+
 static void check_drivers(struct check *c, struct pushadm_config *cfg)
 {
-	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
 	struct pushcore_user *puser = pushadm_user_new(c->pool, "config-check");
-	unsigned int i, n = pushadm_config_drivers(cfg, drivers, PUSHADM_DRIVERS_MAX);
-	const char *error;
-	char later[64];
 
-	if (n == 0)
+	if (pushadm_config_start_drivers(cfg, puser, driver_problem, c) == 0 &&
+	    c->problems == 0) {
 		problem(c, cfg->dovecot24 ? "no push_notify block is configured: "
 			"nothing is sent" : "no push_notification_driver is set: "
 			"nothing is sent");
-	for (i = 0; i < n; i++) {
-		if (pushadm_driver_add(puser, &drivers[i], &error) < 0)
-			problem(c, "%s", error);
 	}
-	/* the plugin stops at the first gap, as the reference does */
-	for (i = n + 2; !cfg->dovecot24 && i < n + 10; i++) {
-		snprintf(later, sizeof(later), "push_notification_driver%u", i);
-		if (pushadm_config_get(cfg, later) != NULL)
-			problem(c, "%s is ignored: push_notification_driver%u is not set "
-				"(the list ends at the first gap)", later, n + 1);
-	}
+	if (!cfg->dovecot24)
+		check_gaps(c, cfg);
 	pushcore_user_free(&puser);
+}
+
+/* Dovecot 2.4's own push_notification blocks are for Dovecot's plugin:
+   push_notify reads only push_notify blocks, so these would send nothing. */
+static void check_dovecot_blocks(struct check *c, struct pushadm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->dovecot_block_count; i++) {
+		problem(c, "push_notification %s { } is a block of Dovecot's own "
+			"push_notification plugin: push_notify ignores it (pushadm "
+			"config convert prints it as a push_notify block)",
+			cfg->dovecot_blocks[i].name);
+	}
 }
 
 static void check_spool(struct check *c, const struct pushadm_config *cfg)
@@ -125,6 +154,15 @@ static void check_spool(struct check *c, const struct pushadm_config *cfg)
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		problem(c, "spool directory %s does not exist: notifications that "
 			"can't be sent at once are lost (create it, see docs/spool.md)", dir);
+}
+
+/* Settings but no plugin for this Dovecot (after a distribution upgrade,
+   before the matching build is installed). */
+static void check_plugin_installed(struct check *c, struct pushadm_config *cfg)
+{
+	if (!pushadm_plugin_installed(c->ctx))
+		problem(c, "push_notify is not installed for this Dovecot (%s): "
+			PUSHADM_NOTIFICATIONS_OFF, cfg->dovecot24 ? "2.4" : "2.3");
 }
 
 static int cmd_config_check(struct pushadm_ctx *ctx, int argc, char *argv[])
@@ -141,7 +179,9 @@ static int cmd_config_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	c.pool = cfg.pool;
 	check_mail_plugins(&c, "lmtp");
 	check_mail_plugins(&c, "lda");
+	check_plugin_installed(&c, &cfg);
 	check_drivers(&c, &cfg);
+	check_dovecot_blocks(&c, &cfg);
 	check_spool(&c, &cfg);
 	if (c.problems == 0)
 		printf("ok: no problems found\n");

@@ -87,73 +87,80 @@ static char *unquote(char *value)
 	return value + 1;
 }
 
-/* One option line of a push_notify block, as the plugin reads it: a yes
-   bool is a flag, a no bool is nothing, a header { Name = Value } entry is
-   header=Name:Value. */
-static void block_option(struct pushcore_pool *pool, struct pushcore_spec *spec,
-			 const char **driver, bool in_header, const char *key,
-			 const char *value)
+static void block_add(struct pushadm_config *cfg, struct pushadm_block *b,
+		      const char *key, const char *value)
 {
-	if (in_header)
-		pushcore_spec_add(pool, spec, "header",
-				  pushcore_psprintf(pool, "%s:%s", key, value));
-	else if (strcmp(key, "driver") == 0)
-		*driver = pushcore_pstrdup(pool, value);
-	else if (strcmp(value, "yes") == 0)
-		pushcore_spec_add(pool, spec, key, "");
-	else if (strcmp(value, "no") != 0 && value[0] != '\0')
-		pushcore_spec_add(pool, spec, key, value);
-}
-
-/* A finished block: its driver (a name, or a whole 2.3 spec) and options. */
-static void block_end(struct pushadm_config *cfg, const char *name,
-		      const char *driver, const struct pushcore_spec *options)
-{
-	struct pushadm_driver *d;
-	unsigned int i;
-
-	if (cfg->block_count == PUSHADM_DRIVERS_MAX)
+	if (strcmp(key, "driver") == 0) {
+		b->driver = pushcore_pstrdup(cfg->pool, value);
 		return;
-	d = &cfg->blocks[cfg->block_count++];
-	pushadm_driver_parse(cfg->pool, d, name, driver == NULL ? name : driver);
-	if (d->spec == NULL)
-		return;
-	for (i = 0; i < options->count; i++) {
-		pushcore_spec_add(cfg->pool, (struct pushcore_spec *)d->spec,
-				  options->options[i].key, options->options[i].value);
 	}
+	if (b->count == PUSHADM_BLOCK_OPTIONS_MAX) {
+		b->unreadable = pushcore_pstrdup(cfg->pool, key);
+		return;
+	}
+	b->keys[b->count] = pushcore_pstrdup(cfg->pool, key);
+	b->values[b->count++] = pushcore_pstrdup(cfg->pool, value);
 }
 
-/* `doveconf -P` of Dovecot 2.4: top-level push_notify_* settings and
-   "push_notify NAME {" blocks; everything else is skipped. */
+/* "push_notify NAME {" or "push_notification NAME {": the block to fill
+   (NULL for any other section). */
+static struct pushadm_block *block_start(struct pushadm_config *cfg,
+					 const char *line)
+{
+	size_t len = strlen(line);
+	struct pushadm_block *b;
+	unsigned int *count;
+	const char *name;
+
+	if (strncmp(line, "push_notify ", 12) == 0) {
+		name = line + 12;
+		b = cfg->blocks;
+		count = &cfg->block_count;
+	} else if (strncmp(line, "push_notification ", 18) == 0) {
+		name = line + 18;
+		b = cfg->dovecot_blocks;
+		count = &cfg->dovecot_block_count;
+	} else {
+		return NULL;
+	}
+	if (*count == PUSHADM_DRIVERS_MAX)
+		return NULL;
+	b += (*count)++;
+	memset(b, 0, sizeof(*b));
+	b->name = pushcore_pstrndup(cfg->pool, name, len - (size_t)(name - line) - 2);
+	return b;
+}
+
+/* `doveconf -P` of Dovecot 2.4: top-level push_notify_* settings and the
+   push_notify / push_notification blocks; everything else is skipped. */
 static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 {
-	char *line, *save = NULL, *eq, *key, *name = NULL;
-	struct pushcore_spec *options = NULL;
-	const char *driver = NULL;
+	char *line, *save = NULL, *eq, *key, *list = NULL;
+	struct pushadm_block *block = NULL;
 	unsigned int depth = 0;
-	bool in_header = false;
 
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
 		key = line + strspn(line, " \t");
 		if (strcmp(key, "}") == 0) {
-			if (depth > 0 && --depth == 0 && name != NULL) {
-				block_end(cfg, name, driver, options);
-				name = NULL;
-			}
-			in_header = false;
+			if (depth > 0 && --depth == 0)
+				block = NULL;
+			list = NULL;
 			continue;
 		}
 		if (key[0] != '\0' && key[strlen(key) - 1] == '{') {
-			if (depth++ == 0 && strncmp(key, "push_notify ", 12) == 0) {
-				name = pushcore_pstrndup(cfg->pool, key + 12,
-							 strlen(key) - 14);
-				options = pushcore_spec_new(cfg->pool, "-");
-				driver = NULL;
+			if (depth++ == 0)
+				block = block_start(cfg, key);
+			else if (block != NULL && depth == 2) {
+				/* header { }, lua_settings { }: name:value
+				   entries; anything else can't be read */
+				key[strcspn(key, " ")] = '\0';
+				list = key;
+				if (strcmp(key, "header") != 0 &&
+				    strcmp(key, "lua_settings") != 0 &&
+				    block->unreadable == NULL)
+					block->unreadable = pushcore_pstrdup(cfg->pool, key);
 			}
-			in_header = depth == 2 && name != NULL &&
-				strcmp(key, "header {") == 0;
 			continue;
 		}
 		if ((eq = strstr(key, " = ")) == NULL)
@@ -161,9 +168,12 @@ static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 		*eq = '\0';
 		if (depth == 0 && strncmp(key, "push_notify_", 12) == 0)
 			pushadm_config_set(cfg, name23(key), unquote(eq + 3));
-		else if (name != NULL && (depth == 1 || in_header))
-			block_option(cfg->pool, options, &driver, in_header, key,
-				     unquote(eq + 3));
+		else if (block != NULL && depth == 1)
+			block_add(cfg, block, key, unquote(eq + 3));
+		else if (block != NULL && depth == 2 && list != NULL &&
+			 (strcmp(list, "header") == 0 || strcmp(list, "lua_settings") == 0))
+			block_add(cfg, block, list, pushcore_psprintf(cfg->pool,
+				  "%s:%s", key, unquote(eq + 3)));
 	}
 }
 
@@ -199,6 +209,66 @@ static int overlay_user(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
 	return 0;
 }
 
+/* doveconf's own lines, credentials hidden, each indented under ours */
+static void print_doveconf_error(struct pushadm_ctx *ctx, struct pushcore_pool *pool)
+{
+	char *text = ctx->doveconf_error, *line, *save = NULL;
+
+	if (text == NULL)
+		return;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		fprintf(stderr, "  %s\n", ctx->show_secrets ? line :
+			pushcore_redact(pool, line));
+	}
+}
+
+/* A Dovecot 2.3 file met by Dovecot 2.4 (left behind by a distribution
+   upgrade): doveconf names it; so do we, with the fix. */
+static void explain_23_file(struct pushadm_ctx *ctx, const char *error)
+{
+	static const char *const markers[] = {
+		"Unknown section name: plugin",
+		"Unknown setting: push_notification_",
+		"Unknown setting: mail_location",
+	};
+	const char *p = strstr(error, "Error in configuration file "), *end;
+	bool is23 = false;
+	char *file;
+
+	for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++)
+		is23 = is23 || strstr(error, markers[i]) != NULL;
+	if (!is23 || p == NULL)
+		return;
+	p += strlen("Error in configuration file ");
+	if ((end = strstr(p, " line ")) == NULL)
+		return;
+	file = strndup(p, (size_t)(end - p));
+	fprintf(stderr, "pushadm: %s is in Dovecot 2.3 syntax, which this Dovecot "
+		"(2.4) does not read. Its push notification settings in the 2.4 "
+		"form: pushadm -P config convert --from-2.3 %s\n", file, file);
+	if (!pushadm_plugin_installed(ctx))
+		fprintf(stderr, "pushadm: push_notify is not installed for this "
+			"Dovecot: " PUSHADM_NOTIFICATIONS_OFF "\n");
+	free(file);
+}
+
+static int doveconf_failed(struct pushadm_ctx *ctx, struct pushadm_config *cfg)
+{
+	fprintf(stderr, "pushadm: doveconf%s%s failed: Dovecot's configuration "
+		"is not valid%s\n", ctx->config_path == NULL ? "" : " -c ",
+		ctx->config_path == NULL ? "" : ctx->config_path,
+		ctx->doveconf_error == NULL ? "" : ":");
+	if (ctx->doveconf_error != NULL) {
+		char *copy = strdup(ctx->doveconf_error);
+
+		print_doveconf_error(ctx, cfg->pool);
+		explain_23_file(ctx, copy);
+		free(copy);
+	}
+	return PUSHADM_EXIT_CONFIG;
+}
+
 int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
 			struct pushadm_config *cfg)
 {
@@ -209,12 +279,8 @@ int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->pool = pushcore_pool_new();
 	cfg->dovecot24 = pushadm_doveconf_is_24(ctx);
-	if ((out = pushadm_doveconf_run(ctx, cfg->dovecot24 ? args24 : args23)) == NULL) {
-		fprintf(stderr, "pushadm: doveconf%s%s failed: is Dovecot's "
-			"configuration valid?\n", ctx->config_path == NULL ? "" : " -c ",
-			ctx->config_path == NULL ? "" : ctx->config_path);
-		return PUSHADM_EXIT_CONFIG;
-	}
+	if ((out = pushadm_doveconf_run(ctx, cfg->dovecot24 ? args24 : args23)) == NULL)
+		return doveconf_failed(ctx, cfg);
 	if (cfg->dovecot24)
 		parse_dovecot24(cfg, out);
 	else
@@ -230,51 +296,72 @@ void pushadm_config_free(struct pushadm_config *cfg)
 	pushcore_pool_free(&cfg->pool);
 }
 
-void pushadm_driver_parse(struct pushcore_pool *pool, struct pushadm_driver *driver,
-			  const char *name, const char *spec_str)
+static const char *config_get(void *context, const char *name)
 {
-	const char *error;
-
-	driver->name = pushcore_pstrdup(pool, name);
-	driver->spec = pushcore_spec_parse(pool, spec_str, &error);
-	driver->error = driver->spec != NULL ? NULL :
-		pushcore_psprintf(pool, "%s: %s", name, error);
+	return pushadm_config_get(context, name);
 }
 
-int pushadm_driver_add(struct pushcore_user *puser,
-		       const struct pushadm_driver *driver, const char **error_r)
+static int block_spec(void *context, const char *name,
+		      const struct pushcore_spec **spec_r, const char **error_r)
 {
-	if (driver->spec == NULL) {
-		*error_r = driver->error;
-		return -1;
+	struct pushadm_config *cfg = context;
+	const struct pushadm_block *b = NULL;
+
+	for (unsigned int i = 0; i < cfg->block_count && b == NULL; i++) {
+		if (strcmp(cfg->blocks[i].name, name) == 0)
+			b = &cfg->blocks[i];
 	}
-	return pushcore_user_add_driver_spec(puser, driver->name, driver->spec,
-					     error_r);
+	*spec_r = pushcore_settings_block_spec(cfg->pool, b->name, b->driver,
+					       b->keys, b->values, b->count,
+					       error_r);
+	return *spec_r == NULL ? -1 : 0;
 }
 
-/* 2.3: push_notification_driver, _driver2, ... up to the first gap;
-   2.4: the push_notify blocks in the order of the configuration. */
-unsigned int pushadm_config_drivers(struct pushadm_config *cfg,
-				    struct pushadm_driver *drivers,
-				    unsigned int max)
-{
-	const char *value;
-	unsigned int n = 0;
-	char name[64];
+struct start_ctx {
+	struct pushadm_config *cfg;
+	pushcore_driver_tried_t *tried;
+	void *context;
+};
 
-	if (cfg->dovecot24) {
-		for (n = 0; n < cfg->block_count && n < max; n++)
-			drivers[n] = cfg->blocks[n];
-		return n;
-	}
-	for (unsigned int i = 1; n < max; i++) {
-		if (i == 1)
-			snprintf(name, sizeof(name), "push_notification_driver");
-		else
-			snprintf(name, sizeof(name), "push_notification_driver%u", i);
-		if ((value = pushadm_config_get(cfg, name)) == NULL)
-			break;
-		pushadm_driver_parse(cfg->pool, &drivers[n++], name, value);
-	}
-	return n;
+static const char *start_get(void *context, const char *name)
+{
+	return config_get(((struct start_ctx *)context)->cfg, name);
+}
+
+static int start_block_spec(void *context, const char *name,
+			    const struct pushcore_spec **spec_r, const char **error_r)
+{
+	return block_spec(((struct start_ctx *)context)->cfg, name, spec_r, error_r);
+}
+
+static void start_tried(void *context, const char *name,
+			const struct pushcore_spec *spec, const char *error)
+{
+	struct start_ctx *ctx = context;
+
+	if (ctx->tried != NULL)
+		ctx->tried(ctx->context, name, spec, error);
+}
+
+unsigned int pushadm_config_start_drivers(struct pushadm_config *cfg,
+					  struct pushcore_user *puser,
+					  pushcore_driver_tried_t *tried,
+					  void *context)
+{
+	struct start_ctx ctx = { cfg, tried, context };
+	const char *names[PUSHADM_DRIVERS_MAX];
+	unsigned int i;
+
+	if (!cfg->dovecot24)
+		return pushcore_settings_add_drivers(puser, start_get, start_tried, &ctx);
+	for (i = 0; i < cfg->block_count; i++)
+		names[i] = cfg->blocks[i].name;
+	return pushcore_settings_add_blocks(puser, names, cfg->block_count,
+					    start_block_spec, start_tried, &ctx);
+}
+
+int pushadm_driver_add_spec(struct pushcore_user *puser, const char *name,
+			    const char *spec_str, const char **error_r)
+{
+	return pushcore_user_add_driver(puser, name, spec_str, error_r);
 }

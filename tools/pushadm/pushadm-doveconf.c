@@ -12,8 +12,30 @@
 
 #define DOVECONF_OUTPUT_MAX (1024 * 1024)
 
+/* What doveconf said on stderr, at most DOVECONF_ERROR_MAX bytes: an
+   unlinked temporary file, read after it exited (no second pipe to
+   juggle). */
+#define DOVECONF_ERROR_MAX 4096
+static void keep_stderr(struct pushadm_ctx *ctx, FILE *err)
+{
+	char buf[DOVECONF_ERROR_MAX + 1];
+	size_t len;
+
+	free(ctx->doveconf_error);
+	ctx->doveconf_error = NULL;
+	if (err == NULL)
+		return;
+	rewind(err);
+	len = fread(buf, 1, DOVECONF_ERROR_MAX, err);
+	buf[len] = '\0';
+	fclose(err);
+	if (len > 0)
+		ctx->doveconf_error = strdup(buf);
+}
+
 /* Runs program (doveconf or doveadm) with -c and args; returns its stdout
-   and exit status, NULL if it couldn't run. */
+   and exit status, NULL if it couldn't run. doveconf's stderr is kept in
+   ctx->doveconf_error unless quiet. */
 static char *program_run(struct pushadm_ctx *ctx, const char *program,
 			 const char *const *args, bool quiet, int *status_r)
 {
@@ -22,6 +44,7 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	unsigned int n = 0;
 	char buf[4096];
 	int fds[2], fd, status;
+	FILE *err = NULL;
 	ssize_t ret;
 	pid_t pid;
 
@@ -34,12 +57,19 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	while (*args != NULL && n < 15)
 		argv[n++] = *args++;
 	argv[n] = NULL;
-	if (pipe(fds) < 0 || (pid = fork()) < 0)
+	if (!quiet && strcmp(program, "doveconf") == 0)
+		err = tmpfile();
+	if (pipe(fds) < 0 || (pid = fork()) < 0) {
+		if (err != NULL)
+			fclose(err);
 		return NULL;
+	}
 	if (pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
 		if (quiet && (fd = open("/dev/null", O_WRONLY)) >= 0)
 			dup2(fd, STDERR_FILENO);
+		if (err != NULL)
+			dup2(fileno(err), STDERR_FILENO);
 		close(fds[0]);
 		close(fds[1]);
 		execvp(program, (char **)argv);
@@ -53,10 +83,14 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	close(fds[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) == 127) {
+		if (err != NULL)
+			fclose(err);
 		pushcore_buf_free(&out);
 		return NULL;
 	}
 	*status_r = WEXITSTATUS(status);
+	if (err != NULL)
+		keep_stderr(ctx, err);
 	return pushcore_buf_steal(&out);
 }
 
@@ -78,6 +112,24 @@ char *pushadm_doveadm_run(struct pushadm_ctx *ctx, const char *const *args,
 	return program_run(ctx, "doveadm", args, false, status_r);
 }
 
+/* When the configuration does not parse (a 2.3 file left for 2.4 after a
+   distribution upgrade), doveconf can't say which it is: dovecot
+   --version, which reads no configuration, can. */
+static int dovecot_binary_version(struct pushadm_ctx *ctx)
+{
+	const char *args[] = { "--version", NULL }, *config_path = ctx->config_path;
+	int status, version;
+	char *out;
+
+	ctx->config_path = NULL;
+	out = program_run(ctx, "dovecot", args, true, &status);
+	ctx->config_path = config_path;
+	version = out != NULL && status == 0 && strncmp(out, "2.3", 3) != 0 &&
+		out[0] >= '2' && out[0] <= '9' ? 24 : 23;
+	free(out);
+	return version;
+}
+
 bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx)
 {
 	/* only 2.4 has a value for it (2.3 prints nothing or complains, and
@@ -91,6 +143,8 @@ bool pushadm_doveconf_is_24(struct pushadm_ctx *ctx)
 		out = program_run(ctx, "doveconf", args, true, &status);
 		ctx->dovecot_version = out != NULL && status == 0 &&
 			out[0] >= '0' && out[0] <= '9' ? 24 : 23;
+		if (out == NULL || status != 0)
+			ctx->dovecot_version = dovecot_binary_version(ctx);
 		free(out);
 	}
 	return ctx->dovecot_version == 24;

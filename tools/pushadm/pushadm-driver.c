@@ -250,21 +250,54 @@ static int user_option(int argc, char *argv[], const char **user_r, bool *dry_ru
 	return 0;
 }
 
+struct list_ctx {
+	struct pushadm_ctx *ctx;
+	struct pushcore_pool *pool;
+	struct pushcore_user *puser;
+};
+
+/* One row per driver the plugin would try, in its order: the ones after
+   a broken driver are not tried by the plugin, so not listed. */
+static void list_row(void *context, const char *name,
+		     const struct pushcore_spec *spec, const char *error)
+{
+	struct list_ctx *lc = context;
+	struct pushadm_ctx *ctx = lc->ctx;
+	struct pushcore_user *puser = lc->puser;
+	const char *str;
+
+	pushadm_print(name);
+	pushadm_print(spec == NULL ? "?" : spec->name);
+	str = spec == NULL ? NULL : pushcore_spec_get(spec, "url");
+	pushadm_print(str == NULL ? "-" : ctx->show_secrets ? str :
+		      pushcore_redact(lc->pool, str));
+	pushadm_print(error == NULL ? events_of(lc->pool,
+		puser->instances[puser->instance_count - 1]->events) : "-");
+	str = spec == NULL ? NULL : pushcore_spec_get(spec, "mailboxes");
+	pushadm_print(str != NULL ? str : spec != NULL &&
+		      strcasecmp(spec->name, "ox") == 0 ? "INBOX" : "all");
+	pushadm_print(spec != NULL && pushcore_spec_has(spec, "tls_no_verify") ?
+		      "OFF" : "on");
+	pushadm_print(spec == NULL ? "" : ctx->show_secrets ? spec->raw_options :
+		      pushcore_redact(lc->pool, spec->raw_options));
+	pushadm_print(error == NULL ? "ok" : ctx->show_secrets ? error :
+		      pushcore_redact(lc->pool, error));
+}
+
 static int cmd_driver_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
 	struct pushadm_config cfg;
-	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
-	const char *user = NULL, *error, *str;
-	struct pushcore_user *puser;
-	unsigned int i, n;
+	const char *user = NULL;
+	struct list_ctx lc;
 	int ret;
 
 	if (user_option(argc, argv, &user, NULL, NULL, NULL) < 0 || optind != argc)
 		return PUSHADM_EXIT_USAGE;
 	if ((ret = pushadm_config_load(ctx, user, &cfg)) != 0)
 		return ret;
-	n = pushadm_config_drivers(&cfg, drivers, PUSHADM_DRIVERS_MAX);
-	puser = pushadm_user_new(cfg.pool, user == NULL ? "-" : user);
+	lc.ctx = ctx;
+	lc.pool = cfg.pool;
+	lc.puser = pushadm_user_new(cfg.pool, user == NULL ? "-" : user);
 	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
 	pushadm_print_header("setting", "Setting");
 	pushadm_print_header("driver", "Driver");
@@ -274,45 +307,59 @@ static int cmd_driver_list(struct pushadm_ctx *ctx, int argc, char *argv[])
 	pushadm_print_header("tls_verify", "TLS verify");
 	pushadm_print_header("options", "Options");
 	pushadm_print_header("status", "Status");
-	for (i = 0; i < n; i++) {
-		const struct pushcore_spec *spec = drivers[i].spec;
-		bool ok = pushadm_driver_add(puser, &drivers[i], &error) == 0;
-
-		pushadm_print(drivers[i].name);
-		pushadm_print(spec == NULL ? "?" : spec->name);
-		str = spec == NULL ? NULL : pushcore_spec_get(spec, "url");
-		pushadm_print(str == NULL ? "-" : ctx->show_secrets ? str :
-			      pushcore_redact(cfg.pool, str));
-		pushadm_print(ok ? events_of(cfg.pool,
-			puser->instances[puser->instance_count - 1]->events) : "-");
-		str = spec == NULL ? NULL : pushcore_spec_get(spec, "mailboxes");
-		pushadm_print(str != NULL ? str : spec != NULL &&
-			      strcasecmp(spec->name, "ox") == 0 ? "INBOX" : "all");
-		pushadm_print(spec != NULL && pushcore_spec_has(spec, "tls_no_verify") ?
-			      "OFF" : "on");
-		pushadm_print(spec == NULL ? "" : ctx->show_secrets ? spec->raw_options :
-			      pushcore_redact(cfg.pool, spec->raw_options));
-		pushadm_print(ok ? "ok" : ctx->show_secrets ? error :
-			      pushcore_redact(cfg.pool, error));
-	}
+	(void)pushadm_config_start_drivers(&cfg, lc.puser, list_row, &lc);
 	pushadm_print_flush();
-	pushcore_user_free(&puser);
+	pushcore_user_free(&lc.puser);
 	pushadm_config_free(&cfg);
 	return PUSHADM_EXIT_OK;
 }
 
 /* --- driver test -------------------------------------------------------- */
 
+struct test_ctx {
+	struct pushadm_ctx *ctx;
+	struct pushcore_pool *pool;
+	const char *failed;
+};
+
+static void test_tried(void *context, const char *name __attribute__((unused)),
+		       const struct pushcore_spec *spec __attribute__((unused)),
+		       const char *error)
+{
+	struct test_ctx *tc = context;
+
+	if (error != NULL)
+		tc->failed = tc->ctx->show_secrets ? error :
+			pushcore_redact(tc->pool, error);
+}
+
+/* Keeps only the instance named name (driver test SETTING): the others
+   started as in a delivery, so a broken earlier driver fails the test as
+   it would fail the delivery. */
+static unsigned int keep_only(struct pushcore_user *puser, const char *name)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < puser->instance_count; i++) {
+		if (strcmp(puser->instances[i]->setting_name, name) == 0)
+			puser->instances[n++] = puser->instances[i];
+		else if (puser->instances[i]->driver->deinit != NULL)
+			puser->instances[i]->driver->deinit(puser->instances[i]);
+	}
+	puser->instance_count = n;
+	return n;
+}
+
 static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
 	struct pushadm_config cfg;
 	const char *user = NULL, *event = "MessageNew", *mailbox = "INBOX", *error;
-	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
+	const char *chosen = NULL;
+	struct test_ctx tc = { .ctx = ctx };
 	struct pushcore_user *puser;
 	struct pushcore_txn *txn;
 	bool dry_run = false;
-	unsigned int i, n, chosen = 0;
-	int type, ret;
+	int type, ret = PUSHADM_EXIT_OK;
 
 	if (user_option(argc, argv, &user, &dry_run, &event, &mailbox) < 0 ||
 	    argc - optind > 1)
@@ -323,34 +370,35 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 	}
 	if ((ret = pushadm_config_load(ctx, user, &cfg)) != 0)
 		return ret;
+	tc.pool = cfg.pool;
 	puser = pushadm_user_new(cfg.pool, user == NULL ? "pushadm-test" : user);
 	puser->spool_dir = NULL;	/* a test is never retried later */
-	n = pushadm_config_drivers(&cfg, drivers, PUSHADM_DRIVERS_MAX);
 	if (optind < argc && strchr(argv[optind], ':') != NULL) {
 		/* a driver spec given on the command line */
-		pushadm_driver_parse(cfg.pool, &drivers[0], "command line",
-				     argv[optind]);
-		n = 1;
+		if (pushadm_driver_add_spec(puser, "command line", argv[optind],
+					    &error) < 0)
+			tc.failed = ctx->show_secrets ? error :
+				pushcore_redact(cfg.pool, error);
+	} else {
+		(void)pushadm_config_start_drivers(&cfg, puser, test_tried, &tc);
+		chosen = optind < argc ? argv[optind] : NULL;
 	}
-	for (i = 0; i < n; i++) {
-		if (optind < argc && strcmp(drivers[i].name, "command line") != 0 &&
-		    strcmp(drivers[i].name, argv[optind]) != 0)
-			continue;
-		chosen++;
-		if (pushadm_driver_add(puser, &drivers[i], &error) < 0) {
-			fprintf(stderr, "pushadm: %s\n", ctx->show_secrets ? error :
-				pushcore_redact(cfg.pool, error));
-			pushcore_user_free(&puser);
-			pushadm_config_free(&cfg);
-			return PUSHADM_EXIT_CONFIG;
-		}
+	if (chosen != NULL && keep_only(puser, chosen) > 0) {
+		/* it started: a broken driver after it does not matter */
+	} else if (chosen != NULL && tc.failed == NULL) {
+		fprintf(stderr, "pushadm: no driver %s configured\n", chosen);
+		ret = PUSHADM_EXIT_CONFIG;
+	} else if (tc.failed != NULL) {
+		fprintf(stderr, "pushadm: %s\n", tc.failed);
+		ret = PUSHADM_EXIT_CONFIG;
+	} else if (puser->instance_count == 0) {
+		fprintf(stderr, "pushadm: no driver is configured\n");
+		ret = PUSHADM_EXIT_CONFIG;
 	}
-	if (chosen == 0) {
-		fprintf(stderr, "pushadm: no driver %s configured\n",
-			optind < argc ? argv[optind] : "is");
+	if (ret != PUSHADM_EXIT_OK) {
 		pushcore_user_free(&puser);
 		pushadm_config_free(&cfg);
-		return PUSHADM_EXIT_CONFIG;
+		return ret;
 	}
 	txn = pushcore_txn_begin(puser);
 	pushadm_event_add(txn, type, mailbox);

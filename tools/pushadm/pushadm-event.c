@@ -73,16 +73,31 @@ static int set_field(struct pushcore_pool *pool, struct pushcore_event *ev,
 	return 0;
 }
 
+static void print_failed(void *context, const char *name __attribute__((unused)),
+			 const struct pushcore_spec *spec __attribute__((unused)),
+			 const char *error)
+{
+	struct pushadm_ctx *ctx = context;
+	struct pushcore_pool *pool;
+
+	if (error == NULL)
+		return;
+	pool = pushcore_pool_new();
+	fprintf(stderr, "pushadm: %s - this and later drivers are disabled, "
+		"as in a delivery\n", ctx->show_secrets ? error :
+		pushcore_redact(pool, error));
+	pushcore_pool_free(&pool);
+}
+
 static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
 	struct pushadm_config cfg;
-	const char *user = NULL, *event = NULL, *mailbox = "INBOX", *error;
-	struct pushadm_driver drivers[PUSHADM_DRIVERS_MAX];
+	const char *user = NULL, *event = NULL, *mailbox = "INBOX";
 	const char *dir;
 	struct pushcore_user *puser;
 	struct pushcore_txn *txn;
 	struct pushcore_event *ev;
-	unsigned int i, n;
+	unsigned int i;
 	int c, type, ret;
 
 	while ((c = getopt(argc, argv, "u:e:m:")) != -1) {
@@ -104,11 +119,8 @@ static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 	puser = pushadm_user_new(cfg.pool, user);
 	if ((dir = pushadm_config_get(&cfg, "push_notification_spool_dir")) != NULL)
 		puser->spool_dir = dir;
-	n = pushadm_config_drivers(&cfg, drivers, PUSHADM_DRIVERS_MAX);
-	for (i = 0; i < n; i++) {
-		if (pushadm_driver_add(puser, &drivers[i], &error) < 0)
-			fprintf(stderr, "pushadm: %s\n", pushcore_redact(cfg.pool, error));
-	}
+	/* the drivers a delivery would use: it stops at a broken one too */
+	(void)pushadm_config_start_drivers(&cfg, puser, print_failed, ctx);
 	txn = pushcore_txn_begin(puser);
 	ev = pushadm_event_add(txn, type, mailbox);
 	for (i = (unsigned int)optind; i < (unsigned int)argc; i++) {

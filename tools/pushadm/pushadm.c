@@ -13,12 +13,14 @@
 extern const struct pushadm_cmd *const pushadm_cmds_driver[];
 extern const struct pushadm_cmd *const pushadm_cmds_spool[];
 extern const struct pushadm_cmd *const pushadm_cmds_config[];
+extern const struct pushadm_cmd *const pushadm_cmds_convert[];
 extern const struct pushadm_cmd *const pushadm_cmds_event[];
 extern const struct pushadm_cmd *const pushadm_cmds_lua[];
 extern const struct pushadm_cmd *const pushadm_cmds_verify[];
 
 static const struct pushadm_cmd *const *const cmd_tables[] = {
 	pushadm_cmds_config,
+	pushadm_cmds_convert,
 	pushadm_cmds_driver,
 	pushadm_cmds_event,
 	pushadm_cmds_lua,

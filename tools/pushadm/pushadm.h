@@ -10,6 +10,7 @@
 #include <sysexits.h>
 
 #include "pushcore-event.h"
+#include "pushcore-settings.h"
 
 /* Exit codes as doveadm uses them (sysexits.h). */
 #define PUSHADM_EXIT_OK 0
@@ -38,6 +39,9 @@ struct pushadm_ctx {
 	bool show_secrets;		/* -P */
 	/* which Dovecot doveconf is: 0 not asked yet, 23 or 24 */
 	int dovecot_version;
+	/* what the last doveconf run printed on stderr (malloc()ed), NULL if
+	   nothing */
+	char *doveconf_error;
 };
 
 struct pushadm_cmd {
@@ -73,12 +77,20 @@ struct pushcore_user;
 
 #define PUSHADM_CONFIG_MAX 256
 #define PUSHADM_DRIVERS_MAX 64
-/* One configured driver: its setting (2.3) or block (2.4) name and its
-   spec, or NULL and the error that made it unreadable. */
-struct pushadm_driver {
+#define PUSHADM_BLOCK_OPTIONS_MAX 32
+/* A Dovecot 2.4 named block (push_notify NAME { }, or Dovecot's own
+   push_notification NAME { }): its driver = (NULL if not written) and its
+   other settings as doveconf prints them; a header { A = B } or
+   lua_settings { A = B } entry is key "header" / "lua_settings" with value
+   "A:B". */
+struct pushadm_block {
 	const char *name;
-	const struct pushcore_spec *spec;
-	const char *error;
+	const char *driver;
+	unsigned int count;
+	const char *keys[PUSHADM_BLOCK_OPTIONS_MAX];
+	const char *values[PUSHADM_BLOCK_OPTIONS_MAX];
+	/* a setting pushadm could not keep (a nested filter, too many) */
+	const char *unreadable;
 };
 /* The push notification settings (2.3: plugin {}; 2.4: push_notify_* and
    push_notify blocks, kept under the 2.3 names), with a user's userdb
@@ -88,10 +100,15 @@ struct pushadm_config {
 	bool dovecot24;
 	unsigned int count;
 	const char *keys[PUSHADM_CONFIG_MAX], *values[PUSHADM_CONFIG_MAX];
-	unsigned int block_count;
-	struct pushadm_driver blocks[PUSHADM_DRIVERS_MAX];
+	/* 2.4: our push_notify blocks, and Dovecot's own push_notification
+	   blocks (push_notify ignores those) */
+	unsigned int block_count, dovecot_block_count;
+	struct pushadm_block blocks[PUSHADM_DRIVERS_MAX];
+	struct pushadm_block dovecot_blocks[PUSHADM_DRIVERS_MAX];
 };
-/* Returns 0 or an exit code (after printing the error). */
+/* Returns 0 or an exit code (after printing the error: doveconf's own
+   lines, credentials hidden, and what to do about a Dovecot 2.3 file on
+   Dovecot 2.4). */
 int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
 			struct pushadm_config *cfg);
 void pushadm_config_free(struct pushadm_config *cfg);
@@ -99,16 +116,26 @@ void pushadm_config_set(struct pushadm_config *cfg, const char *key,
 			const char *value);
 /* NULL when unset or empty. */
 const char *pushadm_config_get(const struct pushadm_config *cfg, const char *key);
-/* The drivers in the order the plugin reads them. */
-unsigned int pushadm_config_drivers(struct pushadm_config *cfg,
-				    struct pushadm_driver *drivers,
-				    unsigned int max);
-/* A driver given as a 2.3 spec string (configuration, command line). */
-void pushadm_driver_parse(struct pushcore_pool *pool, struct pushadm_driver *driver,
-			  const char *name, const char *spec_str);
-/* Starts the driver for puser; -1 with *error_r as the plugin logs it. */
-int pushadm_driver_add(struct pushcore_user *puser,
-		       const struct pushadm_driver *driver, const char **error_r);
+/* Starts the configured drivers for puser exactly as the plugin does: the
+   same code in libpushcore (pushcore-settings.h) picks them, in the same
+   order, and stops at the first that can't start. tried (may be NULL)
+   hears of every driver tried. Returns how many started. */
+unsigned int pushadm_config_start_drivers(struct pushadm_config *cfg,
+					  struct pushcore_user *puser,
+					  pushcore_driver_tried_t *tried,
+					  void *context);
+/* A driver given as a 2.3 spec string on the command line: started as the
+   configured ones are, named name. -1 with *error_r. */
+int pushadm_driver_add_spec(struct pushcore_user *puser, const char *name,
+			    const char *spec_str, const char **error_r);
+
+/* pushadm-convert.c: Dovecot 2.3 settings in Dovecot 2.4's push_notify
+   form. Whether the push_notify plugin for the Dovecot doveconf belongs to
+   is installed (its module in mail_plugin_dir). */
+bool pushadm_plugin_installed(struct pushadm_ctx *ctx);
+/* The line for settings found while the plugin isn't installed. */
+#define PUSHADM_NOTIFICATIONS_OFF \
+	"notifications are off until the build for this Dovecot is installed"
 
 /* pushadm-driver.c: a pushcore user for pushadm (it says every user opted
    in to ox), synthetic events, and the per-endpoint report. */
