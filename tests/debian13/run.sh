@@ -107,10 +107,13 @@ deb_has() {
 	listing=$(dpkg-deb -c "$root"/pkg/dovecot-push-notify_*.deb) || return 1
 	for f in ./usr/lib/dovecot/modules/lib20_push_notify_plugin.so \
 		./usr/lib/dovecot/modules/settings/libpush_notify_settings.so \
-		./etc/dovecot/conf.d/95-push-notify.conf \
+		./usr/share/dovecot-push-notify/settings-2.4.conf \
 		./usr/share/dovecot-push-notify/mail-plugins.conf; do
 		grep -q " $f\$" <<<"$listing" || { echo "missing: $f"; return 1; }
 	done
+	grep -q " ./etc/dovecot/conf.d/95-push-notify.conf -> /usr/share/dovecot-push-notify/push-notify.conf\$" \
+		<<<"$listing" || { echo "no conf.d link"; return 1; }
+	dpkg-deb -f "$root"/pkg/dovecot-push-notify_*.deb Version | grep "~deb13u1\$" || return 1
 	dpkg-deb -f "$root"/pkg/dovecot-push-notify_*.deb Depends |
 		grep "dovecot-abi-$(tr -d '\n' <"$root/usr/share/dovecot/dovecot-abi")"
 }
@@ -130,7 +133,8 @@ install_debs() {
 		--allow-downgrades ./pkg/*.deb' && system_config_ok &&
 	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify = yes" &&
 	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify_lua = yes" &&
-	grep -q "^#push_notify webhook {" "$root/etc/dovecot/conf.d/95-push-notify.conf"
+	grep -q "^#push_notify webhook {" "$root/etc/dovecot/push-notify.d/settings-2.4.conf" &&
+	[ -L "$root/etc/dovecot/conf.d/95-push-notify.conf" ]
 }
 block_accepted() {
 	printf 'push_notify dlog {\n}\n' >"$root/etc/dovecot/conf.d/96-push-notify-test.conf"
@@ -142,14 +146,15 @@ block_accepted() {
 remove_debs() {
 	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get remove -y \
 		dovecot-push-notify-lua dovecot-push-notify' &&
-	[ -e "$root/etc/dovecot/conf.d/95-push-notify.conf" ] && system_config_ok
+	[ ! -e "$root/etc/dovecot/conf.d/95-push-notify.conf" ] &&
+	[ -e "$root/etc/dovecot/push-notify.d/settings-2.4.conf" ] && system_config_ok
 }
 cd /
 check "debs build on Debian 13" build_debs
-check "the plugin package holds the settings module and the 2.4 snippets, depends on the 2.4 ABI" deb_has
-check "installed: Dovecot 2.4's system configuration loads push_notify and push_notify_lua" install_debs
+check "the plugin package holds the settings module, the 2.4 template and the conf.d link, is ~deb13u1, depends on the 2.4 ABI" deb_has
+check "installed: Dovecot 2.4's system configuration loads push_notify and push_notify_lua, settings-2.4.conf from the template" install_debs
 check "installed: a push_notify block is a known setting" block_accepted
-check "removed (not purged): the system configuration stays valid" remove_debs
+check "removed (not purged): the conf.d link is gone, the settings stay, the system configuration is valid" remove_debs
 in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libpushcore0 \
 	libpushcore-dev push-notify-tools dovecot-push-notify dovecot-push-notify-lua' >/dev/null 2>&1
 
