@@ -25,6 +25,9 @@
 #   TRIXIE_ROOT (default /var/tmp/push-notify-trixie, tests/debian13/run.sh's
 #     root, reused): where the Debian 13 packages are built;
 #   DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# (all in one { } block: bash reads it whole before running it, so editing
+# this file during a run does not change the run)
+{
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${UPGRADE_CACHE:-/var/tmp/deb-upgrade-cache}
@@ -342,9 +345,11 @@ full_upgrade_13() {
 	debian_sources trixie
 	apt_in_root update -qq && apt_in_root -y $unattended full-upgrade
 }
+# the Debian 12 pushadm, left installed, on Dovecot 2.4
 notifications_off() {
 	in_root pushadm config check 2>&1 | tee /dev/stderr |
-		grep -i "notifications are off" | grep -q "Debian 13"
+		grep "notifications are off until the build for this Dovecot is installed" |
+		grep -q "(2.4)"
 }
 install_13() {
 	make_repo 13
@@ -412,3 +417,4 @@ check "Debian 13 build: pushadm config check is happy" in_root pushadm config ch
 check "Debian 13 build: Dovecot 2.4 starts, the mail reaches the endpoint configured on Debian 12" deliver_notified "after the upgrade"
 stop_dovecot
 finish
+}
