@@ -73,7 +73,12 @@ check "doveconf -n is valid after install" doveconf -n
 check "no driver is on by default: the spool dir is the only setting" \
 	bash -c "test -z \"\$(doveconf -h plugin/push_notification_driver)\" && test -d /var/spool/dovecot-push-notify/new"
 echo "  # local edit: kept across upgrades" >>"$snippet"
+# what "systemctl enable pushadm-spool" did (README of 0.1.0-1)
+wants=/etc/systemd/system/multi-user.target.wants
+mkdir -p $wants && ln -sf /lib/systemd/system/pushadm-spool.service $wants/
 check "upgrade installs" install_debs "$work/new"
+check "upgrade: pushadm-spool.service is gone, disabled, no dangling link" \
+	bash -c "test ! -e /lib/systemd/system/pushadm-spool.service && test ! -L $wants/pushadm-spool.service"
 check "upgrade moved the edited snippet's settings to the settings file" \
 	bash -c "grep -q 'local edit: kept across upgrades' $settings && test -L $snippet &&
 		test -f $snippet.dpkg-bak && doveconf -n >/dev/null"

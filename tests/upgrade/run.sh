@@ -367,7 +367,8 @@ one_conversion_message() {
 }
 old_settings_aside() {
 	test -f "$root$settings23.dpkg-old" && test ! -e "$root$settings23" &&
-		! grep -rqs "settings-2.3" "$root/etc/dovecot/conf.d/" "$root/usr/share/dovecot-push-notify/"
+		! grep -rsE '^[[:space:]]*!include(_try)?[[:space:]].*settings-2\.3' \
+			"$root/etc/dovecot/" "$root/usr/share/dovecot-push-notify/"
 }
 plugin_loaded() {
 	in_root doveconf -n >/dev/null &&
