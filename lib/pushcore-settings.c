@@ -21,6 +21,30 @@ static const char *const flag_options[] = {
 	"batch", "tls_no_verify", "user_from_metadata",
 };
 
+/* Every setting a push_notify block takes (push-notify-settings-info.c
+   declares them; keep the two in step), and the http_client ones
+   Dovecot's own blocks take. */
+static const char *const block_keys[] = {
+	"driver", "url", "events", "mailboxes", "bearer_file", "secret_file",
+	"tls_ca_file", "timeout_msecs", "max_retries", "cache_lifetime",
+	"stream", "maxlen", "file", "batch", "tls_no_verify",
+	"user_from_metadata", "header", "ox_url", "ox_cache_ttl",
+	"ox_user_from_metadata", "lua_file", "lua_settings",
+	"http_client_request_timeout", "http_client_request_max_attempts",
+};
+
+const char *pushcore_settings_block_key(struct pushcore_pool *pool,
+					const char *block_name, const char *key)
+{
+	const char *full = pushcore_psprintf(pool, "%s_%s", block_name, key);
+
+	for (size_t i = 0; i < sizeof(block_keys) / sizeof(block_keys[0]); i++) {
+		if (strcmp(full, block_keys[i]) == 0)
+			return full;
+	}
+	return key;
+}
+
 const char *pushcore_settings_option_name(const char *key)
 {
 	for (size_t i = 0; i < sizeof(option_aliases) / sizeof(option_aliases[0]); i++) {
@@ -120,6 +144,56 @@ unsigned int pushcore_settings_add_blocks(struct pushcore_user *user,
 	return i;
 }
 
+bool pushcore_settings_is_block_key(const char *key)
+{
+	for (size_t i = 0; i < sizeof(block_keys) / sizeof(block_keys[0]); i++) {
+		if (strcmp(key, block_keys[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+int pushcore_settings_block_option(struct pushcore_pool *pool, const char *key,
+				   const char *value, const char **option_r,
+				   const char **value_r, const char **error_r)
+{
+	const char *option = pushcore_settings_option_name(key);
+	unsigned int num;
+
+	*option_r = NULL;
+	*value_r = value;
+	if (value[0] == '\0')
+		return 0;
+	if (strcmp(key, "http_client_request_timeout") == 0) {
+		/* Dovecot's ox driver: one attempt's timeout */
+		if (!pushcore_parse_time_msecs(value, 1000, &num)) {
+			*error_r = pushcore_psprintf(pool, "%s = %s: expected a "
+						     "time such as 2s", key, value);
+			return -1;
+		}
+		*option_r = "timeout_msecs";
+		*value_r = pushcore_psprintf(pool, "%u", num);
+	} else if (strcmp(key, "http_client_request_max_attempts") == 0) {
+		if (!pushcore_parse_uint(value, &num) || num == 0) {
+			*error_r = pushcore_psprintf(pool, "%s = %s: expected a "
+						     "number of 1 or more", key, value);
+			return -1;
+		}
+		*option_r = "max_retries";
+		*value_r = pushcore_psprintf(pool, "%u", num - 1);
+	} else if (!pushcore_settings_option_is_flag(option)) {
+		*option_r = option;
+	} else if (strcmp(value, "yes") == 0) {
+		*option_r = option;
+		*value_r = "";
+	} else if (strcmp(value, "no") != 0) {
+		*error_r = pushcore_psprintf(pool, "%s = %s: expected yes or no",
+					     key, value);
+		return -1;
+	}
+	return 0;
+}
+
 struct pushcore_spec *
 pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
 			     const char *driver, const char *const *keys,
@@ -127,7 +201,7 @@ pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
 			     const char **error_r)
 {
 	struct pushcore_spec *spec;
-	const char *option, *error;
+	const char *option, *value, *error;
 	unsigned int i;
 
 	if (driver == NULL || driver[0] == '\0')
@@ -139,18 +213,13 @@ pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
 		return NULL;
 	}
 	for (i = 0; i < count; i++) {
-		option = pushcore_settings_option_name(keys[i]);
-		if (values[i][0] == '\0')
-			continue;
-		if (!pushcore_settings_option_is_flag(option))
-			pushcore_spec_add(pool, spec, option, values[i]);
-		else if (strcmp(values[i], "yes") == 0)
-			pushcore_spec_add(pool, spec, option, "");
-		else if (strcmp(values[i], "no") != 0) {
-			*error_r = pushcore_psprintf(pool, "%s: %s = %s: "
-				"expected yes or no", name, keys[i], values[i]);
+		if (pushcore_settings_block_option(pool, keys[i], values[i],
+						   &option, &value, &error) < 0) {
+			*error_r = pushcore_psprintf(pool, "%s: %s", name, error);
 			return NULL;
 		}
+		if (option != NULL)
+			pushcore_spec_add(pool, spec, option, value);
 	}
 	return spec;
 }

@@ -66,16 +66,35 @@ unsigned int pushcore_settings_add_blocks(struct pushcore_user *user,
    written in the block, without the push_notify_ prefix: a spec option's
    name (url, events, ...), or the name Dovecot 2.4's own push_notification
    block uses for it (ox_url, ox_cache_ttl, ox_user_from_metadata,
-   lua_file, lua_settings). A flag is "yes" or "no" ("no" adds nothing); a
+   lua_file, lua_settings, http_client_request_timeout,
+   http_client_request_max_attempts), each as
+   pushcore_settings_block_option() says. A flag is "yes" or "no"; a
    list entry (header { Name = Value }, lua_settings { Name = Value }) is
    the list's key with the value "Name:Value". Returns NULL with *error_r
-   for an unparsable driver = or a flag that is neither yes nor no. */
+   for an unparsable driver = or a malformed value. */
 struct pushcore_spec *
 pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
 			     const char *driver, const char *const *keys,
 			     const char *const *values, unsigned int count,
 			     const char **error_r);
 
+/* doveconf prints a setting of a named block without the block's name
+   when it starts with it (ox_url in "push_notify ox { }" is printed
+   "url", lua_settings in a block named lua "settings"): the setting it
+   is. */
+const char *pushcore_settings_block_key(struct pushcore_pool *pool,
+					const char *block_name, const char *key);
+/* Whether key is a setting of a push_notify block (or one Dovecot's own
+   push_notification blocks take and push_notify understands). */
+bool pushcore_settings_is_block_key(const char *key);
+/* One setting of a block in driver-spec terms: *option_r and *value_r
+   (ox_url -> url, a flag's yes -> "" , http_client_request_timeout = 2s
+   -> timeout_msecs=2000, http_client_request_max_attempts = N ->
+   max_retries=N-1); *option_r NULL when it adds nothing (a flag set to
+   no, an empty value). -1 with *error_r for a malformed value. */
+int pushcore_settings_block_option(struct pushcore_pool *pool, const char *key,
+				   const char *value, const char **option_r,
+				   const char **value_r, const char **error_r);
 /* The spec option a block key means (ox_url -> url), or key itself. */
 const char *pushcore_settings_option_name(const char *key);
 /* Whether a spec option is a flag (present or not: batch, tls_no_verify,

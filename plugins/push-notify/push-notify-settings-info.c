@@ -51,6 +51,8 @@ static const struct setting_define push_notify_setting_defines[] = {
 	DEF(BOOL, ox_user_from_metadata),
 	DEF(STR, lua_file),
 	DEF(STRLIST, lua_settings),
+	DEF(STR_NOVARS, http_client_request_timeout),
+	DEF(STR_NOVARS, http_client_request_max_attempts),
 
 	SETTING_DEFINE_LIST_END,
 };
@@ -81,6 +83,8 @@ static const struct push_notify_settings push_notify_default_settings = {
 	.ox_user_from_metadata = FALSE,
 	.lua_file = "",
 	.lua_settings = ARRAY_INIT,
+	.http_client_request_timeout = "",
+	.http_client_request_max_attempts = "",
 };
 
 /* Like Dovecot's push_notification blocks: the driver defaults to the

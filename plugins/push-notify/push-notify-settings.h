@@ -68,6 +68,10 @@ struct push_notify_settings {
 	/* what the script reads with user:plugin_getenv(), as Dovecot 2.4's
 	   lua driver passes lua_settings to its script */
 	ARRAY_TYPE(const_string) lua_settings;
+	/* what Dovecot's ox driver takes for timeout_msecs and
+	   max_retries + 1 */
+	const char *http_client_request_timeout;
+	const char *http_client_request_max_attempts;
 };
 
 extern const struct setting_parser_info push_notify_setting_parser_info;

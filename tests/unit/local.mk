@@ -2,6 +2,7 @@
 # "N passed, M failed".
 unit_tests = \
 	tests/unit/test-spec \
+	tests/unit/test-settings \
 	tests/unit/test-text \
 	tests/unit/test-sign \
 	tests/unit/test-http
@@ -27,3 +28,7 @@ tests_unit_test_http_LDADD = lib/libpushcore.la -lpthread
 tests_unit_test_sign_SOURCES = $(unit_common) tests/unit/test-sign.c
 tests_unit_test_sign_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_sign_LDADD = lib/libpushcore.la
+
+tests_unit_test_settings_SOURCES = $(unit_common) tests/unit/test-settings.c
+tests_unit_test_settings_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_settings_LDADD = lib/libpushcore.la

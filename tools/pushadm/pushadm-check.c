@@ -142,6 +142,11 @@ static void check_dovecot_blocks(struct check *c, struct pushadm_config *cfg)
 			"config convert prints it as a push_notify block)",
 			cfg->dovecot_blocks[i].name);
 	}
+	for (unsigned int i = 0; i < cfg->dovecot_setting_count; i++) {
+		problem(c, "%s is a setting of Dovecot's own push_notification "
+			"plugin outside a block: nothing reads it (write a push_notify "
+			"block, see docs/upgrading.md)", cfg->dovecot_settings[i]);
+	}
 }
 
 static void check_spool(struct check *c, const struct pushadm_config *cfg)

@@ -90,6 +90,7 @@ static char *unquote(char *value)
 static void block_add(struct pushadm_config *cfg, struct pushadm_block *b,
 		      const char *key, const char *value)
 {
+	key = pushcore_settings_block_key(cfg->pool, b->name, key);
 	if (strcmp(key, "driver") == 0) {
 		b->driver = pushcore_pstrdup(cfg->pool, value);
 		return;
@@ -131,11 +132,21 @@ static struct pushadm_block *block_start(struct pushadm_config *cfg,
 	return b;
 }
 
+static void dovecot_setting(struct pushadm_config *cfg, const char *key,
+			    const char *value)
+{
+	if (value[0] != '\0' && cfg->dovecot_setting_count < 16) {
+		cfg->dovecot_settings[cfg->dovecot_setting_count++] =
+			pushcore_psprintf(cfg->pool, "%s = %s", key, value);
+	}
+}
+
 /* `doveconf -P` of Dovecot 2.4: top-level push_notify_* settings and the
    push_notify / push_notification blocks; everything else is skipped. */
 static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 {
-	char *line, *save = NULL, *eq, *key, *list = NULL;
+	char *line, *save = NULL, *eq, *key;
+	const char *list = NULL;
 	struct pushadm_block *block = NULL;
 	unsigned int depth = 0;
 
@@ -155,11 +166,12 @@ static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 				/* header { }, lua_settings { }: name:value
 				   entries; anything else can't be read */
 				key[strcspn(key, " ")] = '\0';
-				list = key;
-				if (strcmp(key, "header") != 0 &&
-				    strcmp(key, "lua_settings") != 0 &&
+				list = pushcore_settings_block_key(cfg->pool,
+								block->name, key);
+				if (strcmp(list, "header") != 0 &&
+				    strcmp(list, "lua_settings") != 0 &&
 				    block->unreadable == NULL)
-					block->unreadable = pushcore_pstrdup(cfg->pool, key);
+					block->unreadable = pushcore_pstrdup(cfg->pool, list);
 			}
 			continue;
 		}
@@ -168,6 +180,8 @@ static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 		*eq = '\0';
 		if (depth == 0 && strncmp(key, "push_notify_", 12) == 0)
 			pushadm_config_set(cfg, name23(key), unquote(eq + 3));
+		else if (depth == 0 && strncmp(key, "push_notification_", 18) == 0)
+			dovecot_setting(cfg, key, unquote(eq + 3));
 		else if (block != NULL && depth == 1)
 			block_add(cfg, block, key, unquote(eq + 3));
 		else if (block != NULL && depth == 2 && list != NULL &&
@@ -255,10 +269,11 @@ static void explain_23_file(struct pushadm_ctx *ctx, const char *error)
 
 static int doveconf_failed(struct pushadm_ctx *ctx, struct pushadm_config *cfg)
 {
-	fprintf(stderr, "pushadm: doveconf%s%s failed: Dovecot's configuration "
-		"is not valid%s\n", ctx->config_path == NULL ? "" : " -c ",
+	fprintf(stderr, "pushadm: doveconf%s%s failed: %s\n",
+		ctx->config_path == NULL ? "" : " -c ",
 		ctx->config_path == NULL ? "" : ctx->config_path,
-		ctx->doveconf_error == NULL ? "" : ":");
+		ctx->doveconf_error == NULL ? "is Dovecot installed?" :
+		"Dovecot's configuration is not valid:");
 	if (ctx->doveconf_error != NULL) {
 		char *copy = strdup(ctx->doveconf_error);
 

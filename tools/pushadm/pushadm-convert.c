@@ -95,6 +95,13 @@ static struct out_block *block_new(struct convert *c, const char *name,
 {
 	struct out_block *b;
 
+	for (unsigned int i = 0; i < c->block_count; i++) {
+		if (strcmp(c->blocks[i].name, name) == 0) {
+			convert_error(c, 0, "two blocks are named %s (push_notify "
+				      "and push_notification): rename one", name);
+			return NULL;
+		}
+	}
 	if (c->block_count == CONVERT_BLOCKS_MAX) {
 		convert_error(c, 0, "more than %u drivers", CONVERT_BLOCKS_MAX);
 		return NULL;
@@ -326,67 +333,64 @@ static void convert23(struct convert *c, const struct setting23 *set,
 
 /* --- Dovecot 2.4's own push_notification blocks ----------------------- */
 
-static void convert_dovecot_block(struct convert *c, const struct pushadm_block *d)
+/* A 2.4 block's settings as push_notify writes them, through libpushcore's
+   reading of a block (ox_url -> url, http_client_request_timeout ->
+   timeout_msecs, ...). dovecot: a block of Dovecot's own plugin, whose
+   settings outside what push_notify understands can't be moved. */
+static void convert_block24(struct convert *c, const struct pushadm_block *d,
+			    bool dovecot)
 {
+	const char *kind = dovecot ? "push_notification" : "push_notify";
 	struct out_block *b = block_new(c, d->name, d->driver != NULL ?
 					d->driver : d->name);
-	unsigned int i, msecs, attempts;
-	const char *key, *value;
+	const char *option, *value, *error;
 
 	if (b == NULL)
 		return;
 	if (d->unreadable != NULL)
-		convert_error(c, 0, "push_notification %s: %s { } has no push_notify "
-			      "form", d->name, d->unreadable);
-	for (i = 0; i < d->count; i++) {
-		key = d->keys[i];
-		value = d->values[i];
-		if (strcmp(key, "url") == 0 || strcmp(key, "ox_url") == 0)
-			block_line(c, b, "url", value);
-		else if (strcmp(key, "cache_ttl") == 0 || strcmp(key, "ox_cache_ttl") == 0)
-			block_line(c, b, "cache_lifetime", value);
-		else if (strcmp(key, "user_from_metadata") == 0 ||
-			 strcmp(key, "ox_user_from_metadata") == 0) {
-			if (strcmp(value, "yes") == 0)
-				block_line(c, b, "user_from_metadata", "yes");
-		} else if (strcmp(key, "lua_file") == 0)
-			block_line(c, b, "file", value);
-		else if (strcmp(key, "lua_settings") == 0)
-			block_line(c, b, "lua_settings", value);
-		else if (strcmp(key, "http_client_request_timeout") == 0 &&
-			 pushcore_parse_time_msecs(value, 1000, &msecs))
-			block_line(c, b, "timeout_msecs",
-				   pushcore_psprintf(c->pool, "%u", msecs));
-		else if (strcmp(key, "http_client_request_max_attempts") == 0 &&
-			 pushcore_parse_uint(value, &attempts) && attempts > 0)
-			block_line(c, b, "max_retries",
-				   pushcore_psprintf(c->pool, "%u", attempts - 1));
-		else
-			convert_error(c, 0, "push_notification %s: %s = %s has no "
-				      "push_notify form", d->name, key, value);
+		convert_error(c, 0, "%s %s: %s { } has no push_notify form", kind,
+			      d->name, d->unreadable);
+	for (unsigned int i = 0; i < d->count; i++) {
+		if (dovecot && !pushcore_settings_is_block_key(d->keys[i])) {
+			convert_error(c, 0, "%s %s: %s = %s has no push_notify form",
+				      kind, d->name, d->keys[i], d->values[i]);
+			continue;
+		}
+		if (pushcore_settings_block_option(c->pool, d->keys[i], d->values[i],
+						   &option, &value, &error) < 0) {
+			convert_error(c, 0, "%s %s: %s", kind, d->name, error);
+			continue;
+		}
+		if (option == NULL)
+			continue;
+		if (strcmp(option, "setting") == 0)
+			option = "lua_settings";
+		block_line(c, b, option, pushcore_settings_option_is_flag(option) ?
+			   "yes" : value);
 	}
 }
 
-/* 2.4: our own blocks as they are, then Dovecot's converted. */
+/* 2.4: our own blocks, then Dovecot's converted. */
 static void convert24(struct convert *c, const struct pushadm_config *cfg)
 {
-	unsigned int i, j, g;
+	unsigned int i, g;
 	const char *value;
 
 	for (g = 0; g < sizeof(globals) / sizeof(globals[0]); g++) {
 		if ((value = pushadm_config_get(cfg, globals[g][0])) != NULL)
 			global_line(c, globals[g][1], value);
 	}
-	for (i = 0; i < cfg->block_count; i++) {
-		const struct pushadm_block *d = &cfg->blocks[i];
-		struct out_block *b = block_new(c, d->name, d->driver != NULL ?
-						d->driver : d->name);
-
-		for (j = 0; b != NULL && j < d->count; j++)
-			block_line(c, b, d->keys[j], d->values[j]);
-	}
+	for (i = 0; i < cfg->block_count; i++)
+		convert_block24(c, &cfg->blocks[i], false);
 	for (i = 0; i < cfg->dovecot_block_count; i++)
-		convert_dovecot_block(c, &cfg->dovecot_blocks[i]);
+		convert_block24(c, &cfg->dovecot_blocks[i], true);
+	/* Dovecot 2.4 reads none of them either: nothing to carry over */
+	for (i = 0; i < cfg->dovecot_setting_count; i++) {
+		fprintf(stderr, "pushadm: %s is not converted: outside a block "
+			"Dovecot 2.4 does not read it either\n", c->ctx->show_secrets ?
+			cfg->dovecot_settings[i] :
+			pushcore_redact(c->pool, cfg->dovecot_settings[i]));
+	}
 }
 
 /* --- a 2.3 file, read without Dovecot ---------------------------------- */
@@ -502,14 +506,21 @@ static void file_line(struct file23 *f, char *line, unsigned int lineno,
 	*eq = '\0';
 	for (char *k = eq; k > key && (k[-1] == ' ' || k[-1] == '\t'); k--)
 		k[-1] = '\0';
+	if (*in_protocol && *depth == 1 && strcmp(key, "mail_plugins") == 0) {
+		/* the package's 2.4 snippet loads ours */
+		if (!plugin_words_ok(pushcore_pstrndup(c->pool, eq + 1,
+						       strcspn(eq + 1, "#"))))
+			convert_error(c, lineno, "mail_plugins: only a line adding "
+				      "notify, push_notify, push_notify_lua or mail_lua "
+				      "to $mail_plugins is left out; move the others to "
+				      "Dovecot 2.4 as its upgrade notes say");
+		return;
+	}
 	value = value23(c->pool, eq + 1 + strspn(eq + 1, " \t"), &error);
 	if (value == NULL) {
 		convert_error(c, lineno, "%s: %s", key, error);
 		return;
 	}
-	if (*in_protocol && *depth == 1 && strcmp(key, "mail_plugins") == 0 &&
-	    plugin_words_ok(value))
-		return;		/* the package's 2.4 snippet loads them */
 	if (!*in_plugin || *depth != 1) {
 		convert_error(c, lineno, "%s: only plugin { } settings can be "
 			      "converted", key);
@@ -635,14 +646,41 @@ static void print_list(struct convert *c, const struct out_block *b,
 		printf("  }\n");
 }
 
+/* One order for every source (2.3 specs keep the order written, doveconf
+   prints blocks in its own), so the output of equal settings is equal:
+   where, what, how, then the driver's own. */
+static const char *const option_order[] = {
+	"url", "events", "mailboxes", "bearer_file", "secret_file", "tls_ca_file",
+	"tls_no_verify", "timeout_msecs", "max_retries", "user_from_metadata",
+	"cache_lifetime", "stream", "maxlen", "file", "batch",
+};
+
+static unsigned int option_rank(const char *key)
+{
+	unsigned int i, n = sizeof(option_order) / sizeof(option_order[0]);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(key, option_order[i]) == 0)
+			break;
+	}
+	return i;
+}
+
 static void print_block(struct convert *c, const struct out_block *b)
 {
+	unsigned int rank, i, n = sizeof(option_order) / sizeof(option_order[0]);
+
 	printf("push_notify %s {\n", b->name);
 	printf("  driver = %s\n", quote24(c, "driver", b->driver));
-	for (unsigned int i = 0; i < b->count; i++) {
-		if (strcmp(b->keys[i], "header") != 0 &&
-		    strcmp(b->keys[i], "lua_settings") != 0)
-			printf("  %s = %s\n", b->keys[i], quote24(c, b->keys[i], b->values[i]));
+	for (rank = 0; rank <= n; rank++) {
+		for (i = 0; i < b->count; i++) {
+			if (option_rank(b->keys[i]) != rank ||
+			    strcmp(b->keys[i], "header") == 0 ||
+			    strcmp(b->keys[i], "lua_settings") == 0)
+				continue;
+			printf("  %s = %s\n", b->keys[i],
+			       quote24(c, b->keys[i], b->values[i]));
+		}
 	}
 	print_list(c, b, "header");
 	print_list(c, b, "lua_settings");

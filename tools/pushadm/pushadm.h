@@ -105,6 +105,10 @@ struct pushadm_config {
 	unsigned int block_count, dovecot_block_count;
 	struct pushadm_block blocks[PUSHADM_DRIVERS_MAX];
 	struct pushadm_block dovecot_blocks[PUSHADM_DRIVERS_MAX];
+	/* 2.4: push_notification_* settings outside any block (Dovecot's own
+	   names, which nothing reads there), "key = value" */
+	unsigned int dovecot_setting_count;
+	const char *dovecot_settings[16];
 };
 /* Returns 0 or an exit code (after printing the error: doveconf's own
    lines, credentials hidden, and what to do about a Dovecot 2.3 file on
