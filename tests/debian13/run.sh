@@ -153,9 +153,11 @@ remove_debs() {
 # Dovecot refuses: Dovecot keeps a valid configuration without
 # notifications, and one message says what to do.
 settings_dir=$root/etc/dovecot/push-notify.d
+# dpkg: apt refuses to purge a package it does not know (the Lua one is
+# already gone, -dev never came)
 purge_debs() {
-	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libpushcore0 \
-		libpushcore-dev push-notify-tools dovecot-push-notify dovecot-push-notify-lua' >/dev/null 2>&1
+	in_root dpkg --purge dovecot-push-notify-lua dovecot-push-notify \
+		push-notify-tools libpushcore-dev libpushcore0 >/dev/null 2>&1
 }
 install_with_23() {
 	purge_debs
