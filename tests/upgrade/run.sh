@@ -370,6 +370,17 @@ old_settings_aside() {
 		! grep -rsE '^[[:space:]]*!include(_try)?[[:space:]].*settings-2\.3' \
 			"$root/etc/dovecot/" "$root/usr/share/dovecot-push-notify/"
 }
+# push-notify-tools enabled the relay (started at boot; policy-rc.d keeps
+# it from starting here), and the paths its Documentation= names exist
+relay_enabled() {
+	local unit d
+	[ -L "$root/etc/systemd/system/multi-user.target.wants/pushadm-relay.service" ] ||
+		{ echo "pushadm-relay.service is not enabled"; return 1; }
+	unit=$(in_root dpkg -L push-notify-tools | grep '/pushadm-relay\.service$') || return 1
+	for d in $(sed -n 's/^Documentation=//p' "$root$unit"); do
+		case "$d" in file://*) test -e "$root${d#file://}" || { echo "missing: $d"; return 1; };; esac
+	done
+}
 plugin_loaded() {
 	in_root doveconf -n >/dev/null &&
 		in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify = yes"
@@ -382,6 +393,7 @@ need "Debian 12 root" make_root
 need "receiver on 127.0.0.1" start_receiver
 need "Debian 12: Dovecot and the project installed from the local repository" install_debian12
 check "Debian 12: no file of the project is a conffile" no_conffiles
+check "Debian 12: pushadm-relay.service enabled, its Documentation= paths exist" relay_enabled
 check "Debian 12: the settings file was created from the template" test -f "$root$settings23"
 need "Debian 12: the administrator uncomments the webhook example" configure_webhook
 check "Debian 12: doveconf -n exits 0" in_root doveconf -n
@@ -414,6 +426,7 @@ check "Debian 13 build: every project package is ~deb13u1" all_builds "~deb13u1"
 check "Debian 13 build: one message says the settings were converted and where the old ones are" one_conversion_message
 check "Debian 13 build: the 2.3 settings are kept aside, read by nothing" old_settings_aside
 check "Debian 13 build: doveconf -n exits 0 and loads push_notify" plugin_loaded
+check "Debian 13 build: pushadm-relay.service enabled, its Documentation= paths exist" relay_enabled
 check "Debian 13 build: pushadm config check is happy" in_root pushadm config check
 check "Debian 13 build: Dovecot 2.4 starts, the mail reaches the endpoint configured on Debian 12" deliver_notified "after the upgrade"
 stop_dovecot
