@@ -14,7 +14,9 @@
 #  - a second local repository with the Debian 13 build (built in a Debian 13
 #    root): apt exits 0, every project package is the ~deb13 build, the 2.3
 #    settings were converted (one message, old file kept), Dovecot 2.4
-#    starts and the mail reaches the same endpoint, with no manual edit.
+#    starts and the mail reaches the same endpoint, with no manual edit;
+#  - the same from the saved Debian 12 root with both repositories there
+#    during the distribution upgrade: one full-upgrade does it all.
 # Ends with "N passed, M failed". Run as root on Debian 12 (the host builds
 # the Debian 12 packages). Takes 15-25 minutes the first time (debootstrap,
 # downloads), less with the caches:
@@ -386,6 +388,26 @@ plugin_loaded() {
 		in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify = yes"
 }
 
+# The Debian 12 root as it is now, to run a second upgrade from it
+snapshot_root() {
+	tar -C "$root" --one-file-system -cf "$work/debian12.tar" .
+}
+restore_root() {
+	umount -l "$root/proc" "$root/dev" 2>/dev/null
+	rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xf "$work/debian12.tar" || return 1
+	mount_fs "$root"
+}
+# Both builds in the project's repositories during the distribution upgrade
+# itself: one full-upgrade replaces the ~deb12 packages by the ~deb13 ones
+direct_upgrade() {
+	restore_root || return 1
+	make_repo 13
+	echo "deb [trusted=yes] file:/srv/repo13 ./" >"$root/etc/apt/sources.list.d/push-notify-13.list"
+	debian_sources trixie
+	apt_in_root update -qq && apt_in_root -y $unattended full-upgrade || return 1
+	cp "$work/apt.out" "$work/install-13.out"
+}
+
 host_tools || { echo "installing debootstrap, apt-utils, debhelper failed"; echo "0 passed, 1 failed"; exit 1; }
 need "Debian 12 packages build, versioned ~deb12u1" build_deb12
 need "Debian 13 packages build in a Debian 13 root, versioned ~deb13u1" build_deb13
@@ -410,6 +432,7 @@ check "~deb12u2: the settings file is as the administrator left it" cmp "$work/s
 check "~deb12u2: every project package is ~deb12u2" all_builds "~deb12u2"
 check "~deb12u2: Dovecot starts, a mail reaches the endpoint" deliver_notified "after the reworded upgrade"
 stop_dovecot
+need "Debian 12 root saved for the second way up" snapshot_root
 
 # 1a: Debian 13, no Debian 13 build of the project anywhere
 check "Debian 13 (no project build): full-upgrade exits 0" full_upgrade_13
@@ -429,6 +452,17 @@ check "Debian 13 build: doveconf -n exits 0 and loads push_notify" plugin_loaded
 check "Debian 13 build: pushadm-relay.service enabled, its Documentation= paths exist" relay_enabled
 check "Debian 13 build: pushadm config check is happy" in_root pushadm config check
 check "Debian 13 build: Dovecot 2.4 starts, the mail reaches the endpoint configured on Debian 12" deliver_notified "after the upgrade"
+stop_dovecot
+
+# the other way: the project's repository has the Debian 13 build when the
+# distribution is upgraded
+check "both builds available: one full-upgrade to Debian 13 exits 0" direct_upgrade
+check "both builds available: every project package is ~deb13u1" all_builds "~deb13u1"
+check "both builds available: one message says the settings were converted" one_conversion_message
+check "both builds available: the 2.3 settings are kept aside, read by nothing" old_settings_aside
+check "both builds available: doveconf -n exits 0 and loads push_notify" plugin_loaded
+check "both builds available: Dovecot 2.4 starts, the mail reaches the endpoint configured on Debian 12" \
+	deliver_notified "after the direct upgrade"
 stop_dovecot
 finish
 }
