@@ -18,8 +18,8 @@
 #  - the same from the saved Debian 12 root with both repositories there
 #    during the distribution upgrade: one full-upgrade does it all.
 # Ends with "N passed, M failed". Run as root on Debian 12 (the host builds
-# the Debian 12 packages). Takes 15-25 minutes the first time (debootstrap,
-# downloads), less with the caches:
+# the Debian 12 packages). Takes about 12 minutes the first time (debootstrap,
+# downloads), 6 with the caches:
 #   UPGRADE_CACHE (default /var/tmp/deb-upgrade-cache): the pristine Debian
 #     12 root as a tarball and the downloaded .debs, kept between runs;
 #   UPGRADE_ROOT (default /var/tmp/deb-upgrade-12): the Debian 12 root,
