@@ -76,11 +76,12 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 /* Makes the rename durable where we can. Once rename() succeeded the file
-   is in the spool and will be sent, so nothing here can make it lost: a
+   is in the spool and will be sent, so nothing here makes it lost: a
    delivery uid other than root can't open new/ (mode 1733, no read bit, by
-   design) and skips the fsync silently - the file itself was fsynced, and
-   the dispatcher fsyncs the directory when it takes the file; a failing
-   fsync is only a warning. */
+   design) and skips the fsync silently - the file's data was fsynced
+   before the rename, and the rename reaches the disk with the
+   filesystem's next journal commit (only a crash within those seconds
+   could undo it); a failing fsync is only a warning. */
 static void fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -4,8 +4,10 @@ push_notify form, read through doveconf or, with --from-2.3, from a file
 Dovecot 2.4 can't parse), `config check`'s messages about them, Dovecot
 2.4's own key names in a push_notify block, and the plugin and pushadm
 turning settings into drivers with the same code."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -79,6 +81,15 @@ push_notify push_notification_driver5 {
 """ % {"pw": PASSWORD}
 
 
+def configured(plugin, **kwargs):
+    """A Dovecot configuration pushadm reads (not started); its directory
+    goes when the test run ends."""
+    d = Dovecot(**ours(plugin, **kwargs))
+    if os.environ.get("KEEP_TMP") != "1":
+        atexit.register(shutil.rmtree, d.tmp, True)
+    return d
+
+
 def pushadm(config, *args):
     cmd = [PUSHADM] + (["-c", config] if config else []) + list(args)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -113,7 +124,7 @@ def test_convert_from_23_file_every_driver_kind():
 
 def test_convert_from_23_file_errors_name_the_line():
     path = write("plugin {\n"
-                 "  push_notification_driver = http:url=http://u:%s@h/x header=bad\n"
+                 "  push_notification_driver = http:url=http://u:%s@h/x header=bad colour=red\n"
                  "  push_notification_driver3 = dlog\n"
                  "  sieve = ~/.dovecot.sieve\n"
                  "  push_notification_colour = red\n"
@@ -137,9 +148,11 @@ def test_convert_from_23_file_errors_name_the_line():
             "pushadm: %s line 5: push_notification_colour: not a setting of push_notify" % path,
             "pushadm: %s line 2: push_notification_driver: header=bad: expected "
             "header=Name:Value" % path,
+            "pushadm: %s line 2: push_notification_driver: option 'colour' has no "
+            "push_notify setting" % path,
             "pushadm: %s line 3: push_notification_driver3 is not converted: Dovecot 2.3 "
             "ignored it too (push_notification_driver2 is not set)" % path,
-            "pushadm: nothing converted: 5 settings can't be converted",
+            "pushadm: nothing converted: 6 settings can't be converted",
         ], err
         assert PASSWORD not in err
         rc, out, err = pushadm(None, "config", "convert", "--from-2.3", "/nonexistent/x.conf")
@@ -155,7 +168,7 @@ def test_convert_through_doveconf_23_is_the_file_reading():
         if " = " in line and not line.strip().startswith("#"):
             key, value = line.strip().split(" = ", 1)
             plugin[key] = value.split(" #")[0].strip('"')
-    d = Dovecot(**ours(plugin))
+    d = configured(plugin)
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
     assert out == CONVERTED, out
@@ -231,8 +244,8 @@ push_notify script {
 def test_convert_dovecot_own_blocks_and_check_warns():
     port = free_port()
     values = {"pw": PASSWORD, "port": port}
-    d = Dovecot(**ours({}, extra_conf=DOVECOT_BLOCKS % values +
-                       "push_notification_driver = dlog\n"))
+    d = configured({}, extra_conf=DOVECOT_BLOCKS % values +
+                   "push_notification_driver = dlog\n")
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, "pushadm: push_notification_driver = dlog is not converted: "
                          "outside a block Dovecot 2.4 does not read it either\n"), err
@@ -252,7 +265,7 @@ def test_convert_dovecot_own_blocks_and_check_warns():
         "push_notify block, see docs/upgrading.md)"], out
     # the converted blocks are accepted by Dovecot 2.4 and read the same
     converted = DOVECOT_BLOCKS_CONVERTED % values
-    d2 = Dovecot(**ours({}, extra_conf=converted))
+    d2 = configured({}, extra_conf=converted)
     check = subprocess.run(["doveconf", "-c", d2.config, "-n"], capture_output=True,
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
@@ -265,7 +278,7 @@ def test_convert_dovecot_own_blocks_and_check_warns():
 def test_check_names_a_23_file_and_the_fix():
     old = write("plugin {\n  push_notification_driver = ox:url=http://u:%s@h/x\n}\n" % PASSWORD)
     try:
-        d = Dovecot(**ours({}, extra_conf="!include %s\n" % old))
+        d = configured({}, extra_conf="!include %s\n" % old)
         rc, out, err = pushadm(d.config, "config", "check")
         assert (rc, out) == (78, ""), (rc, out, err)
         assert err.splitlines() == [
@@ -287,7 +300,7 @@ def test_check_names_a_23_file_and_the_fix():
 def test_check_settings_without_the_plugin_for_this_dovecot():
     """After a distribution upgrade, before the build for the new Dovecot
     is installed: the settings are there, the plugin is not."""
-    d = Dovecot(**ours({"push_notification_driver": "dlog"}, extra_modules=()))
+    d = configured({"push_notification_driver": "dlog"}, extra_modules=())
     os.makedirs(d.spool_dir, exist_ok=True)
     # an installed build (for this Dovecot) would be linked in as well
     mine = os.path.join(d.tmp, "modules", "lib20_push_notify_plugin.so")
@@ -411,8 +424,8 @@ def test_non_root_delivery_spools_without_a_lost_line():
     """new/ is mode 1733 and root's, as the packages make it: a delivery
     uid other than root can write there but not open it to fsync."""
     port = free_port()
-    d = Dovecot(**ours({"push_notification_driver":
-                        "http:url=http://127.0.0.1:%d/hook events=MessageNew" % port}))
+    d = configured({"push_notification_driver":
+                    "http:url=http://127.0.0.1:%d/hook events=MessageNew" % port})
     os.chown(d.spool_dir, 0, 0)
     os.chmod(d.spool_dir, 0o755)
     for area, mode in (("tmp", 0o1733), ("new", 0o1733), ("failed", 0o700),
@@ -449,7 +462,7 @@ def test_dovecot24_http_client_settings_in_a_block_reach_the_driver():
 def test_converted_full_example_is_accepted_by_dovecot24():
     """Every driver kind's converted form (CONVERTED): 2.4's doveconf, with
     our settings module, accepts it, and pushadm reads it back the same."""
-    d = Dovecot(**ours({}, extra_conf=CONVERTED))
+    d = configured({}, extra_conf=CONVERTED)
     check = subprocess.run(["doveconf", "-c", d.config, "-n"], capture_output=True,
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
@@ -463,8 +476,8 @@ def test_converted_full_example_is_accepted_by_dovecot24():
 
 @dovecot24_only("Dovecot 2.4 checks the URL of its own ox block")
 def test_doveconf_error_lines_hide_credentials():
-    d = Dovecot(**ours({}, extra_conf='push_notification ox {\n'
-                       '  ox_url = "http://u:%s@host:bad/x"\n}\n' % PASSWORD))
+    d = configured({}, extra_conf='push_notification ox {\n'
+                   '  ox_url = "http://u:%s@host:bad/x"\n}\n' % PASSWORD)
     rc, out, err = pushadm(d.config, "config", "check")
     assert (rc, out) == (78, ""), (rc, out, err)
     hidden = "'http://#hidden_use-P_to_show#@host:bad/x': Invalid host port"
@@ -500,3 +513,25 @@ def test_converted_reference_lua_example_posts_on_dovecot24():
             req = r.wait_for(1)[0]
             assert req["method"] == "POST" and req["path"] == "/push", req
             assert b"subject=lua" in req["body"], req["body"]
+
+
+def test_convert_percent_variables():
+    """2.3 expanded every plugin setting per user; 2.4 expands stream, file
+    and the file settings (as %{...}) and takes url, events, ... as written."""
+    ok = write("plugin {\n  push_notification_driver = redis:url=redis://h/%%7E "
+               "stream=s:%n:%d file=/x/%u\n}\n")
+    bad = write("plugin {\n  push_notification_driver = http:url=https://h/n/%u\n}\n")
+    try:
+        rc, out, err = pushadm(None, "config", "convert", "--from-2.3", ok)
+        assert (rc, err) == (0, ""), err
+        assert out == ("push_notify push_notification_driver {\n  driver = redis\n"
+                       "  url = redis://h/%7E\n  stream = \"s:%{user|username}:%{user|domain}\"\n"
+                       "  file = \"/x/%{user}\"\n}\n"), out
+        rc, out, err = pushadm(None, "config", "convert", "--from-2.3", bad)
+        assert (rc, out) == (65, ""), (rc, out)
+        assert err.splitlines()[0] == (
+            "pushadm: %s line 2: push_notification_driver: url=https://h/n/%%u: Dovecot "
+            "2.3 expanded this %%-variable; Dovecot 2.4 takes url as written" % bad), err
+    finally:
+        os.unlink(ok)
+        os.unlink(bad)

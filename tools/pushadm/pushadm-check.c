@@ -197,11 +197,15 @@ static int cmd_config_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 static const struct pushadm_cmd config_check = {
 	"config check", "",
 	"Checks the push notification setup in Dovecot's configuration and\n"
-	"prints one line per problem: push_notify or notify missing from the\n"
-	"lmtp or lda mail_plugins, Dovecot's own push_notification loaded too,\n"
-	"an unknown driver, a bad option, a missing secret, token or script\n"
-	"file, a gap in the numbered driver settings, a missing spool. Exits 78\n"
-	"(EX_CONFIG) if there is any.",
+	"prints one line per problem: the plugin not installed for this Dovecot,\n"
+	"push_notify or notify missing from the lmtp or lda mail_plugins,\n"
+	"Dovecot's own push_notification loaded too or its 2.4 blocks left in\n"
+	"place, an unknown driver, a bad option, a missing secret, token or\n"
+	"script file (drivers start as in a delivery: the first that can't\n"
+	"ends the list), a gap in the numbered driver settings, a missing\n"
+	"spool. When doveconf fails: its own lines, and for a Dovecot 2.3 file\n"
+	"on Dovecot 2.4 the convert command. Exits 78 (EX_CONFIG) if there is\n"
+	"any.",
 	PUSHADM_FORMAT_FLOW, cmd_config_check
 };
 

@@ -294,15 +294,21 @@ int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->pool = pushcore_pool_new();
 	cfg->dovecot24 = pushadm_doveconf_is_24(ctx);
-	if ((out = pushadm_doveconf_run(ctx, cfg->dovecot24 ? args24 : args23)) == NULL)
-		return doveconf_failed(ctx, cfg);
+	if ((out = pushadm_doveconf_run(ctx, cfg->dovecot24 ? args24 : args23)) == NULL) {
+		ret = doveconf_failed(ctx, cfg);
+		pushadm_config_free(cfg);
+		return ret;
+	}
 	if (cfg->dovecot24)
 		parse_dovecot24(cfg, out);
 	else
 		parse_plugin_section(cfg, out);
 	free(out);
-	if (user != NULL && (ret = overlay_user(ctx, cfg, user)) != 0)
+	/* on failure nothing is left for the caller to free */
+	if (user != NULL && (ret = overlay_user(ctx, cfg, user)) != 0) {
+		pushadm_config_free(cfg);
 		return ret;
+	}
 	return 0;
 }
 

@@ -165,6 +165,27 @@ static int expand_vars_24(struct convert *c, const char *value,
 	return ret;
 }
 
+/* For the options 2.4 takes as written: 2.3's %% is a plain %, any
+   other %-variable (which 2.3 expanded per user) has no 2.4 form. */
+static int literal_24(struct convert *c, const char *value, const char **result_r)
+{
+	struct pushcore_buf buf;
+	const char *p;
+	int ret = 0;
+
+	pushcore_buf_init(&buf);
+	for (p = value; *p != '\0' && ret == 0; p++) {
+		if (*p == '%' && p[1] == '%')
+			p++;
+		else if (*p == '%')
+			ret = -1;
+		pushcore_buf_append_c(&buf, *p);
+	}
+	*result_r = pushcore_pstrdup(c->pool, buf.data);
+	pushcore_buf_free(&buf);
+	return ret;
+}
+
 static const struct setting23 *
 find23(const struct setting23 *set, unsigned int count, const char *key)
 {
@@ -182,6 +203,12 @@ static void convert_option(struct convert *c, struct out_block *b,
 {
 	const char *expanded;
 
+	if (strcmp(key, "setting") != 0 && (!pushcore_settings_is_block_key(key) ||
+					     strcmp(key, "driver") == 0)) {
+		convert_error(c, s->line, "%s: option '%s' has no push_notify "
+			      "setting", s->key, key);
+		return;
+	}
 	if (pushcore_settings_option_is_flag(key))
 		block_line(c, b, key, "yes");
 	else if (strcmp(key, "header") == 0 || strcmp(key, "setting") == 0) {
@@ -199,8 +226,12 @@ static void convert_option(struct convert *c, struct out_block *b,
 				      "here", s->key, key, value);
 		else
 			block_line(c, b, key, expanded);
+	} else if (literal_24(c, value, &expanded) < 0) {
+		convert_error(c, s->line, "%s: %s=%s: Dovecot 2.3 expanded this "
+			      "%%-variable; Dovecot 2.4 takes %s as written",
+			      s->key, key, value, key);
 	} else {
-		block_line(c, b, key, value);
+		block_line(c, b, key, expanded);
 	}
 }
 

@@ -45,6 +45,7 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	char buf[4096];
 	int fds[2], fd, status;
 	FILE *err = NULL;
+	char *ret_data;
 	ssize_t ret;
 	pid_t pid;
 
@@ -91,7 +92,10 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	*status_r = WEXITSTATUS(status);
 	if (err != NULL)
 		keep_stderr(ctx, err);
-	return pushcore_buf_steal(&out);
+	/* the buffer steal leaves behind is freed too */
+	ret_data = pushcore_buf_steal(&out);
+	pushcore_buf_free(&out);
+	return ret_data;
 }
 
 char *pushadm_doveconf_run(struct pushadm_ctx *ctx, const char *const *args)
