@@ -29,7 +29,9 @@ if [ ! -e /etc/dovecot/private/dovecot.pem ]; then
 fi
 
 cleanup() {
-	DEBIAN_FRONTEND=noninteractive apt-get purge -y $packages >/dev/null 2>&1
+	# dpkg: apt refuses to purge packages it no longer knows (those purged
+	# above), and would then leave the others installed
+	dpkg --purge $packages >/dev/null 2>&1
 	[ -n "$made_cert" ] && rm -f /etc/dovecot/private/dovecot.pem /etc/dovecot/private/dovecot.key
 	rm -rf "$work"
 }
