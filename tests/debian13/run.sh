@@ -107,10 +107,13 @@ deb_has() {
 	listing=$(dpkg-deb -c "$root"/pkg/dovecot-push-notify_*.deb) || return 1
 	for f in ./usr/lib/dovecot/modules/lib20_push_notify_plugin.so \
 		./usr/lib/dovecot/modules/settings/libpush_notify_settings.so \
-		./etc/dovecot/conf.d/95-push-notify.conf \
+		./usr/share/dovecot-push-notify/settings-2.4.conf \
 		./usr/share/dovecot-push-notify/mail-plugins.conf; do
 		grep -q " $f\$" <<<"$listing" || { echo "missing: $f"; return 1; }
 	done
+	grep -q " ./etc/dovecot/conf.d/95-push-notify.conf -> /usr/share/dovecot-push-notify/push-notify.conf\$" \
+		<<<"$listing" || { echo "no conf.d link"; return 1; }
+	dpkg-deb -f "$root"/pkg/dovecot-push-notify_*.deb Version | grep "~deb13u1\$" || return 1
 	dpkg-deb -f "$root"/pkg/dovecot-push-notify_*.deb Depends |
 		grep "dovecot-abi-$(tr -d '\n' <"$root/usr/share/dovecot/dovecot-abi")"
 }
@@ -130,7 +133,8 @@ install_debs() {
 		--allow-downgrades ./pkg/*.deb' && system_config_ok &&
 	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify = yes" &&
 	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify_lua = yes" &&
-	grep -q "^#push_notify webhook {" "$root/etc/dovecot/conf.d/95-push-notify.conf"
+	grep -q "^#push_notify webhook {" "$root/etc/dovecot/push-notify.d/settings-2.4.conf" &&
+	[ -L "$root/etc/dovecot/conf.d/95-push-notify.conf" ]
 }
 block_accepted() {
 	printf 'push_notify dlog {\n}\n' >"$root/etc/dovecot/conf.d/96-push-notify-test.conf"
@@ -142,16 +146,56 @@ block_accepted() {
 remove_debs() {
 	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get remove -y \
 		dovecot-push-notify-lua dovecot-push-notify' &&
-	[ -e "$root/etc/dovecot/conf.d/95-push-notify.conf" ] && system_config_ok
+	[ ! -e "$root/etc/dovecot/conf.d/95-push-notify.conf" ] &&
+	[ -e "$root/etc/dovecot/push-notify.d/settings-2.4.conf" ] && system_config_ok
 }
+# The 2.4 build meets 2.3 settings it can't convert, or whose conversion
+# Dovecot refuses: Dovecot keeps a valid configuration without
+# notifications, and one message says what to do.
+settings_dir=$root/etc/dovecot/push-notify.d
+# dpkg: apt refuses to purge a package it does not know (the Lua one is
+# already gone, -dev never came)
+purge_debs() {
+	in_root dpkg --purge dovecot-push-notify-lua dovecot-push-notify \
+		push-notify-tools libpushcore-dev libpushcore0 >/dev/null 2>&1
+}
+install_with_23() {
+	purge_debs
+	mkdir -p "$settings_dir"
+	printf 'plugin {\n  push_notification_driver = http:url=http://127.0.0.1:9/hook\n%s\n}\n' \
+		"$1" >"$settings_dir/settings-2.3.conf"
+	chmod 0640 "$settings_dir/settings-2.3.conf"
+	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y ./pkg/libpushcore0_*.deb \
+		./pkg/push-notify-tools_*.deb ./pkg/dovecot-push-notify_*.deb' >"$root/check.apt" 2>&1 ||
+		{ cat "$root/check.apt"; return 1; }
+	grep -A3 "^dovecot-push-notify:" "$root/check.apt"
+}
+not_convertible() {
+	install_with_23 "  mail_attribute_dict = file:%h/attributes" &&
+	[ "$(grep -c "^dovecot-push-notify:" "$root/check.apt")" = 1 ] &&
+	grep -q "could not convert .*notifications are off" "$root/check.apt" &&
+	grep -q "line 3: mail_attribute_dict" "$root/check.apt" &&
+	[ -f "$settings_dir/settings-2.3.conf" ] &&
+	grep -q "^#push_notify webhook {" "$settings_dir/settings-2.4.conf" && system_config_ok
+}
+refused() {
+	install_with_23 "  push_notification_max_delay = soon" &&
+	[ "$(grep -c "^dovecot-push-notify:" "$root/check.apt")" = 1 ] &&
+	grep -q "Dovecot refuses the result" "$root/check.apt" &&
+	grep -q "push_notify_max_delay = soon" "$settings_dir/settings-2.4.conf.dpkg-rejected" &&
+	[ "$(stat -c %a "$settings_dir/settings-2.4.conf.dpkg-rejected")" = 640 ] &&
+	grep -q "^#push_notify webhook {" "$settings_dir/settings-2.4.conf" && system_config_ok
+}
+
 cd /
 check "debs build on Debian 13" build_debs
-check "the plugin package holds the settings module and the 2.4 snippets, depends on the 2.4 ABI" deb_has
-check "installed: Dovecot 2.4's system configuration loads push_notify and push_notify_lua" install_debs
+check "the plugin package holds the settings module, the 2.4 template and the conf.d link, is ~deb13u1, depends on the 2.4 ABI" deb_has
+check "installed: Dovecot 2.4's system configuration loads push_notify and push_notify_lua, settings-2.4.conf from the template" install_debs
 check "installed: a push_notify block is a known setting" block_accepted
-check "removed (not purged): the system configuration stays valid" remove_debs
-in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libpushcore0 \
-	libpushcore-dev push-notify-tools dovecot-push-notify dovecot-push-notify-lua' >/dev/null 2>&1
+check "removed (not purged): the conf.d link is gone, the settings stay, the system configuration is valid" remove_debs
+check "2.3 settings that can't be converted: the template, notifications off, Dovecot's configuration valid, one message" not_convertible
+check "2.3 settings converted to what Dovecot refuses: set aside (mode kept), the template, configuration valid, one message" refused
+purge_debs
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
