@@ -83,44 +83,7 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y dovecot-push-notify dovecot-push
 check "purged: snippet and spool gone" bash -c "test ! -e $snippet && test ! -e /var/spool/dovecot-push-notify"
 check "purged: Dovecot starts and delivers" deliver --expect 0
 
-# RPM: from the make dist tarball, BuildRequires Debian can't satisfy skipped
-build_rpms() {
-	(cd "$top" && make dist >/dev/null) || return 1
-	mkdir -p "$work/rpm/SOURCES"
-	cp "$top"/dovecot-push-notify-*.tar.gz "$work/rpm/SOURCES/"
-	rpmbuild -ba --nodeps --define "_topdir $work/rpm" --define "debug_package %{nil}" \
-		--define "dovecot_dir /usr/lib/dovecot" "$top/rpm/dovecot-push-notify.spec"
-}
-check "RPMs build with rpmbuild" build_rpms
-rpm_files() {
-	local pkg=$1; shift
-	local got want
-	got=$(rpm -qlp "$work"/rpm/RPMS/*/"$pkg"-[0-9]*.rpm | grep -v '^/usr/lib/.build-id' |
-		sed 's/\.gz$//' | sort)
-	want=$(printf '%s\n' "$@" | sort)
-	[ "$got" = "$want" ] || { diff <(echo "$want") <(echo "$got"); return 1; }
-}
-libdir=$(rpm --eval %_libdir)
-check "rpm libpushcore holds exactly its files" rpm_files libpushcore \
-	"$libdir/libpushcore.so.0" "$libdir/libpushcore.so.0.0.0"
-check "rpm libpushcore-devel holds exactly its files" rpm_files libpushcore-devel \
-	/usr/include/pushcore $(sed -n '/^pushcore_headers =/,/^$/p' "$top/lib/local.mk" |
-		grep -o 'pushcore[a-z-]*\.h' | sed 's|^|/usr/include/pushcore/|') \
-	"$libdir/libpushcore.so" "$libdir/pkgconfig/pushcore.pc"
-check "rpm dovecot-push-notify holds exactly its files" rpm_files dovecot-push-notify \
-	/etc/dovecot/conf.d/95-push-notify.conf /usr/lib/dovecot/modules/lib20_push_notify_plugin.so \
-	/usr/share/dovecot-push-notify /usr/share/dovecot-push-notify/mail-plugins.conf \
-	/var/spool/dovecot-push-notify /var/spool/dovecot-push-notify/failed \
-	/var/spool/dovecot-push-notify/new /var/spool/dovecot-push-notify/quarantine \
-	/var/spool/dovecot-push-notify/tmp
-check "rpm dovecot-push-notify-lua holds exactly its files" rpm_files dovecot-push-notify-lua \
-	/etc/dovecot/conf.d/95-push-notify-lua.conf /usr/lib/dovecot/modules/lib22_push_notify_lua_plugin.so \
-	/usr/share/dovecot-push-notify-lua /usr/share/dovecot-push-notify-lua/mail-plugins-lua.conf
-check "rpm push-notify-tools holds exactly its files" rpm_files push-notify-tools \
-	/usr/bin/pushadm /usr/lib/systemd/system/pushadm-spool.service \
-	/usr/share/man/man1/pushadm.1
-check "rpm snippets are %config(noreplace)" \
-	bash -c "rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' $work/rpm/RPMS/*/dovecot-push-notify-[0-9]*.rpm | grep -q '^cn .*95-push-notify.conf'"
+# The RPMs: tests/rpm/run.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
