@@ -48,6 +48,24 @@ check "spec names the five packages" same "$(spec_packages)" "$(echo $packages |
 check "without dovecot-devel the spec parses, Dovecot requirement unversioned" \
 	bash -c "rpmspec -q --requires --define 'dovecot_dir /nonexistent' '$spec' | grep -qx 'dovecot$isa'"
 
+# Where systemd-rpm-macros defines the systemd macros (Fedora, RHEL) and
+# %ldconfig_scriptlets is empty (Fedora 28 and later), the spec uses those,
+# not its fallbacks (which the builds below, with Debian's rpm, use).
+cat >"$work/fedora.macros" <<'EOF'
+%systemd_post() FEDORA_POST %{?*}
+%systemd_preun() FEDORA_PREUN %{?*}
+%systemd_postun_with_restart() FEDORA_POSTUN %{?*}
+%ldconfig_scriptlets(n:) %{nil}
+EOF
+fedora_macros() {
+	rpmspec --load "$work/fedora.macros" -P "$spec" >"$work/fedora.spec" || return 1
+	grep -x 'FEDORA_POST pushadm-relay.service' "$work/fedora.spec" &&
+		grep -x 'FEDORA_PREUN pushadm-relay.service' "$work/fedora.spec" &&
+		grep -x 'FEDORA_POSTUN pushadm-relay.service' "$work/fedora.spec" &&
+		! grep -n 'preset pushadm-relay\|ldconfig' "$work/fedora.spec"
+}
+check "with systemd-rpm-macros and an empty %ldconfig_scriptlets the spec uses them" fedora_macros
+
 # --- builds ---------------------------------------------------------------
 (cd "$top" && { [ -f Makefile ] || { ./autogen.sh && ./configure; }; } && make dist) >"$work/dist.log" 2>&1
 tarball=$top/dovecot-push-notify-$version.tar.gz
