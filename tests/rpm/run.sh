@@ -120,14 +120,21 @@ rpms_o=$work/o/rpmbuild/RPMS/$arch
 pkg() { echo "$rpms_a/$1-$version-$rel.$arch.rpm"; }
 qf() { rpm -qp --qf "$1" "$(pkg $2)" 2>/dev/null; }
 restart='systemctl try-restart dovecot.service >/dev/null 2>&1 || :'
+restart_if_valid='if command -v doveconf >/dev/null 2>&1 && ! doveconf -n >/dev/null 2>&1; then
+ echo "dovecot-push-notify: doveconf -n fails, so Dovecot was not restarted: fix the configuration, then: systemctl restart dovecot"
+else
+ '$restart'
+fi'
 for p in dovecot-push-notify dovecot-push-notify-lua; do
-	check "$p: Dovecot try-restart at the end of %posttrans (install, upgrade)" \
-		same "$(qf '%{POSTTRANS}' $p | tail -n 1)" "$restart"
+	check "$p: Dovecot try-restart at the end of %posttrans (install, upgrade) unless doveconf fails" \
+		same "$(qf '%{POSTTRANS}' $p | tail -n 5 | sed 's/[[:space:]]*$//' | tr -s ' ')" "$restart_if_valid"
 	check "$p: Dovecot try-restart in %postun on erase only" \
 		same "$(qf '%{POSTUN}' $p | tr -s ' ')" "$(printf 'if [ $1 -eq 0 ]; then\n %s\nfi' "$restart")"
 	check "$p: requires the Dovecot version it was built against" \
 		bash -c "rpm -qp --requires '$(pkg $p)' | grep -qx 'dovecot$isa = $dovecot_version'"
 done
+check "dovecot-push-notify requires push-notify-tools of the same build (the relay)" \
+	bash -c "rpm -qp --requires '$(pkg dovecot-push-notify)' | grep -qx 'push-notify-tools$isa = $version-$rel'"
 check "libpushcore: ldconfig after install and erase" \
 	same "$(qf '%{POSTINPROG} %{POSTUNPROG}' libpushcore)" "/sbin/ldconfig /sbin/ldconfig"
 check "push-notify-tools: %post presets pushadm-relay.service on install" \
@@ -141,12 +148,10 @@ check "push-notify-tools: %pre retires pushadm-spool.service" \
 check "rpm -qp --scripts shows them" \
 	bash -c "rpm -qp --scripts '$rpms_a'/*.rpm | grep -c 'scriptlet\|program' | grep -qx 11"
 
-# Exact file lists; the doc and license directories are NAME on Fedora and
-# NAME-VERSION with Debian's rpm: compared without the version.
+# Exact file lists (a man page may be compressed)
 rpm_files() {
 	local pkg=$1; shift
-	same "$(rpm -qlp "$(pkg $pkg)" | grep -v '^/usr/lib/.build-id' |
-		sed -e 's/\.gz$//' -e "s|^\(/usr/share/[a-z]*/$pkg\)-$version|\1|" | sort)" \
+	same "$(rpm -qlp "$(pkg $pkg)" | grep -v '^/usr/lib/.build-id' | sed -e 's/\.gz$//' | sort)" \
 		"$(printf '%s\n' "$@" | sort)"
 }
 docs=$(cd "$top" && ls docs/*.md docs/webhook.schema.json | sed 's|^docs/|/usr/share/doc/dovecot-push-notify/|')
@@ -255,7 +260,8 @@ check "... and no other epoch or version" no_other_provides
 # A root with a shell, coreutils' few commands the scriptlets use and
 # ldconfig, no systemd; with "systemctl", a systemctl that logs its calls
 # (and whether the plugins are installed at that moment) and answers
-# is-enabled / is-active for pushadm-spool.service from /fake/.
+# is-enabled / is-active for pushadm-spool.service from /fake/, and a
+# doveconf that fails when /fake/doveconf-fails exists.
 copy_with_libs() {
 	local root=$1 bin=$2 dest=$3 lib
 	install -D -m 0755 "$bin" "$root$dest"
@@ -274,6 +280,8 @@ make_root() {
 	copy_with_libs "$root" /sbin/ldconfig /usr/sbin/ldconfig
 	rpm --root "$root" --dbpath /var/lib/rpm --initdb
 	[ "${2:-}" = systemctl ] || return 0
+	printf '#!/bin/sh\n[ ! -e /fake/doveconf-fails ]\n' >"$root/usr/bin/doveconf"
+	chmod 755 "$root/usr/bin/doveconf"
 	cat >"$root/usr/bin/systemctl" <<-EOF
 	#!/bin/sh
 	installed=
@@ -355,6 +363,16 @@ check "systemd: install: relay unit preset, Dovecot restarted with the plugins i
 "--no-reload preset pushadm-relay.service
 try-restart dovecot.service [installed: push_notify push_notify_lua]
 try-restart dovecot.service [installed: push_notify push_notify_lua]"
+documentation() { # the unit's Documentation= files and the settings file's doc paths exist
+	local f ok=0
+	for f in $(sed -n 's/^Documentation=//p' "$r$unit/pushadm-relay.service" | tr ' ' '\n' | sed -n 's|^file://||p') \
+		$(grep -o '/usr/share/doc/[^ ,)]*[^ ,).]' "$r$settings"); do
+		echo "$f"
+		[ -e "$r$f" ] || { echo "missing: $f"; ok=1; }
+	done
+	return $ok
+}
+check "systemd: the unit's Documentation= and the settings file's doc paths exist" documentation
 check "systemd: a fresh settings file is the template, no message" \
 	bash -c "[ \"\$(cat '$r$settings')\" = \"\$(cat '$r/usr/share/dovecot-push-notify/settings-$series.conf')\" ] &&
 		! grep -q 'dovecot-push-notify:' '$work/rpm.log'"
@@ -363,11 +381,16 @@ check "systemd: upgrade: relay restarted, Dovecot restarted after the old files 
 "try-restart pushadm-relay.service
 try-restart dovecot.service [installed: push_notify push_notify_lua]
 try-restart dovecot.service [installed: push_notify push_notify_lua]"
+touch "$r/fake/doveconf-fails"
+check "systemd: doveconf fails: reinstall exits 0" rpm_root "$r" -U --replacepkgs --nodeps $(rpms "$rpms_b" $next)
+check "systemd: doveconf fails: Dovecot not restarted on reinstall" log_is "try-restart pushadm-relay.service"
+check "systemd: doveconf fails: rpm says so, once per plugin package" \
+	bash -c "[ \$(grep -c '^dovecot-push-notify: doveconf -n fails, so Dovecot was not restarted' '$work/rpm.log') = 2 ]"
 check "systemd: erase exits 0" rpm_root "$r" -e $packages
-check "systemd: erase: relay stopped and disabled, Dovecot restarted after each plugin is gone" log_is \
-"--no-reload disable --now pushadm-relay.service
-try-restart dovecot.service [installed: push_notify]
-try-restart dovecot.service [installed: none]"
+check "systemd: erase (doveconf still failing): Dovecot restarted after each plugin is gone, then the relay stopped and disabled" log_is \
+"try-restart dovecot.service [installed: push_notify]
+try-restart dovecot.service [installed: none]
+--no-reload disable --now pushadm-relay.service"
 
 # 3. 0.1.0-1 with its snippets as shipped: the upgrade says nothing, the
 # settings file is the template
