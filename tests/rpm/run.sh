@@ -17,7 +17,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "tests/rpm/run.sh: run as root (scratch roots need chroot and mknod)" >&2; exit 77; }
 work=$(mktemp -d /tmp/rpmtest.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT		# (and the Debian 13 root's mounts, below)
 passed=0 failed=0
 spec=$top/rpm/dovecot-push-notify.spec
 
@@ -83,7 +83,9 @@ check "one SRPM and five RPMs" same "$(cd "$rpms_a" 2>/dev/null && ls)" \
 	"$(for p in $packages; do echo "$p-$version-$rel.$arch.rpm"; done | sort)"
 
 no_dovecot_build() {
-	HOME=$work/nodc rpmbuild -tb --nodeps --define 'dovecot_dir /nonexistent' "$tarball" >"$work/nodc.log" 2>&1 &&
+	# (_tmppath: the failed build leaves its script there)
+	HOME=$work/nodc rpmbuild -tb --nodeps --define 'dovecot_dir /nonexistent' --define "_tmppath $work" \
+		"$tarball" >"$work/nodc.log" 2>&1 &&
 		{ echo "built without dovecot-devel"; return 1; }
 	grep "dovecot-devel not found" "$work/nodc.log"
 }
@@ -427,6 +429,57 @@ enable pushadm-relay.service
 start pushadm-relay.service"
 check "upgrade from pushadm-spool.service disabled: relay left disabled" \
 	same "$(spool_upgrade no no)" "$calls"
+
+# --- Dovecot 2.4 ----------------------------------------------------------
+# The same spec built against Dovecot 2.4, in the Debian 13 root that
+# tests/debian13/run.sh makes and keeps (TRIXIE_ROOT, default
+# /var/tmp/push-notify-trixie; tests/run.sh runs it before this). Left out,
+# and said so, where there is none.
+troot=${TRIXIE_ROOT:-/var/tmp/push-notify-trixie}
+tmounted=()
+unmount_troot() { local m; for m in "${tmounted[@]}"; do umount -l "$m" 2>/dev/null; done; }
+trap 'unmount_troot; rm -rf "$work"' EXIT
+in_troot() {
+	chroot "$troot" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root/rpmtest LANG=C.UTF-8 TZ=UTC "$@"
+}
+build_24() {
+	local fs
+	for fs in proc dev; do
+		mountpoint -q "$troot/$fs" && continue
+		if [ $fs = proc ]; then mount -t proc proc "$troot/proc"; else mount --bind /dev "$troot/dev"; fi &&
+			tmounted+=("$troot/$fs")
+	done
+	in_troot sh -c 'command -v rpmbuild >/dev/null || { apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm >/dev/null; }' ||
+		return 1
+	rm -rf "$troot/root/rpmtest" && mkdir -p "$troot/root/rpmtest" && cp "$tarball" "$troot/root/rpmtest/" &&
+		in_troot rpmbuild -ta --nodeps "/root/rpmtest/${tarball##*/}" >"$work/build24.log" 2>&1 ||
+		{ tail -30 "$work/build24.log"; return 1; }
+}
+if [ -x "$troot/usr/bin/apt-get" ] && [ -f "$troot/usr/include/dovecot/config.h" ]; then
+	version24=$(sed -n 's/^#define DOVECOT_VERSION "\(.*\)"$/\1/p' "$troot/usr/include/dovecot/config.h")
+	series24=$(echo "$version24" | cut -d. -f1,2)
+	plugin24=$troot/root/rpmtest/rpmbuild/RPMS/$arch/dovecot-push-notify-$version-$rel.$arch.rpm
+	check "Dovecot $version24: rpmbuild -ta in Debian 13" build_24
+	check "Dovecot $version24: the settings module, settings-$series24.conf in /etc and /usr/share" \
+		bash -c "rpm -qlp '$plugin24' | grep -x '$moduledir/settings/libpush_notify_settings.so' &&
+			rpm -qlp '$plugin24' | grep -x /etc/dovecot/push-notify.d/settings-$series24.conf &&
+			rpm -qlp '$plugin24' | grep -x /usr/share/dovecot-push-notify/settings-$series24.conf"
+	check "Dovecot $version24: requires dovecot $version24" \
+		bash -c "rpm -qp --requires '$plugin24' | grep -x 'dovecot$isa = $version24'"
+	settings24() {
+		rm -rf "$work/x24" && mkdir -p "$work/x24" &&
+			(cd "$work/x24" && rpm2cpio "$plugin24" | cpio -id --quiet) || return 1
+		grep -x "!include_try /etc/dovecot/push-notify.d/settings-$series24.conf" \
+			"$work/x24/usr/share/dovecot-push-notify/push-notify.conf" &&
+			grep -x '#push_notify dlog {' "$work/x24/etc/dovecot/push-notify.d/settings-$series24.conf" &&
+			! grep -n 'plugin *{' "$work/x24/etc/dovecot/push-notify.d/settings-$series24.conf"
+	}
+	check "Dovecot $version24: push-notify.conf includes settings-$series24.conf, in 2.4 syntax" settings24
+	unmount_troot
+else
+	echo "(the Dovecot 2.4 build is left out: no Debian 13 root at $troot; tests/debian13/run.sh makes one)"
+fi
 
 # --- rpmlint --------------------------------------------------------------
 # rpm/dovecot-push-notify.rpmlintrc explains what it filters. Two more come
