@@ -262,8 +262,10 @@ check "... and no other epoch or version" no_other_provides
 # A root with a shell, coreutils' few commands the scriptlets use and
 # ldconfig, no systemd; with "systemctl", a systemctl that logs its calls
 # (and whether the plugins are installed at that moment) and answers
-# is-enabled / is-active for pushadm-spool.service from /fake/, and a
-# doveconf that fails when /fake/doveconf-fails exists.
+# is-enabled / is-active for pushadm-spool.service from /fake/, a doveconf
+# that fails when /fake/doveconf-fails exists or settings-2.4.conf holds
+# REJECT-ME, and a pushadm whose config convert --from-2.3 turns a dlog
+# driver into a block (fails with /fake/convert-fails).
 copy_with_libs() {
 	local root=$1 bin=$2 dest=$3 lib
 	install -D -m 0755 "$bin" "$root$dest"
@@ -278,12 +280,25 @@ make_root() {
 	ln -s usr/sbin "$root/sbin"
 	mknod -m 666 "$root/dev/null" c 1 3
 	copy_with_libs "$root" /bin/dash /usr/bin/sh
-	for c in cat cp grep mkdir mv rm touch; do copy_with_libs "$root" "$(command -v $c)" /usr/bin/$c; done
+	for c in cat cp grep head mkdir mv rm touch; do copy_with_libs "$root" "$(command -v $c)" /usr/bin/$c; done
 	copy_with_libs "$root" /sbin/ldconfig /usr/sbin/ldconfig
 	rpm --root "$root" --dbpath /var/lib/rpm --initdb
 	[ "${2:-}" = systemctl ] || return 0
-	printf '#!/bin/sh\n[ ! -e /fake/doveconf-fails ]\n' >"$root/usr/bin/doveconf"
-	chmod 755 "$root/usr/bin/doveconf"
+	printf '%s\n' '#!/bin/sh' '[ ! -e /fake/doveconf-fails ] &&' \
+		'! grep -qs REJECT-ME /etc/dovecot/push-notify.d/settings-2.4.conf' >"$root/usr/bin/doveconf"
+	# pushadm config convert --from-2.3 as far as the scriptlet sees it
+	# (the package's own pushadm can't run here); /usr/sbin comes before
+	# /usr/bin in the PATH rpm gives scriptlets
+	cat >"$root/usr/sbin/pushadm" <<-'EOF'
+	#!/bin/sh
+	echo "$*" >>/pushadm.log
+	[ "$1 $2 $3 $4" = "-P config convert --from-2.3" ] || exit 64
+	[ -e /fake/convert-fails ] && { echo "$5 line 3: can't convert" >&2; exit 65; }
+	grep -q '^ *push_notification_driver = dlog' "$5" && printf 'push_notify push_notification_driver {\n  driver = dlog\n}\n'
+	grep -q REJECT-ME "$5" && echo REJECT-ME
+	exit 0
+	EOF
+	chmod 755 "$root/usr/bin/doveconf" "$root/usr/sbin/pushadm"
 	cat >"$root/usr/bin/systemctl" <<-EOF
 	#!/bin/sh
 	installed=
@@ -477,6 +492,48 @@ if [ -x "$troot/usr/bin/apt-get" ] && [ -f "$troot/usr/include/dovecot/config.h"
 	}
 	check "Dovecot $version24: push-notify.conf includes settings-$series24.conf, in 2.4 syntax" settings24
 	unmount_troot
+
+	# From the Dovecot 2.3 build to the 2.4 one (a distribution upgrade; the
+	# versions are the same here, hence --replacepkgs): 2.3 settings edited
+	rpms_24=$troot/root/rpmtest/rpmbuild/RPMS/$arch
+	to_24() { # what goes wrong: none, convert, doveconf
+		local r=$work/root-24-$1
+		make_root "$r" systemctl
+		rpm_root "$r" -i --nodeps $(rpms "$rpms_a" $rel) 2>/dev/null || return 1
+		sed -i 's/^  #push_notification_driver = dlog$/  push_notification_driver = dlog/' "$r$settings"
+		grep -qx '  push_notification_driver = dlog' "$r$settings" || { echo "no driver to set"; return 1; }
+		chmod 0640 "$r$settings"
+		case $1 in
+		convert) touch "$r/fake/convert-fails";;
+		doveconf) echo "# REJECT-ME" >>"$r$settings";;
+		esac
+		rpm_root "$r" -U --replacepkgs --nodeps $(rpms "$rpms_24" $rel) 2>/dev/null || return 1
+		[ "$(cat "$r/pushadm.log")" = "-P config convert --from-2.3 $settings.rpmsave" ] ||
+			{ echo "pushadm called: $(cat "$r/pushadm.log")"; return 1; }
+	}
+	s24=/etc/dovecot/push-notify.d/settings-$series24.conf
+	template24=/usr/share/dovecot-push-notify/settings-$series24.conf
+	converted() {
+		to_24 none || return 1
+		grep -x "dovecot-push-notify: converted your Dovecot 2.3 settings $settings.rpmsave to Dovecot 2.4 blocks in $s24; check them with: pushadm config check" "$work/rpm.log" &&
+			grep -x 'push_notify push_notification_driver {' "$r$s24" && grep -x '  driver = dlog' "$r$s24" &&
+			[ "$(stat -c %a "$r$s24")" = 640 ] && ! ls "$r$s24".rpm* 2>/dev/null
+	}
+	r=$work/root-24-none
+	check "2.3 build -> 2.4 build: the edited 2.3 settings converted (mode 0640 kept), one message" converted
+	not_converted() { # WHY LINE: settings-2.4.conf stays the template, rpm says LINE
+		to_24 "$1" || return 1
+		grep -F "$2" "$work/rpm.log" &&
+			[ "$(cat "$r$s24")" = "$(cat "$r$template24")" ] && ! ls "$r$s24".rpm{tmp,tmp2,err} 2>/dev/null
+	}
+	r=$work/root-24-convert
+	check "2.3 build -> 2.4 build: pushadm can't convert: the template stays, rpm says so with pushadm's words" \
+		not_converted convert "dovecot-push-notify: could not convert $settings.rpmsave to Dovecot 2.4: notifications are off"
+	check "... pushadm's words" grep -x "$settings.rpmsave line 3: can't convert" "$work/rpm.log"
+	r=$work/root-24-doveconf
+	check "2.3 build -> 2.4 build: Dovecot refuses the conversion: the template stays, the result kept aside" \
+		not_converted doveconf "dovecot-push-notify: converted $settings.rpmsave to Dovecot 2.4, but Dovecot refuses the result (kept as $s24.rpmrejected"
+	check "... as $s24.rpmrejected" grep -q REJECT-ME "$r$s24.rpmrejected"
 else
 	echo "(the Dovecot 2.4 build is left out: no Debian 13 root at $troot; tests/debian13/run.sh makes one)"
 fi
