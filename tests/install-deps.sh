@@ -13,6 +13,7 @@ packages=(
 	python3 openssl clang redis-server lua-socket
 	# package tests
 	debhelper dpkg-dev lintian rpm fakeroot
+	rpmlint
 )
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
