@@ -10,8 +10,9 @@ Prints a table; run it on an otherwise idle machine. Numbers, not asserts:
 tests never depend on timing."""
 import argparse
 import os
-import re
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -21,8 +22,64 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 from built import ours, relay  # noqa: E402
-from pushtest import Dovecot, Receiver, free_port, make_certificate, make_message  # noqa: E402
+from pushtest import Dovecot, free_port, make_certificate, make_message  # noqa: E402
 from redistest import RedisServer  # noqa: E402
+
+
+RECEIVER = None
+
+
+def receiver_binary():
+    """bench/receiver.c, compiled once per run."""
+    global RECEIVER
+    if RECEIVER is None:
+        RECEIVER = os.path.join(tempfile.mkdtemp(prefix="bench-receiver-"), "receiver")
+        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-pthread", "-o", RECEIVER,
+                        os.path.join(HERE, "receiver.c")], check=True)
+    return RECEIVER
+
+
+class Endpoint:
+    """bench/receiver.c in a process of its own (see there why), on a
+    loopback port; arrivals() reads what it got."""
+
+    def __init__(self, port=None, delay=0.0, hang=False):
+        self.port = port or free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        fd, self.log = tempfile.mkstemp(prefix="bench-endpoint-")
+        os.close(fd)
+        args = [receiver_binary(), str(self.port), self.log]
+        if delay:
+            args.append(str(int(delay * 1000)))
+        if hang:
+            args.append("hang")
+        self.proc = subprocess.Popen(args)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("bench/receiver.py did not start on port %d" % self.port)
+
+    def arrivals(self):
+        """(unix time, subject tag) of every request so far."""
+        with open(self.log) as f:
+            return [(float(t), tag) for t, tag in (line.split() for line in f if " " in line)]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        os.unlink(self.log)
 
 
 def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
@@ -56,18 +113,15 @@ def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
 
 
 ONLY = None
-SUBJECT_RX = re.compile(rb"(?:bench|warmup)-\d+-\d+-")
 
 
-def first_receipts(receivers):
+def first_receipts(endpoints):
     """Each notified message's subject tag -> when it first arrived."""
     first = {}
-    for receiver in receivers:
-        for r in list(receiver.requests):
-            m = SUBJECT_RX.search(r["body"])
-            if m:
-                tag = m.group(0).decode()
-                first[tag] = min(first.get(tag, r["time"]), r["time"])
+    for endpoint in endpoints:
+        for t, tag in endpoint.arrivals():
+            if tag != "-":
+                first[tag] = min(first.get(tag, t), t)
     return first
 
 
@@ -119,7 +173,7 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
             if os.path.isdir(os.path.join(d.spool_dir, "new")) else 0
     first = first_receipts(receivers)
     for rep in replacements:
-        rep.stop()
+        rep.__exit__(None, None, None)
     lat = latencies(first, replied)
     received = len(first)
     if redis:
@@ -162,27 +216,37 @@ def main():
 
     def ox_opt_in(d):
         d.set_ox_metadata("alice", "user=alice")
-    with Receiver() as ref:
+    with Endpoint() as ref:
         rows.append(scenario("ox, fast endpoint, Dovecot's own push_notification",
                              dict(mail_plugins="notify push_notification",
                                   plugin={"push_notification_driver": ox_url % ref.port}),
                              a.mails, a.connections, ref, setup=ox_opt_in))
-    with Receiver() as fast:
+    with Endpoint() as fast:
         rows.append(scenario("ox, fast endpoint", ours({"push_notification_driver": ox_url % fast.port}),
                              a.mails, a.connections, fast, setup=ox_opt_in))
     # the relay: deliveries hand notifications over and never wait on an
     # endpoint; retries are quick here so the rows can wait for every one
     quick = ['backoff = "1s"', 'max_backoff = "2s"', 'circuit_time = "1s"']
-    with Receiver() as fast:
+    with Endpoint() as fast:
         rows.append(scenario("relay: ox, fast endpoint",
                              ours({"push_notification_driver": ox_url % fast.port}),
                              a.mails, a.connections, fast, setup=ox_opt_in, relay_conf=quick))
-    with Receiver() as fast:
+    with Endpoint() as fast:
         rows.append(scenario("relay: http, fast endpoint",
                              ours({"push_notification_driver": hook % fast.url}),
                              a.mails, a.connections, fast, relay_conf=quick))
-    with Receiver() as slow:
-        slow.respond(delay=0.2)
+    with Endpoint() as fast:
+        rows.append(scenario("relay (sync = normal): http, fast endpoint",
+                             ours({"push_notification_driver": hook % fast.url}),
+                             a.mails, a.connections, fast,
+                             relay_conf=quick + ['sync = "normal"']))
+    rows.append(scenario("relay: http, endpoint refused (hand-off only)",
+                         ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % free_port())}),
+                         a.mails, a.connections, relay_conf=[], drain_secs=0))
+    rows.append(scenario("relay (sync = normal): http, endpoint refused (hand-off only)",
+                         ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % free_port())}),
+                         a.mails, a.connections, relay_conf=['sync = "normal"'], drain_secs=0))
+    with Endpoint(delay=0.2) as slow:
         rows.append(scenario("relay: http, endpoint answers in 200 ms",
                              ours({"push_notification_driver": hook % slow.url}),
                              a.mails, a.connections, slow, relay_conf=quick))
@@ -190,34 +254,31 @@ def main():
     rows.append(scenario("relay: http, endpoint refused, then back",
                          ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % dead_port)}),
                          a.mails, a.connections, relay_conf=quick,
-                         come_back=lambda: Receiver(port=dead_port)))
-    with Receiver() as hang:
-        hang.script([{"hang": True}] * 100000)
+                         come_back=lambda: Endpoint(port=dead_port)))
+    with Endpoint(hang=True) as hang:
 
         def hang_ends():	# counted: what the endpoint that came back got
             hang.stop()
-            return Receiver(port=hang.port)
+            return Endpoint(port=hang.port)
         rows.append(scenario("relay: http, endpoint hangs, then back",
                              ours({"push_notification_driver": hook % hang.url + " timeout_msecs=2000"}),
                              a.mails, a.connections, relay_conf=quick, come_back=hang_ends))
-    with Receiver() as fast:
+    with Endpoint() as fast:
         rows.append(scenario("http, fast endpoint", ours({"push_notification_driver": hook % fast.url}),
                              a.mails, a.connections, fast))
-    with Receiver() as slow:
-        slow.respond(delay=0.2)
+    with Endpoint(delay=0.2) as slow:
         rows.append(scenario("http, endpoint answers in 200 ms",
                              ours({"push_notification_driver": hook % slow.url}),
                              a.mails // 3, a.connections, slow))
     dead = "http://127.0.0.1:%d" % free_port()
     rows.append(scenario("http, endpoint down (refused) -> spool",
                          ours({"push_notification_driver": hook % dead}), a.mails, a.connections))
-    with Receiver() as hang:
-        hang.script([{"hang": True}] * 100000)
+    with Endpoint(hang=True) as hang:
         rows.append(scenario("http, endpoint hangs, max_delay=500ms -> spool",
                              ours({"push_notification_driver": hook % hang.url + " timeout_msecs=60000",
                                    "push_notification_max_delay": "500ms"}),
                              max(8, a.mails // 30), a.connections, hang))
-    with Receiver() as fast:
+    with Endpoint() as fast:
         rows.append(scenario("http, spool only (dispatcher sends)",
                              ours({"push_notification_driver": hook % fast.url,
                                    "push_notification_spool_only": "yes"}),
