@@ -14,6 +14,8 @@
 
 struct relay_journal {
 	sqlite3 *db;
+	/* the configured policy, and whether commits fsync right now */
+	bool sync_full, syncing;
 	sqlite3_stmt *insert, *remove, *update, *retry_one;
 	char error[512];
 };
@@ -54,6 +56,7 @@ struct relay_journal *relay_journal_open(const char *path, bool sync_full,
 	char pragmas[128];
 
 	memset(j, 0, sizeof(*j));
+	j->sync_full = j->syncing = sync_full;
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
 		*error_r = journal_error(j, path);
@@ -107,8 +110,22 @@ static int exec(struct relay_journal *j, const char *sql, const char **error_r)
 	return 0;
 }
 
-int relay_journal_begin(struct relay_journal *j, const char **error_r)
+int relay_journal_begin(struct relay_journal *j, bool acknowledged,
+			const char **error_r)
 {
+	/* Only what the relay acknowledges must survive a power loss before
+	   the ack. A transaction of outcomes alone (sent, retry times) may be
+	   lost with the last moments before a crash: those notifications are
+	   sent again, with their ids (at-least-once), so it need not wait for
+	   the disk; the next acknowledged commit's fsync covers it. */
+	bool sync = j->sync_full && acknowledged;
+
+	if (sync != j->syncing) {
+		if (exec(j, sync ? "PRAGMA synchronous=FULL" :
+			 "PRAGMA synchronous=NORMAL", error_r) < 0)
+			return -1;
+		j->syncing = sync;
+	}
 	return exec(j, "BEGIN IMMEDIATE", error_r);
 }
 

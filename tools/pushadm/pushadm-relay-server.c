@@ -301,7 +301,7 @@ static void relay_retry_msg(struct relay_server *srv, struct relay_client *c,
 			   "only root may make entries due");
 		return;
 	}
-	if (relay_journal_begin(srv->journal, &error) < 0 ||
+	if (relay_journal_begin(srv->journal, true, &error) < 0 ||
 	    relay_journal_retry(srv->journal, ids, &error) < 0 ||
 	    relay_journal_commit(srv->journal, &error) < 0) {
 		client_ack(c, msg->seq, PUSHCORE_RELAY_FAILED, 0, error);
@@ -475,7 +475,7 @@ void relay_commit(struct relay_server *srv)
 	for (p = srv->pending; p != NULL; p = p->next)
 		total += p->msg.count;
 	is_new = pushcore_xmalloc(sizeof(*is_new) * (total + 1));
-	ok = relay_journal_begin(srv->journal, &error) == 0 &&
+	ok = relay_journal_begin(srv->journal, srv->pending_count > 0, &error) == 0 &&
 		journal_pending(srv, is_new, &error) == 0 &&
 		apply_outcomes(srv, &error) == 0 &&
 		relay_journal_commit(srv->journal, &error) == 0;

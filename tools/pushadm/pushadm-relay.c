@@ -110,7 +110,7 @@ static int take_spooled(const struct pushcore_spool_entry *e, void *context)
 	struct relay_server *srv = context;
 	const char *error;
 
-	if (relay_journal_begin(srv->journal, &error) < 0 ||
+	if (relay_journal_begin(srv->journal, true, &error) < 0 ||
 	    relay_journal_add(srv->journal, e, &error) < 0 ||
 	    relay_journal_commit(srv->journal, &error) < 0) {
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "Taking over spooled "

@@ -57,7 +57,10 @@ struct relay_journal *relay_journal_open(const char *path, bool sync_full,
 void relay_journal_close(struct relay_journal **j);
 /* One transaction: everything between begin and commit is on disk (as
    the sync policy says) when commit returns 0. */
-int relay_journal_begin(struct relay_journal *j, const char **error_r);
+/* acknowledged: the transaction holds submissions the relay acknowledges
+   after it (synced to disk with sync = full); false: outcomes only. */
+int relay_journal_begin(struct relay_journal *j, bool acknowledged,
+			const char **error_r);
 int relay_journal_commit(struct relay_journal *j, const char **error_r);
 void relay_journal_rollback(struct relay_journal *j);
 /* An entry is its id and its driver together (each driver's notification
