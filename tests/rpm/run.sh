@@ -376,8 +376,9 @@ make_root "$r" systemctl
 log=$r/systemctl.log
 log_is() { local got; got=$(cat "$log" 2>/dev/null); : >"$log"; same "$got" "$1"; }
 check "systemd: install exits 0" rpm_root "$r" -i --nodeps $(rpms "$rpms_a" $rel)
-check "systemd: install: relay unit preset, Dovecot restarted with the plugins in place" log_is \
+check "systemd: install: relay unit preset, enabled and started, Dovecot restarted with the plugins in place" log_is \
 "--no-reload preset pushadm-relay.service
+enable --now pushadm-relay.service
 try-restart dovecot.service [installed: push_notify push_notify_lua]
 try-restart dovecot.service [installed: push_notify push_notify_lua]"
 documentation() { # the unit's Documentation= files and the settings file's doc paths exist
