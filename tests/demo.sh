@@ -1,7 +1,7 @@
 #!/bin/bash
-# The demo: builds the tree, starts a private Dovecot with push_notify on
-# 127.0.0.1, delivers one mail over LMTP and prints the notification the
-# HTTP endpoint received. Run as root on Debian 12: sudo bash tests/demo.sh
+# The demo: builds the tree, starts a private Dovecot with push_notify and
+# the relay (pushadm relay run) on 127.0.0.1, delivers one mail over LMTP and
+# prints the notification the HTTP endpoint received through the relay. Run as root on Debian 12: sudo bash tests/demo.sh
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
