@@ -255,8 +255,9 @@ def test_convert_dovecot_own_blocks_and_check_warns():
     assert (rc, err) == (0, "pushadm: push_notification_driver = dlog is not converted: "
                          "outside a block Dovecot 2.4 does not read it either\n"), err
     # one order, whatever order doveconf prints a block's settings in
-    assert out == "push_notify_spool_dir = %s\n%s" % (
-        d.spool_dir, DOVECOT_BLOCKS_CONVERTED % values), out
+    # the harness points the relay socket into its temp dir
+    assert out == "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n%s" % (
+        d.spool_dir, d.relay_socket, DOVECOT_BLOCKS_CONVERTED % values), out
     os.makedirs(d.spool_dir, exist_ok=True)
     rc, out, err = pushadm(d.config, "config", "check")
     assert rc == 78, (rc, out, err)
@@ -275,8 +276,8 @@ def test_convert_dovecot_own_blocks_and_check_warns():
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
     rc, out, err = pushadm(d2.config, "-P", "config", "convert")
-    assert (rc, out) == (0, "push_notify_spool_dir = %s\n%s" % (d2.spool_dir, converted)), (
-        out, err)
+    assert (rc, out) == (0, "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n%s" % (
+        d2.spool_dir, d2.relay_socket, converted)), (out, err)
 
 
 @dovecot24_only("a Dovecot 2.3 file met by Dovecot 2.4")
@@ -474,10 +475,12 @@ def test_converted_full_example_is_accepted_by_dovecot24():
     assert check.returncode == 0, check.stderr
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
-    # doveconf leaves out what is at its default (the spool settings here)
+    # doveconf leaves out what is at its default (the spool settings
+    # here); the harness points the relay socket into its temp dir
     assert out == CONVERTED.replace(
         "push_notify_spool_dir = /var/spool/dovecot-push-notify\n"
-        "push_notify_spool_only = no\n", ""), out
+        "push_notify_spool_only = no\n",
+        "push_notify_relay_socket = %s\n" % d.relay_socket), out
 
 
 @dovecot24_only("Dovecot 2.4 checks the URL of its own ox block")
