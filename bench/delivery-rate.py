@@ -1,10 +1,13 @@
 """Deliveries per second over LMTP with and without push_notify, in one run:
-no plugin (the baseline), a fast endpoint, a slow endpoint (200 ms), a dead
-endpoint (connection refused), a hanging endpoint (bounded by
-push_notification_max_delay), spool-only mode, and a Redis stream, plain
-and over TLS.
+no plugin (the baseline); the OX driver beside Dovecot's own; with the relay
+(pushadm relay run) taking the notifications: a fast, a 200 ms, a refused
+and a hanging endpoint (the last two come back and every notification must
+arrive), sync = full and normal; without the relay: a fast, a slow, a dead
+and a hanging endpoint (bounded by push_notification_max_delay), spool-only
+mode, and a Redis stream, plain and over TLS. Endpoints are bench/receiver.c
+in processes of their own.
 
-    sudo python3 bench/delivery-rate.py [--mails N] [--connections K]
+    sudo python3 bench/delivery-rate.py [--mails N] [--connections K] [--rounds R] [--only WORD]
 
 Prints a table; run it on an otherwise idle machine. Numbers, not asserts:
 tests never depend on timing."""
@@ -183,21 +186,20 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
                 p99=percentile(lat, 99))
 
 
-def print_rows(rows, connections, mails):
-    base = rows[0]["rate"]
+def print_rows(rows, connections, mails, rounds):
     print("%-50s %9s %6s %9s %9s %8s %9s %9s" % (
         "scenario", "mails/s", "ratio", "ms/mail", "received", "spooled",
         "p50 ms", "p99 ms"))
     for r in rows:
         print("%-50s %9.1f %6.2f %9.1f %9d %8d %9.1f %9.1f" % (
-            r["name"], r["rate"], r["rate"] / base, r["ms"], r["received"],
+            r["name"], r["rate"], r["ratio"], r["ms"], r["received"],
             r["spooled"], r["p50"], r["p99"]))
-    print("(%d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
+    print("(%d round(s), medians; %d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
           " ones; ratio: to the baseline of this run; ms/mail: the wall time one"
           " connection spent per mail; received: messages notified (each counted once),"
           " received/spooled include 20 warm-up mails;"
           " p50/p99: from the LMTP reply to the endpoint's receipt, negative when"
-          " the notification arrived before the reply)" % (connections, mails))
+          " the notification arrived before the reply)" % (rounds, connections, mails))
 
 
 def main():
@@ -206,9 +208,39 @@ def main():
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--only", metavar="WORD",
                     help="only the scenarios whose name contains WORD (and the baseline)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every scenario this many times, interleaved, and print"
+                    " medians (ratios are taken within each round)")
     a = ap.parse_args()
     global ONLY
     ONLY = a.only
+    rounds = [one_round(a) for _ in range(max(1, a.rounds))]
+    print_rows(median_rows(rounds), a.connections, a.mails, len(rounds))
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def median_rows(rounds):
+    """Per scenario: the median of each column over the rounds; the ratio is
+    the median of each round's ratio to that round's baseline; received and
+    spooled are the fewest any round saw."""
+    rows = []
+    for i, first in enumerate(rounds[0]):
+        runs = [r[i] for r in rounds]
+        row = dict(name=first["name"])
+        for key in ("rate", "ms", "p50", "p99"):
+            row[key] = median([r[key] for r in runs])
+        row["ratio"] = median([r[i]["rate"] / r[0]["rate"] for r in rounds])
+        row["received"] = min(r["received"] for r in runs)
+        row["spooled"] = min(r["spooled"] for r in runs)
+        rows.append(row)
+    return rows
+
+
+def one_round(a):
     hook = "http:url=%s/hook events=MessageNew"
     rows = []
     rows.append(scenario("no plugin (baseline)", dict(mail_plugins=""), a.mails, a.connections))
@@ -298,7 +330,7 @@ def main():
                                    "tls_ca_file=%s" % (redis.tls_url, cert)}),
                              a.mails, a.connections, redis=redis))
     shutil.rmtree(certs)
-    print_rows([r for r in rows if r], a.connections, a.mails)
+    return [r for r in rows if r]
 
 if __name__ == "__main__":
     main()
