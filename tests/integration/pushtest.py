@@ -31,6 +31,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def read_log(path):
+    """A log file's text so far ("" before it exists)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 def wait_until(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -633,11 +642,7 @@ class Dovecot:
     # the log
 
     def log(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def log_lines(self, since=0):
         return self.log().splitlines()[since:]
@@ -725,11 +730,7 @@ class Relay:
         return self.stop(signal.SIGKILL)
 
     def log(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def wait_log(self, pattern, timeout=10):
         rx = re.compile(pattern)
