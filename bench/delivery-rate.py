@@ -116,6 +116,63 @@ def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
 
 
 ONLY = None
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(roots):
+    """CPU seconds (user + system) used so far by the processes in roots
+    and all their descendants, the exited ones their parents reaped
+    included: unlike wall time, this does not move with what else the
+    machine runs."""
+    parent, ticks = {}, {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(name)
+        parent[pid] = int(fields[1])
+        ticks[pid] = sum(int(x) for x in fields[11:15])
+    total = 0
+    for pid in ticks:
+        p, seen = pid, 0
+        while p > 1 and seen < 64:
+            if p in roots:
+                total += ticks[pid]
+                break
+            p, seen = parent.get(p, 0), seen + 1
+    return total / TICK
+
+
+def endpoint_pid(endpoint):
+    proc = getattr(endpoint, "proc", None)
+    return proc.pid if proc is not None else None
+
+
+class CpuMeter:
+    """Per part of a scenario (Dovecot, relay, endpoint, LMTP client), the
+    CPU it used between start() and stop()."""
+
+    def __init__(self, parts):
+        self.parts = parts		# name -> function returning a root pid or None
+
+    def sample(self):
+        out = {}
+        for name, pid in self.parts.items():
+            pid = pid()
+            out[name] = tree_cpu({pid}) if pid else 0.0
+        out["client"] = time.process_time()
+        return out
+
+    def start(self):
+        self.before = self.sample()
+
+    def stop(self):
+        after = self.sample()
+        return {k: after[k] - self.before[k] for k in after}
 
 
 def first_receipts(endpoints):
@@ -160,7 +217,20 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
             if setup:
                 setup(d)
             deliver_parallel(d, warmup, connections, tag="warmup")
+            meter = CpuMeter({
+                "dovecot": lambda: d.pid,
+                "relay": lambda: r.proc.pid if r is not None else None,
+                "endpoint": lambda: endpoint_pid(receiver or redis)})
+            meter.start()
             elapsed = deliver_parallel(d, mails, connections, replied=replied)
+            if r is not None and not come_back:
+                # the relay's sending belongs to the mails too
+                deadline = time.monotonic() + min(drain_secs, 30)
+                while (receiver is not None and
+                       len(first_receipts(receivers)) < mails + warmup and
+                       time.monotonic() < deadline):
+                    time.sleep(0.02)
+            cpu = meter.stop()
             if r is not None:
                 if come_back:
                     replacements.append(come_back())
@@ -181,25 +251,34 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
     received = len(first)
     if redis:
         received = redis.command("XLEN", "mail-events")
-    return dict(name=name, rate=mails / elapsed, ms=elapsed * 1000 / mails * connections,
-                received=received, spooled=spooled, p50=percentile(lat, 50),
-                p99=percentile(lat, 99))
+    row = dict(name=name, rate=mails / elapsed, ms=elapsed * 1000 / mails * connections,
+               received=received, spooled=spooled, p50=percentile(lat, 50),
+               p99=percentile(lat, 99))
+    for part, secs in cpu.items():
+        row["cpu_" + part] = secs * 1000 / mails
+    row["cpu"] = sum(cpu.values()) * 1000 / mails
+    return row
 
 
 def print_rows(rows, connections, mails, rounds):
-    print("%-50s %9s %6s %9s %9s %8s %9s %9s" % (
+    print("%-50s %9s %6s %9s %9s %8s %9s %9s %6s %6s %6s %6s %6s %6s" % (
         "scenario", "mails/s", "ratio", "ms/mail", "received", "spooled",
-        "p50 ms", "p99 ms"))
+        "p50 ms", "p99 ms", "cpu", "c-rat", "dovec", "relay", "endp", "client"))
     for r in rows:
-        print("%-50s %9.1f %6.2f %9.1f %9d %8d %9.1f %9.1f" % (
+        print("%-50s %9.1f %6.2f %9.1f %9d %8d %9.1f %9.1f %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f" % (
             r["name"], r["rate"], r["ratio"], r["ms"], r["received"],
-            r["spooled"], r["p50"], r["p99"]))
+            r["spooled"], r["p50"], r["p99"], r["cpu"], r["cpu_ratio"],
+            r["cpu_dovecot"], r["cpu_relay"], r["cpu_endpoint"], r["cpu_client"]))
     print("(%d round(s), medians; %d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
           " ones; ratio: to the baseline of this run; ms/mail: the wall time one"
           " connection spent per mail; received: messages notified (each counted once),"
           " received/spooled include 20 warm-up mails;"
           " p50/p99: from the LMTP reply to the endpoint's receipt, negative when"
-          " the notification arrived before the reply)" % (rounds, connections, mails))
+          " the notification arrived before the reply; cpu: CPU ms per mail of every part"
+          " together, c-rat: the baseline's cpu divided by the row's (what the ratio"
+          " would be where CPU is the limit), then per part: Dovecot with its LMTP"
+          " processes, the relay, the endpoint, the benchmark's LMTP client)"
+          % (rounds, connections, mails))
 
 
 def main():
@@ -231,9 +310,11 @@ def median_rows(rounds):
     for i, first in enumerate(rounds[0]):
         runs = [r[i] for r in rounds]
         row = dict(name=first["name"])
-        for key in ("rate", "ms", "p50", "p99"):
+        for key in ("rate", "ms", "p50", "p99", "cpu", "cpu_dovecot", "cpu_relay",
+                    "cpu_endpoint", "cpu_client"):
             row[key] = median([r[key] for r in runs])
         row["ratio"] = median([r[i]["rate"] / r[0]["rate"] for r in rounds])
+        row["cpu_ratio"] = median([r[0]["cpu"] / r[i]["cpu"] for r in rounds])
         row["received"] = min(r["received"] for r in runs)
         row["spooled"] = min(r["spooled"] for r in runs)
         rows.append(row)

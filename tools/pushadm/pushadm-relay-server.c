@@ -367,6 +367,10 @@ static void client_read(struct relay_server *srv, struct relay_client *c)
 			break;
 		pushcore_buf_append(&c->in, data, (size_t)ret);
 		budget = (size_t)ret > budget ? 0 : budget - (size_t)ret;
+		/* a short read took what there was: the next poll() tells of
+		   more, without a read() that fails with EAGAIN per message */
+		if ((size_t)ret < sizeof(data))
+			break;
 	}
 	while ((ok = pushcore_relay_frame(c->in.data + used, c->in.len - used,
 					  &frame_size, &error)) > 0) {
