@@ -420,6 +420,13 @@ unsigned int pushcore_http_perform(void)
 	return collect_done(UINT64_MAX);
 }
 
+static short poll_events(short waitfd_events)
+{
+	return (short)(((waitfd_events & CURL_WAIT_POLLIN) != 0 ? POLLIN : 0) |
+		       ((waitfd_events & CURL_WAIT_POLLPRI) != 0 ? POLLPRI : 0) |
+		       ((waitfd_events & CURL_WAIT_POLLOUT) != 0 ? POLLOUT : 0));
+}
+
 static short waitfd_events(short poll_events)
 {
 	return (short)(((poll_events & POLLIN) != 0 ? CURL_WAIT_POLLIN : 0) |
@@ -446,12 +453,19 @@ int pushcore_http_poll(struct pollfd *extra, unsigned int count,
 	if (timeout_msecs > INT32_MAX)
 		timeout_msecs = INT32_MAX;
 	rc = curl_multi_poll(http_multi, wfds, count, (int)timeout_msecs, &numfds);
+	for (i = 0; i < count && rc == CURLM_OK; i++) {
+		extra[i].revents = poll_events(wfds[i].revents);
+		if (extra[i].revents != 0)
+			ready++;
+	}
 	free(wfds);
 	if (rc != CURLM_OK)
 		return -1;
-	/* curl reports only IN, PRI and OUT: ask poll(2) itself, so that a
-	   hang-up or an error on the caller's fds is seen too */
-	if (count > 0 && (ready = poll(extra, count, 0)) < 0)
+	/* curl reports only IN, PRI and OUT. When more was ready than that
+	   (curl's own sockets, or a hang-up or an error on the caller's
+	   fds), ask poll(2) itself so that those are seen too; the usual
+	   wake-up, a caller's fd readable, costs no second poll(). */
+	if (count > 0 && numfds > ready && (ready = poll(extra, count, 0)) < 0)
 		return -1;
 	return ready;
 }

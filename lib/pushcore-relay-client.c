@@ -176,6 +176,14 @@ static int relay_read_ack(struct pushcore_pool *pool, uint32_t seq,
 
 	pushcore_buf_init(&buf);
 	while (ok == 0) {
+		/* the relay answers after its disk sync: wait before reading,
+		   not after a read() that fails with EAGAIN */
+		if (relay_poll(POLLIN, deadline) <= 0) {
+			*error_r = pushcore_psprintf(pool, "no acknowledgement "
+				"within the relay timeout (%s)", strerror(errno));
+			ok = -1;
+			break;
+		}
 		ret = read(relay.fd, data, sizeof(data));
 		if (ret == 0) {
 			*error_r = "the relay closed the connection";
@@ -183,13 +191,7 @@ static int relay_read_ack(struct pushcore_pool *pool, uint32_t seq,
 		} else if (ret < 0 && errno != EAGAIN && errno != EINTR) {
 			*error_r = strerror(errno);
 			ok = -1;
-		} else if (ret < 0) {
-			if (relay_poll(POLLIN, deadline) <= 0) {
-				*error_r = pushcore_psprintf(pool, "no acknowledgement "
-					"within the relay timeout (%s)", strerror(errno));
-				ok = -1;
-			}
-		} else {
+		} else if (ret > 0) {
 			pushcore_buf_append(&buf, data, (size_t)ret);
 			ok = pushcore_relay_frame(buf.data, buf.len, &frame_size, error_r);
 		}

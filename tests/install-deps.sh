@@ -11,6 +11,8 @@ packages=(
 	# tests: a real Dovecot, Python for clients and receivers, sanitizers
 	dovecot-core dovecot-imapd dovecot-lmtpd
 	python3 openssl clang redis-server lua-socket
+	# strace: the relay test that sees each acknowledgement follow its disk sync
+	strace
 	# package tests
 	debhelper dpkg-dev lintian rpm fakeroot
 	rpmlint

@@ -18,7 +18,7 @@ mirror=${TRIXIE_MIRROR:-http://deb.debian.org/debian}
 packages="build-essential autoconf automake libtool pkg-config
 	dovecot-dev dovecot-core dovecot-imapd dovecot-lmtpd
 	libcurl4-openssl-dev libyajl-dev liblua5.3-dev libconfuse-dev libsqlite3-dev
-	libssl-dev libhiredis-dev python3 openssl redis-server lua-socket"
+	libssl-dev libhiredis-dev python3 openssl redis-server lua-socket strace"
 
 make_root() {
 	if [ ! -x "$root/usr/bin/apt-get" ]; then

@@ -450,6 +450,70 @@ def test_group_commit_one_transaction_for_concurrent_submissions():
         assert sorted(row[0] for row in r.journal_rows()) == ids
 
 
+def check_acks_after_sync(trace):
+    """Reads an strace of the relay: every acknowledgement (a send on a
+    relay.sock connection) must come after an fsync of the journal's WAL
+    that came after the last message read from that connection. Returns
+    (acknowledgements, syncs)."""
+    unsynced, acks, syncs = set(), 0, 0
+    with open(trace) as f:
+        for line in f:
+            m = re.search(r"\b(read|sendto|write|fsync|fdatasync)\((\d+)<(.*?)>[,)]", line)
+            if m is None:
+                continue
+            call, fd, what = m.groups()
+            if call in ("fsync", "fdatasync"):
+                if what.endswith("journal.db-wal"):
+                    syncs += 1
+                    unsynced.clear()
+            elif "relay.sock" not in what:
+                continue
+            elif call == "read" and not re.search(r"\) = (0|-1)", line):
+                unsynced.add(fd)
+            elif call in ("sendto", "write"):
+                assert fd not in unsynced, "acknowledged before the sync:\n" + line
+                acks += 1
+    return acks, syncs
+
+
+def test_every_ack_follows_the_disk_sync_of_its_message():
+    """With sync = full (the default) the relay acknowledges a message only
+    after the journal's write-ahead log holding it was synced: strace sees,
+    for each client, its message read, then an fdatasync() of the WAL, then
+    the acknowledgement. 3 connections x 10 messages, shared syncs allowed
+    (group commit), every one acknowledged."""
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, relay(d) as r:
+        trace = os.path.join(d.tmp, "relay.strace")
+        tracer = subprocess.Popen(
+            ["strace", "-f", "-yy", "-e", "trace=read,sendto,write,fsync,fdatasync",
+             "-o", trace, "-p", str(r.proc.pid)], stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: "TracerPid:\t0\n" not in
+                       open("/proc/%d/status" % r.proc.pid).read(), 10, "strace to attach")
+            conns = []
+            for i in range(3):
+                c = socket.socket(socket.AF_UNIX)
+                c.settimeout(10)
+                c.connect(d.relay_socket)
+                conns.append(c)
+            seq = 0
+            for n in range(10):
+                for c in conns:
+                    seq += 1
+                    c.sendall(submit_frame("0a6e1f0e-2f8e-4d2b-9d3a-%012d" % seq, seq))
+                for c in conns:
+                    ack = c.recv(4096)
+                    assert ack[4:5] == b"A" and ack[9] == 0, ack
+            for c in conns:
+                c.close()
+        finally:
+            tracer.terminate()
+            tracer.wait(10)
+        acks, syncs = check_acks_after_sync(trace)
+    assert acks == 30, acks
+    assert 1 <= syncs <= 30, syncs
+
+
 # --- relay retry, spool run ----------------------------------------------
 
 def test_relay_retry_running_and_stopped():

@@ -18,8 +18,9 @@ struct relay_journal {
 	bool sync_full, syncing;
 	sqlite3_stmt *insert, *remove, *update, *retry_one;
 	/* run once per loop turn: parsed once (the relay's profile showed
-	   SQLite's parser beside its executor) */
-	sqlite3_stmt *begin, *commit, *rollback, *sync_on, *sync_off;
+	   SQLite's parser beside its executor). Not the synchronous pragma:
+	   SQLite applies it when it is prepared, not when it is run. */
+	sqlite3_stmt *begin, *commit, *rollback;
 	char error[512];
 };
 
@@ -86,9 +87,7 @@ struct relay_journal *relay_journal_open(const char *path, bool sync_full,
 		    &j->retry_one, error_r) < 0 ||
 	    prepare(j, "BEGIN IMMEDIATE", &j->begin, error_r) < 0 ||
 	    prepare(j, "COMMIT", &j->commit, error_r) < 0 ||
-	    prepare(j, "ROLLBACK", &j->rollback, error_r) < 0 ||
-	    prepare(j, "PRAGMA synchronous=FULL", &j->sync_on, error_r) < 0 ||
-	    prepare(j, "PRAGMA synchronous=NORMAL", &j->sync_off, error_r) < 0) {
+	    prepare(j, "ROLLBACK", &j->rollback, error_r) < 0) {
 		relay_journal_close(&j);
 		return NULL;
 	}
@@ -109,8 +108,6 @@ void relay_journal_close(struct relay_journal **_j)
 	sqlite3_finalize(j->begin);
 	sqlite3_finalize(j->commit);
 	sqlite3_finalize(j->rollback);
-	sqlite3_finalize(j->sync_on);
-	sqlite3_finalize(j->sync_off);
 	sqlite3_close(j->db);
 	free(j);
 }
@@ -140,8 +137,11 @@ int relay_journal_begin(struct relay_journal *j, bool acknowledged,
 	bool sync = j->sync_full && acknowledged;
 
 	if (sync != j->syncing) {
-		if (run(j, sync ? j->sync_on : j->sync_off, "synchronous", error_r) < 0)
+		if (sqlite3_exec(j->db, sync ? "PRAGMA synchronous=FULL" :
+				 "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+			*error_r = journal_error(j, "synchronous");
 			return -1;
+		}
 		j->syncing = sync;
 	}
 	return run(j, j->begin, "BEGIN", error_r);

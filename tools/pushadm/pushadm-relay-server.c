@@ -5,6 +5,7 @@
 #define _GNU_SOURCE	/* struct ucred */
 #include "pushadm.h"
 #include "pushadm-relay-server.h"
+#include "pushadm-relay-queue.h"
 #include "pushadm-trust.h"
 #include "pushcore.h"
 #include "pushcore-relay-proto.h"
@@ -24,6 +25,10 @@
 /* acks a client has not read: beyond this it is not reading them */
 #define RELAY_MAX_CLIENT_OUTPUT (1024 * 1024)
 #define RELAY_ACCEPTS_PER_ROUND 64
+/* outcomes alone (sent, retry times) wait this long, or until this many,
+   for an acknowledged transaction to ride with */
+#define RELAY_OUTCOME_WAIT_MSECS 100
+#define RELAY_OUTCOME_BATCH 512
 
 struct relay_client {
 	int fd;
@@ -411,6 +416,8 @@ void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
 		srv->outcomes = pushcore_xrealloc(srv->outcomes, sizeof(*o) *
 						  srv->outcome_size);
 	}
+	if (srv->outcome_count == 0)
+		srv->outcomes_since = relay_mono_msecs();
 	o = &srv->outcomes[srv->outcome_count++];
 	memset(o, 0, sizeof(*o));
 	o->type = type;
@@ -467,14 +474,25 @@ static int journal_pending(struct relay_server *srv, bool *is_new,
 	return 0;
 }
 
-void relay_commit(struct relay_server *srv)
+/* Outcomes alone are committed only when they have waited long enough or
+   are many: under load they ride with the acknowledged transactions, one
+   transaction per round instead of two (an outcome lost in a crash means
+   a notification sent again with its id). */
+static bool outcomes_due(const struct relay_server *srv)
+{
+	return srv->outcome_count >= RELAY_OUTCOME_BATCH ||
+		relay_mono_msecs() - srv->outcomes_since >= RELAY_OUTCOME_WAIT_MSECS;
+}
+
+void relay_commit(struct relay_server *srv, bool force)
 {
 	struct relay_pending *p, *next;
 	unsigned int i, n = 0, total = 0;
 	const char *error = NULL;
 	bool *is_new, ok;
 
-	if (srv->pending_count == 0 && srv->outcome_count == 0)
+	if (srv->pending_count == 0 &&
+	    (srv->outcome_count == 0 || (!force && !outcomes_due(srv))))
 		return;
 	for (p = srv->pending; p != NULL; p = p->next)
 		total += p->msg.count;
@@ -561,8 +579,14 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 			(c->out.len > 0 ? POLLOUT : 0) };
 	}
 	/* outcomes wait for the next transaction: not long */
-	if (srv->outcome_count > 0 && timeout > 100)
-		timeout = 100;
+	if (srv->outcome_count > 0) {
+		long long left = srv->outcomes_since + RELAY_OUTCOME_WAIT_MSECS -
+			relay_mono_msecs();
+
+		left = left < 0 ? 0 : left;
+		if (timeout > left)
+			timeout = (unsigned int)left;
+	}
 	if (timeout > max_wait_msecs)
 		timeout = max_wait_msecs;
 	if (relay_queue_wait(srv->queue, fds, n, timeout) > 0) {
@@ -579,7 +603,7 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 		}
 	}
 	free(fds);
-	relay_commit(srv);
+	relay_commit(srv, false);
 	relay_sweep_clients(srv);
 }
 

@@ -48,6 +48,8 @@ struct relay_server {
 	/* what the queue reported, for the next transaction */
 	struct relay_outcome *outcomes;
 	unsigned int outcome_count, outcome_size;
+	/* when the oldest of them came (CLOCK_MONOTONIC msecs) */
+	long long outcomes_since;
 };
 
 /* Creates the socket's directory and the socket (owner, group, mode from
@@ -57,8 +59,10 @@ int relay_listen(struct relay_server *srv, const char **error_r);
    accepting, reading, the group commit, acks. */
 void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs);
 /* The group commit: journals what was read, applies the queue's
-   outcomes, then acknowledges and queues. */
-void relay_commit(struct relay_server *srv);
+   outcomes, then acknowledges and queues. Unless force, outcomes alone
+   wait (RELAY_OUTCOME_WAIT_MSECS at most) to ride with the next
+   acknowledged transaction. */
+void relay_commit(struct relay_server *srv, bool force);
 void relay_close_all(struct relay_server *srv);
 
 /* A queue outcome for the next transaction; e (FAILED only) is written to
