@@ -104,6 +104,36 @@ def test_handoff_notification_arrives_via_relay():
         assert not re.search(r"Notification %s (sent|to)" % nid, d.log()), d.log()[-2000:]
 
 
+def test_users_resolved_without_a_process_each():
+    """The relay resolves each user's drivers from Dovecot's settings read
+    once and the userdb asked over its auth-userdb socket: notifications
+    for three users cost no doveconf or doveadm process each (strace
+    counts the relay's execve() calls; before, every user cost two)."""
+    users = ["alice", "bob", "carol"]
+    with Receiver() as rcv, \
+            Dovecot(users=users, **ours(hook(rcv.url + "/hook"))) as d, \
+            relay(d) as r:
+        trace = os.path.join(d.tmp, "relay-exec.strace")
+        tracer = subprocess.Popen(
+            ["strace", "-f", "-e", "trace=execve", "-o", trace, "-p", str(r.proc.pid)],
+            stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: "TracerPid:\t0\n" not in
+                       open("/proc/%d/status" % r.proc.pid).read(), 10, "strace to attach")
+            for user in users:
+                deliver_session(d, ["for " + user], user=user)
+            reqs = rcv.wait_for(3)
+        finally:
+            tracer.terminate()
+            tracer.wait(10)
+        assert sorted(q["json"]["user"] for q in reqs) == users, reqs
+        with open(trace) as f:	# programs started (PATH misses aside)
+            execs = [line.split('"')[1] for line in f
+                     if "execve(" in line and line.rstrip().endswith("= 0")]
+        # at most one: doveconf asked for base_dir when the userdb is first used
+        assert len(execs) <= 1, execs
+
+
 def test_redis_handoff_one_message_then_the_stream():
     """A transaction's XADDs go to the relay in one message (journaled as
     XADD records), and the relay adds them to the stream in order."""

@@ -2,6 +2,7 @@
    settings (with a user's userdb overrides), from Dovecot 2.3's plugin {}
    or from Dovecot 2.4's push_notify_* settings and push_notify blocks. */
 #include "pushadm.h"
+#include "pushadm-userdb.h"
 #include "pushcore.h"
 
 #include <stdio.h>
@@ -193,6 +194,56 @@ static void parse_dovecot24(struct pushadm_config *cfg, char *out)
 	}
 }
 
+struct pushadm_userdb *pushadm_ctx_userdb(struct pushadm_ctx *ctx)
+{
+	char *base_dir, *path;
+
+	if (ctx->userdb_tried)
+		return ctx->userdb;
+	ctx->userdb_tried = true;
+	if ((base_dir = pushadm_doveconf_get(ctx, "base_dir")) == NULL ||
+	    base_dir[0] != '/') {
+		free(base_dir);
+		return NULL;
+	}
+	path = pushcore_xmalloc(strlen(base_dir) + sizeof("/auth-userdb"));
+	sprintf(path, "%s/auth-userdb", base_dir);
+	ctx->userdb = pushadm_userdb_new(path);
+	free(path);
+	free(base_dir);
+	return ctx->userdb;
+}
+
+void pushadm_ctx_deinit(struct pushadm_ctx *ctx)
+{
+	pushadm_userdb_free(&ctx->userdb);
+	free(ctx->config_cache);
+	ctx->config_cache = NULL;
+	free(ctx->doveconf_error);
+	ctx->doveconf_error = NULL;
+}
+
+/* The userdb over its socket: 1 applied, 0 no such user, -1 not
+   reachable that way (the caller asks doveadm). */
+static int overlay_user_socket(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
+			       const char *user)
+{
+	struct pushadm_userdb *db = pushadm_ctx_userdb(ctx);
+	struct pushadm_userdb_reply reply;
+	const char *error;
+	unsigned int i;
+	int ret;
+
+	if (db == NULL ||
+	    (ret = pushadm_userdb_lookup(db, cfg->pool, user, &reply, &error)) < 0)
+		return -1;
+	for (i = 0; ret > 0 && i < reply.count; i++) {
+		if (strncmp(reply.keys[i], "push_notif", 10) == 0)
+			pushadm_config_set(cfg, name23(reply.keys[i]), reply.values[i]);
+	}
+	return ret;
+}
+
 /* userdb extra fields override plugin settings of the same name */
 static int overlay_user(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
 			const char *user)
@@ -200,8 +251,16 @@ static int overlay_user(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
 	/* "field<TAB>value" lines (doveadm's default formatter) */
 	const char *args[] = { "user", user, NULL };
 	int status;
-	char *out = pushadm_doveadm_run(ctx, args, &status), *line, *save = NULL, *sp;
+	char *out, *line, *save = NULL, *sp;
 
+	switch (overlay_user_socket(ctx, cfg, user)) {
+	case 1:
+		return 0;
+	case 0:
+		fprintf(stderr, "pushadm: user %s doesn't exist (userdb)\n", user);
+		return PUSHADM_EXIT_NOUSER;
+	}
+	out = pushadm_doveadm_run(ctx, args, &status);
 	if (status == 67) {
 		free(out);
 		fprintf(stderr, "pushadm: user %s doesn't exist (doveadm user)\n", user);
@@ -286,6 +345,24 @@ static int doveconf_failed(struct pushadm_ctx *ctx, struct pushadm_config *cfg)
 	return PUSHADM_EXIT_CONFIG;
 }
 
+/* doveconf's output (malloc()ed), from ctx's cache while it is fresh */
+static char *doveconf_output(struct pushadm_ctx *ctx, const char *const *args)
+{
+	time_t now = time(NULL);
+	char *out;
+
+	if (ctx->config_cache != NULL && ctx->config_cached <= now &&
+	    now - ctx->config_cached < (time_t)ctx->config_cache_secs)
+		return pushcore_xstrdup(ctx->config_cache);
+	if ((out = pushadm_doveconf_run(ctx, args)) == NULL ||
+	    ctx->config_cache_secs == 0)
+		return out;
+	free(ctx->config_cache);
+	ctx->config_cache = pushcore_xstrdup(out);
+	ctx->config_cached = now;
+	return out;
+}
+
 int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
 			struct pushadm_config *cfg)
 {
@@ -296,7 +373,7 @@ int pushadm_config_load(struct pushadm_ctx *ctx, const char *user,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->pool = pushcore_pool_new();
 	cfg->dovecot24 = pushadm_doveconf_is_24(ctx);
-	if ((out = pushadm_doveconf_run(ctx, cfg->dovecot24 ? args24 : args23)) == NULL) {
+	if ((out = doveconf_output(ctx, cfg->dovecot24 ? args24 : args23)) == NULL) {
 		ret = doveconf_failed(ctx, cfg);
 		pushadm_config_free(cfg);
 		return ret;

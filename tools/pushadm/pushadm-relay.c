@@ -233,6 +233,9 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 	}
 	memset(&srv, 0, sizeof(srv));
 	srv.listen_fd = -1;
+	/* one doveconf run serves every user for this long: per user, only
+	   the userdb is asked (over its socket) */
+	ctx->config_cache_secs = PUSHADM_RESOLVE_TTL_SECS;
 	if (relay_conf_read(relay_conf_path(conf_path), &srv.conf) < 0)
 		return PUSHADM_EXIT_CONFIG;
 	if ((ret = relay_read_paths(ctx, &paths)) != 0) {

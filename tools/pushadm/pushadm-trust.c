@@ -2,6 +2,7 @@
    notifications, and for which users (pushadm-trust.h). */
 #include "pushadm.h"
 #include "pushadm-trust.h"
+#include "pushadm-userdb.h"
 #include "pushcore.h"
 
 #include <ctype.h>
@@ -148,15 +149,49 @@ struct pushadm_trust *pushadm_trust_new(struct pushadm_ctx *ctx,
 	return t;
 }
 
-/* `doveadm user -f uid USER`: the uid mail of user is delivered as; on
-   NO_UID *temporary_r says whether to ask again soon. */
+/* The userdb over its socket: 1 found (*uid_r), 0 no such user, -1 not
+   reachable that way. */
+static int userdb_uid_socket(struct pushadm_trust *t, const char *user,
+			     uid_t *uid_r)
+{
+	struct pushadm_userdb *db = pushadm_ctx_userdb(t->ctx);
+	struct pushcore_pool *pool;
+	struct pushadm_userdb_reply reply;
+	const char *error;
+	int ret;
+
+	if (db == NULL)
+		return -1;
+	pool = pushcore_pool_new();
+	ret = pushadm_userdb_lookup(db, pool, user, &reply, &error);
+	/* no uid from the userdb: Dovecot uses mail_uid */
+	if (ret > 0)
+		*uid_r = reply.uid == NULL || reply.uid[0] == '\0' ? t->mail_uid :
+			parse_uid(reply.uid);
+	pushcore_pool_free(&pool);
+	return ret;
+}
+
+/* The uid mail of user is delivered as: from the userdb's socket, or
+   `doveadm user -f uid USER` where that can't be reached; on NO_UID
+   *temporary_r says whether to ask again soon. */
 static uid_t userdb_uid(struct pushadm_trust *t, const char *user,
 			bool *temporary_r)
 {
 	const char *args[] = { "user", "-f", "uid", user, NULL };
 	int status;
-	char *out = pushadm_doveadm_run_quiet(t->ctx, args, &status);
+	char *out;
 	uid_t uid = NO_UID;
+
+	switch (userdb_uid_socket(t, user, &uid)) {
+	case 1:
+		*temporary_r = false;
+		return uid;
+	case 0:
+		*temporary_r = false;
+		return NO_UID;
+	}
+	out = pushadm_doveadm_run_quiet(t->ctx, args, &status);
 
 	*temporary_r = status != 67;	/* EX_NOUSER */
 	if (out != NULL && status == 0) {

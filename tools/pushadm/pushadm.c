@@ -175,7 +175,7 @@ int main(int argc, char *argv[])
 	/* getopt restarts for the command's own options */
 	optind = 1;
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);
-	free(ctx.doveconf_error);
+	pushadm_ctx_deinit(&ctx);
 	pushcore_http_deinit();
 	pushcore_redis_deinit();
 	return ret;

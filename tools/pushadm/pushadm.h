@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "pushcore-event.h"
 #include "pushcore-settings.h"
@@ -42,7 +43,23 @@ struct pushadm_ctx {
 	/* what the last doveconf run printed on stderr (malloc()ed), NULL if
 	   nothing */
 	char *doveconf_error;
+	/* long-running commands (the relay): Dovecot's settings are read
+	   with doveconf at most once per this many seconds, not per user */
+	unsigned int config_cache_secs;
+	char *config_cache;		/* doveconf's output, malloc()ed */
+	time_t config_cached;
+	/* the auth-userdb socket's client, made when first needed */
+	struct pushadm_userdb *userdb;
+	bool userdb_tried;
 };
+
+struct pushadm_userdb;
+
+/* The userdb client of ctx (base_dir/auth-userdb), or NULL where Dovecot's
+   base_dir can't be read. */
+struct pushadm_userdb *pushadm_ctx_userdb(struct pushadm_ctx *ctx);
+/* Frees what ctx holds (the userdb client, the cached settings). */
+void pushadm_ctx_deinit(struct pushadm_ctx *ctx);
 
 struct pushadm_cmd {
 	const char *name;		/* "spool run" */

@@ -1,0 +1,311 @@
+/* Dovecot's userdb asked directly, over its auth-userdb socket, in the
+   auth-master protocol that `doveadm user` speaks: a lookup is one round
+   trip on a kept connection instead of a doveadm process. The relay asks
+   on its acknowledgement path (may this uid submit for that user?) and
+   for every user whose drivers it resolves; a process per lookup there
+   cost tens of milliseconds each and held every delivery's hand-off back.
+   Every exchange is bounded by PUSHADM_USERDB_TIMEOUT_MSECS. */
+#include "pushadm-userdb.h"
+#include "pushcore.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* a reply line longer than this is not Dovecot's */
+#define USERDB_MAX_LINE (64 * 1024)
+
+struct pushadm_userdb {
+	char *path;
+	int fd;
+	unsigned int next_id;
+	struct pushcore_buf in;
+};
+
+static long long mono_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct pushadm_userdb *pushadm_userdb_new(const char *socket_path)
+{
+	struct pushadm_userdb *db = pushcore_xmalloc(sizeof(*db));
+
+	memset(db, 0, sizeof(*db));
+	db->path = pushcore_xstrdup(socket_path);
+	db->fd = -1;
+	pushcore_buf_init(&db->in);
+	return db;
+}
+
+static void userdb_close(struct pushadm_userdb *db)
+{
+	if (db->fd >= 0)
+		close(db->fd);
+	db->fd = -1;
+	db->in.len = 0;
+}
+
+void pushadm_userdb_free(struct pushadm_userdb **_db)
+{
+	struct pushadm_userdb *db = *_db;
+
+	if (db == NULL)
+		return;
+	*_db = NULL;
+	userdb_close(db);
+	pushcore_buf_free(&db->in);
+	free(db->path);
+	free(db);
+}
+
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int ret;
+
+	do {
+		left = deadline - mono_msecs();
+		ret = poll(&pfd, 1, left < 0 ? 0 : (int)left);
+	} while (ret < 0 && errno == EINTR);
+	if (ret == 0)
+		errno = ETIMEDOUT;
+	return ret > 0 ? 0 : -1;
+}
+
+static int userdb_connect(struct pushadm_userdb *db, long long deadline)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_un un;
+	} addr = { .un = { .sun_family = AF_UNIX } };
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (strlen(db->path) >= sizeof(addr.un.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.un.sun_path, db->path);
+	db->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (db->fd < 0)
+		return -1;
+	if (connect(db->fd, &addr.sa, sizeof(addr.un)) < 0) {
+		if (errno != EAGAIN && errno != EINPROGRESS)
+			return -1;
+		if (wait_fd(db->fd, POLLOUT, deadline) < 0 ||
+		    getsockopt(db->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			return -1;
+		if (err != 0) {
+			errno = err;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int write_all(struct pushadm_userdb *db, const char *data, size_t len,
+		     long long deadline)
+{
+	ssize_t ret;
+
+	while (len > 0) {
+		ret = send(db->fd, data, len, MSG_NOSIGNAL);
+		if (ret < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (ret < 0) {
+			if (wait_fd(db->fd, POLLOUT, deadline) < 0)
+				return -1;
+			continue;
+		}
+		data += ret;
+		len -= (size_t)ret;
+	}
+	return 0;
+}
+
+/* The next complete line (without its LF), copied into pool. */
+static int read_line(struct pushadm_userdb *db, struct pushcore_pool *pool,
+		     long long deadline, char **line_r, const char **error_r)
+{
+	char data[4096], *nl;
+	ssize_t ret;
+	size_t len;
+
+	while ((nl = db->in.len == 0 ? NULL :
+		memchr(db->in.data, '\n', db->in.len)) == NULL) {
+		if (db->in.len > USERDB_MAX_LINE) {
+			*error_r = "an over-long reply";
+			return -1;
+		}
+		ret = read(db->fd, data, sizeof(data));
+		if (ret == 0) {
+			*error_r = "the connection was closed";
+			return -1;
+		}
+		if (ret < 0 && errno != EAGAIN && errno != EINTR) {
+			*error_r = strerror(errno);
+			return -1;
+		}
+		if (ret < 0) {
+			if (wait_fd(db->fd, POLLIN, deadline) < 0) {
+				*error_r = "no answer in time";
+				return -1;
+			}
+			continue;
+		}
+		pushcore_buf_append(&db->in, data, (size_t)ret);
+	}
+	len = (size_t)(nl - db->in.data);
+	*line_r = pushcore_palloc(pool, len + 1);
+	memcpy(*line_r, db->in.data, len);
+	(*line_r)[len] = '\0';
+	memmove(db->in.data, nl + 1, db->in.len - len - 1);
+	db->in.len -= len + 1;
+	return 0;
+}
+
+/* Dovecot's tab escaping: \001 then 1, t, r, n or 0. */
+static void tab_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s != '\001' || s[1] == '\0') {
+			*out++ = *s;
+			continue;
+		}
+		switch (*++s) {
+		case 't': *out++ = '\t'; break;
+		case 'r': *out++ = '\r'; break;
+		case 'n': *out++ = '\n'; break;
+		case '1': *out++ = '\001'; break;
+		case '0': *out = '\0'; return;	/* a NUL: the value ends */
+		default: *out++ = *s; break;
+		}
+	}
+	*out = '\0';
+}
+
+/* "USER\tid\tname\tkey=value..." into the reply */
+static void parse_fields(struct pushcore_pool *pool, char *fields,
+			 struct pushadm_userdb_reply *reply)
+{
+	char *save = NULL, *field, *eq;
+
+	for (field = strtok_r(fields, "\t", &save); field != NULL;
+	     field = strtok_r(NULL, "\t", &save)) {
+		tab_unescape(field);
+		if ((eq = strchr(field, '=')) != NULL)
+			*eq++ = '\0';
+		if (strcmp(field, "uid") == 0 && eq != NULL) {
+			reply->uid = eq;
+			continue;
+		}
+		if (reply->count % 16 == 0) {
+			const char **keys = pushcore_palloc(pool, sizeof(*keys) * (reply->count + 16));
+			const char **values = pushcore_palloc(pool, sizeof(*values) * (reply->count + 16));
+
+			if (reply->count > 0) {
+				memcpy(keys, reply->keys, sizeof(*keys) * reply->count);
+				memcpy(values, reply->values, sizeof(*values) * reply->count);
+			}
+			reply->keys = keys;
+			reply->values = values;
+		}
+		reply->keys[reply->count] = field;
+		reply->values[reply->count++] = eq != NULL ? eq : "";
+	}
+}
+
+/* One exchange on a connected socket. */
+static int userdb_ask(struct pushadm_userdb *db, struct pushcore_pool *pool,
+		      const char *user, long long deadline,
+		      struct pushadm_userdb_reply *reply_r, const char **error_r)
+{
+	unsigned int id = ++db->next_id;
+	char *req, *line, *rest, idstr[16];
+	size_t idlen;
+
+	req = pushcore_psprintf(pool, "%sUSER\t%u\t%s\tservice=doveadm\n",
+				id == 1 ? "VERSION\t1\t0\n" : "", id, user);
+	if (write_all(db, req, strlen(req), deadline) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	idlen = (size_t)snprintf(idstr, sizeof(idstr), "%u", id);
+	for (;;) {
+		if (read_line(db, pool, deadline, &line, error_r) < 0)
+			return -1;
+		/* VERSION, SPID and the like come first (VERSION's "1" is
+		   no id: only the replies to a lookup count) */
+		if ((strncmp(line, "USER\t", 5) != 0 &&
+		     strncmp(line, "NOTFOUND\t", 9) != 0 &&
+		     strncmp(line, "FAIL\t", 5) != 0) ||
+		    (rest = strchr(line, '\t')) == NULL ||
+		    strncmp(rest + 1, idstr, idlen) != 0 ||
+		    (rest[1 + idlen] != '\t' && rest[1 + idlen] != '\0'))
+			continue;
+		*rest = '\0';
+		rest += 1 + idlen;
+		if (strcmp(line, "NOTFOUND") == 0)
+			return 0;
+		if (strcmp(line, "USER") == 0 && *rest == '\t' &&
+		    (rest = strchr(rest + 1, '\t')) != NULL) {
+			parse_fields(pool, rest + 1, reply_r);
+			return 1;
+		}
+		if (strcmp(line, "USER") == 0 && *rest == '\t')
+			return 1;	/* a user without fields */
+		*error_r = strcmp(line, "FAIL") == 0 ?
+			"the userdb lookup failed (see Dovecot's log)" :
+			"an unexpected reply";
+		return -1;
+	}
+}
+
+int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
+			  const char *user, struct pushadm_userdb_reply *reply_r,
+			  const char **error_r)
+{
+	long long deadline = mono_msecs() + PUSHADM_USERDB_TIMEOUT_MSECS;
+	const char *error;
+	int ret, attempt;
+
+	memset(reply_r, 0, sizeof(*reply_r));
+	if (user[0] == '\0' || strpbrk(user, "\t\r\n\001") != NULL) {
+		*error_r = "invalid user name";
+		return -1;
+	}
+	/* a kept connection that auth closed since (restarted, idle limit)
+	   gets one fresh try */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (db->fd < 0) {
+			db->next_id = 0;
+			if (userdb_connect(db, deadline) < 0) {
+				*error_r = pushcore_psprintf(pool, "%s: %s", db->path,
+							     strerror(errno));
+				userdb_close(db);
+				return -1;
+			}
+		}
+		ret = userdb_ask(db, pool, user, deadline, reply_r, &error);
+		if (ret >= 0)
+			return ret;
+		userdb_close(db);
+		*error_r = pushcore_psprintf(pool, "%s: %s", db->path, error);
+		if (mono_msecs() >= deadline)
+			break;
+	}
+	return -1;
+}
