@@ -18,7 +18,7 @@
 /* the longest pushadm waits for doveconf or doveadm */
 #define CHILD_TIMEOUT_MSECS 10000
 
-static long long now_msecs(void)
+long long pushadm_mono_msecs(void)
 {
 	struct timespec ts;
 
@@ -31,13 +31,13 @@ static long long now_msecs(void)
 static int read_bounded(int fd, struct pushcore_buf *out,
 			unsigned int timeout_msecs)
 {
-	long long deadline = now_msecs() + timeout_msecs, left;
+	long long deadline = pushadm_mono_msecs() + timeout_msecs, left;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char buf[4096];
 	ssize_t ret;
 
 	for (;;) {
-		if ((left = deadline - now_msecs()) <= 0)
+		if ((left = deadline - pushadm_mono_msecs()) <= 0)
 			return -1;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return -1;

@@ -132,7 +132,7 @@ static long long now_msecs(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long long relay_mono_msecs(void)
+static long long mono_msecs(void)
 {
 	struct timespec ts;
 
@@ -346,7 +346,7 @@ static int entry_resolve(struct relay_queue *q, struct queue_entry *qe,
 	int ret;
 
 	if (qe->req_pool == NULL &&
-	    relay_mono_msecs() - q->run_started > RESOLVE_BUDGET_MSECS) {
+	    mono_msecs() - q->run_started > RESOLVE_BUDGET_MSECS) {
 		q->again = true;
 		return RESOLVE_DEFERRED;
 	}
@@ -1091,7 +1091,7 @@ static unsigned int next_wake(struct relay_queue *q)
 unsigned int relay_queue_run(struct relay_queue *q)
 {
 	q->now = now_msecs();
-	q->run_started = relay_mono_msecs();
+	q->run_started = mono_msecs();
 	q->again = false;
 	q->xadd_sent = false;
 	place_incoming(q);

@@ -57,8 +57,6 @@ int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
 		     unsigned int nfds, unsigned int timeout_msecs);
 unsigned int relay_queue_pending(const struct relay_queue *q);
 void relay_queue_free(struct relay_queue **q);
-/* CLOCK_MONOTONIC in milliseconds */
-long long relay_mono_msecs(void);
 
 /* --- for tests ---------------------------------------------------------- */
 

@@ -417,7 +417,7 @@ void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
 						  srv->outcome_size);
 	}
 	if (srv->outcome_count == 0)
-		srv->outcomes_since = relay_mono_msecs();
+		srv->outcomes_since = pushadm_mono_msecs();
 	o = &srv->outcomes[srv->outcome_count++];
 	memset(o, 0, sizeof(*o));
 	o->type = type;
@@ -481,7 +481,7 @@ static int journal_pending(struct relay_server *srv, bool *is_new,
 static bool outcomes_due(const struct relay_server *srv)
 {
 	return srv->outcome_count >= RELAY_OUTCOME_BATCH ||
-		relay_mono_msecs() - srv->outcomes_since >= RELAY_OUTCOME_WAIT_MSECS;
+		pushadm_mono_msecs() - srv->outcomes_since >= RELAY_OUTCOME_WAIT_MSECS;
 }
 
 void relay_commit(struct relay_server *srv, bool force)
@@ -581,7 +581,7 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 	/* outcomes wait for the next transaction: not long */
 	if (srv->outcome_count > 0) {
 		long long left = srv->outcomes_since + RELAY_OUTCOME_WAIT_MSECS -
-			relay_mono_msecs();
+			pushadm_mono_msecs();
 
 		left = left < 0 ? 0 : left;
 		if (timeout > left)

@@ -5,6 +5,7 @@
    for every user whose drivers it resolves; a process per lookup there
    cost tens of milliseconds each and held every delivery's hand-off back.
    Every exchange is bounded by PUSHADM_USERDB_TIMEOUT_MSECS. */
+#include "pushadm.h"
 #include "pushadm-userdb.h"
 #include "pushcore.h"
 
@@ -27,14 +28,6 @@ struct pushadm_userdb {
 	unsigned int next_id;
 	struct pushcore_buf in;
 };
-
-static long long mono_msecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct pushadm_userdb *pushadm_userdb_new(const char *socket_path)
 {
@@ -75,7 +68,7 @@ static int wait_fd(int fd, short events, long long deadline)
 	int ret;
 
 	do {
-		left = deadline - mono_msecs();
+		left = deadline - pushadm_mono_msecs();
 		ret = poll(&pfd, 1, left < 0 ? 0 : (int)left);
 	} while (ret < 0 && errno == EINTR);
 	if (ret == 0)
@@ -278,7 +271,7 @@ int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			  const char *user, struct pushadm_userdb_reply *reply_r,
 			  const char **error_r)
 {
-	long long deadline = mono_msecs() + PUSHADM_USERDB_TIMEOUT_MSECS;
+	long long deadline = pushadm_mono_msecs() + PUSHADM_USERDB_TIMEOUT_MSECS;
 	const char *error;
 	int ret, attempt;
 
@@ -304,7 +297,7 @@ int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			return ret;
 		userdb_close(db);
 		*error_r = pushcore_psprintf(pool, "%s: %s", db->path, error);
-		if (mono_msecs() >= deadline)
+		if (pushadm_mono_msecs() >= deadline)
 			break;
 	}
 	return -1;

@@ -55,6 +55,9 @@ struct pushadm_ctx {
 
 struct pushadm_userdb;
 
+/* CLOCK_MONOTONIC in milliseconds */
+long long pushadm_mono_msecs(void);
+
 /* The userdb client of ctx (base_dir/auth-userdb), or NULL where Dovecot's
    base_dir can't be read. */
 struct pushadm_userdb *pushadm_ctx_userdb(struct pushadm_ctx *ctx);
