@@ -1,6 +1,7 @@
 """The relay (pushadm relay run): the plugin's hand-off over its socket and
 the fallback when it is absent, the journal across SIGKILL and SIGTERM,
 relay.conf, and the socket's trust checks. docs/spool.md "The relay"."""
+import contextlib
 import grp
 import json
 import os
@@ -23,6 +24,33 @@ def hook(url, options="events=MessageNew", **extra):
     plugin = {"push_notification_driver": ("http:url=%s %s" % (url, options)).strip()}
     plugin.update(extra)
     return plugin
+
+
+def relay_connections(d, count):
+    """count connections to the relay's socket, as a delivery makes them."""
+    conns = []
+    for i in range(count):
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(10)
+        c.connect(d.relay_socket)
+        conns.append(c)
+    return conns
+
+
+@contextlib.contextmanager
+def strace(r, syscalls, path):
+    """The relay's syscalls (a comma list) traced into path while the block
+    runs; it starts once strace is attached."""
+    tracer = subprocess.Popen(["strace", "-f", "-yy", "-e", "trace=" + syscalls,
+                               "-o", path, "-p", str(r.proc.pid)],
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: "TracerPid:\t0\n" not in
+                   open("/proc/%d/status" % r.proc.pid).read(), 10, "strace to attach")
+        yield
+    finally:
+        tracer.terminate()
+        tracer.wait(10)
 
 
 def deliver_session(d, subjects, user="alice"):
@@ -114,18 +142,10 @@ def test_users_resolved_without_a_process_each():
             Dovecot(users=users, **ours(hook(rcv.url + "/hook"))) as d, \
             relay(d) as r:
         trace = os.path.join(d.tmp, "relay-exec.strace")
-        tracer = subprocess.Popen(
-            ["strace", "-f", "-e", "trace=execve", "-o", trace, "-p", str(r.proc.pid)],
-            stderr=subprocess.DEVNULL)
-        try:
-            wait_until(lambda: "TracerPid:\t0\n" not in
-                       open("/proc/%d/status" % r.proc.pid).read(), 10, "strace to attach")
+        with strace(r, "execve", trace):
             for user in users:
                 deliver_session(d, ["for " + user], user=user)
             reqs = rcv.wait_for(3)
-        finally:
-            tracer.terminate()
-            tracer.wait(10)
         assert sorted(q["json"]["user"] for q in reqs) == users, reqs
         with open(trace) as f:	# programs started (PATH misses aside)
             execs = [line.split('"')[1] for line in f
@@ -457,12 +477,7 @@ def test_group_commit_one_transaction_for_concurrent_submissions():
     ids = ["0a6e1f0e-2f8e-4d2b-9d3a-1b2c3d4e5f6%d" % i for i in range(3)]
     with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
             relay(d, debug=True) as r:
-        conns = []
-        for i in range(3):
-            c = socket.socket(socket.AF_UNIX)
-            c.settimeout(10)
-            c.connect(d.relay_socket)
-            conns.append(c)
+        conns = relay_connections(d, 3)
         time.sleep(0.5)	# accepted: the listening socket wakes the relay at once
         os.kill(r.proc.pid, signal.SIGSTOP)
         try:
@@ -514,18 +529,8 @@ def test_every_ack_follows_the_disk_sync_of_its_message():
     (group commit), every one acknowledged."""
     with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, relay(d) as r:
         trace = os.path.join(d.tmp, "relay.strace")
-        tracer = subprocess.Popen(
-            ["strace", "-f", "-yy", "-e", "trace=read,sendto,write,fsync,fdatasync",
-             "-o", trace, "-p", str(r.proc.pid)], stderr=subprocess.DEVNULL)
-        try:
-            wait_until(lambda: "TracerPid:\t0\n" not in
-                       open("/proc/%d/status" % r.proc.pid).read(), 10, "strace to attach")
-            conns = []
-            for i in range(3):
-                c = socket.socket(socket.AF_UNIX)
-                c.settimeout(10)
-                c.connect(d.relay_socket)
-                conns.append(c)
+        with strace(r, "read,sendto,write,fsync,fdatasync", trace):
+            conns = relay_connections(d, 3)
             seq = 0
             for n in range(10):
                 for c in conns:
@@ -536,9 +541,6 @@ def test_every_ack_follows_the_disk_sync_of_its_message():
                     assert ack[4:5] == b"A" and ack[9] == 0, ack
             for c in conns:
                 c.close()
-        finally:
-            tracer.terminate()
-            tracer.wait(10)
         acks, syncs = check_acks_after_sync(trace)
     assert acks == 30, acks
     assert 1 <= syncs <= 30, syncs
