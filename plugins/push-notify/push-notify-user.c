@@ -33,7 +33,7 @@ static void push_notify_user_deinit(struct mail_user *user)
 	struct push_notify_user *puser = PUSH_NOTIFY_USER_CONTEXT(user);
 
 	pushcore_user_free(&puser->puser);
-	event_unref(&puser->dlog_event);
+	push_notify_events_user_deinit(puser);
 	puser->module_ctx.super.deinit(user);
 }
 
@@ -56,8 +56,7 @@ void push_notify_user_created(struct mail_user *user)
 	v->deinit = push_notify_user_deinit;
 	puser->user = user;
 	puser->puser = pushcore_user_new(user->username, &push_notify_host, user);
-	puser->dlog_event = event_create(user->event);
-	event_set_forced_debug(puser->dlog_event, TRUE);
+	push_notify_events_user_init(puser);
 	MODULE_CONTEXT_SET(user, push_notify_user_module, puser);
 
 	push_notify_settings_apply(puser);
