@@ -7,7 +7,7 @@ import os
 import re
 import urllib.request
 
-from built import ours
+from built import ours, relay
 from pushtest import Dovecot, Receiver, free_port, is_24, make_message, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,3 +116,25 @@ def test_log_debug_category_and_driver_filter():
                        r"Sending notification: ")
             debug = [l for l in d.log_lines() if "Debug:" in l]
             assert debug and all("(ox): " in l for l in debug), debug
+
+
+def test_stats_count_relayed():
+    """With the relay running, every notification is handed to it: counted
+    as relayed, not as sent by the delivery."""
+    stats_port = free_port()
+    with Receiver() as r:
+        plugin = {"push_notification_driver": "http:url=%s/hook events=MessageNew" % r.url}
+        with Dovecot(**ours(plugin, extra_conf=doc_metrics_conf(stats_port))) as d, \
+                relay(d):
+            for i in range(2):
+                d.lmtp_deliver(["alice"], make_message(subject="r%d" % i))
+            r.wait_for(2)		# the relay sent them
+            try:
+                wait_until(lambda: stats_counts(d).get("push_notify_relayed") == 2,
+                           10, "the counts")
+            except AssertionError:
+                raise AssertionError("doveadm stats dump: %r\n%s" %
+                                     (stats_counts(d), d.log()[-3000:]))
+            counts = stats_counts(d)
+            assert (counts.get("push_notify_sent"), counts.get("push_notify_spooled"),
+                    counts.get("push_notify_failed")) == (0, 0, 0), counts
