@@ -4,7 +4,9 @@
 #include "array.h"
 #include "settings-parser.h"
 #include "pushcore-driver.h"
+#include "pushcore-mem.h"
 #include "pushcore-relay-client.h"
+#include "pushcore-settings.h"
 #include "push-notify-settings.h"
 
 /* Names and paths are %variable-expanded as other 2.4 settings are
@@ -36,11 +38,11 @@ static const struct setting_define push_notify_setting_defines[] = {
 	DEF(STR, bearer_file),
 	DEF(STR, secret_file),
 	DEF(STR, tls_ca_file),
-	DEF(STR_NOVARS, timeout_msecs),
-	DEF(STR_NOVARS, max_retries),
-	DEF(STR_NOVARS, cache_lifetime),
+	DEF(UINT, timeout_msecs),
+	DEF(UINT, max_retries),
+	DEF(TIME, cache_lifetime),
 	DEF(STR, stream),
-	DEF(STR_NOVARS, maxlen),
+	DEF(UINT, maxlen),
 	DEF(STR, file),
 	DEF(BOOL, batch),
 	DEF(BOOL, tls_no_verify),
@@ -50,12 +52,12 @@ static const struct setting_define push_notify_setting_defines[] = {
 	   block copied from its documentation works here; libpushcore maps
 	   them to the options above (pushcore_settings_option_name) */
 	DEF(STR_NOVARS, ox_url),
-	DEF(STR_NOVARS, ox_cache_ttl),
+	DEF(TIME_MSECS, ox_cache_ttl),
 	DEF(BOOL, ox_user_from_metadata),
 	DEF(STR, lua_file),
 	DEF(STRLIST, lua_settings),
-	DEF(STR_NOVARS, http_client_request_timeout),
-	DEF(STR_NOVARS, http_client_request_max_attempts),
+	DEF(TIME_MSECS, http_client_request_timeout),
+	DEF(UINT, http_client_request_max_attempts),
 
 	SETTING_DEFINE_LIST_END,
 };
@@ -76,32 +78,51 @@ static const struct push_notify_settings push_notify_default_settings = {
 	.bearer_file = "",
 	.secret_file = "",
 	.tls_ca_file = "",
-	.timeout_msecs = "",
-	.max_retries = "",
-	.cache_lifetime = "",
+	/* numbers and times: the default means "the driver's own" and is
+	   not passed on (push-notify-settings-v24.c) */
+	.timeout_msecs = 0,
+	.max_retries = 1,
+	.cache_lifetime = 60,
 	.stream = "",
-	.maxlen = "",
+	.maxlen = 0,
 	.file = "",
 	.header = ARRAY_INIT,
 	.ox_url = "",
-	.ox_cache_ttl = "",
+	.ox_cache_ttl = 0,
 	.ox_user_from_metadata = FALSE,
 	.lua_file = "",
 	.lua_settings = ARRAY_INIT,
-	.http_client_request_timeout = "",
-	.http_client_request_max_attempts = "",
+	.http_client_request_timeout = 0,
+	.http_client_request_max_attempts = 0,
 };
 
 /* Like Dovecot's push_notification blocks: the driver defaults to the
-   block's name, so "push_notify dlog { }" is enough. */
+   block's name, so "push_notify dlog { }" is enough. The config process
+   calls this for every block, so doveconf (and Dovecot's start) rejects a
+   bad URL or event name, naming the block and the setting, instead of the
+   first delivery logging it. */
 static bool push_notify_settings_check(void *_set, pool_t pool ATTR_UNUSED,
-				       const char **error_r ATTR_UNUSED)
+				       const char **error_r)
 {
 	struct push_notify_settings *set = _set;
+	struct pushcore_pool *ppool;
+	const char *error;
+	bool ret = TRUE;
 
 	if (set->driver[0] == '\0')
 		set->driver = set->name;
-	return TRUE;
+	/* the global level: a block's values are checked in the block */
+	if (set->name[0] == '\0')
+		return TRUE;
+	ppool = pushcore_pool_new();
+	if (pushcore_settings_check_block(ppool, set->name, set->driver,
+					  set->url, set->ox_url, set->events,
+					  &error) < 0) {
+		*error_r = t_strdup(error);
+		ret = FALSE;
+	}
+	pushcore_pool_free(&ppool);
+	return ret;
 }
 
 const struct setting_parser_info push_notify_setting_parser_info = {
@@ -119,6 +140,13 @@ const struct setting_parser_info push_notify_setting_parser_info = {
 
 bool push_notify_setting_is_option(const struct setting_define *def)
 {
-	return def->offset >= offsetof(struct push_notify_settings, url) &&
-		def->type != SET_FILTER_ARRAY;
+	const char *key = def->key;
+
+	if (def->type == SET_FILTER_ARRAY ||
+	    strncmp(key, PUSH_NOTIFY_OPTION_PREFIX,
+		    strlen(PUSH_NOTIFY_OPTION_PREFIX)) != 0)
+		return FALSE;
+	key += strlen(PUSH_NOTIFY_OPTION_PREFIX);
+	/* libpushcore's list of block settings, which pushadm reads too */
+	return strcmp(key, "driver") != 0 && pushcore_settings_is_block_key(key);
 }

@@ -58,16 +58,19 @@ struct block_options {
 
 /* One option of a block as a key and a string, the way libpushcore takes
    them: a bool is yes/no, a header { Name = Value } entry is
-   header=Name:Value. */
+   header=Name:Value, a number or a time is passed on only when it is not
+   its default (the driver's own then applies), a time with its unit. */
 static void block_option(struct block_options *opts,
 			 const struct push_notify_settings *set,
 			 const struct setting_define *def)
 {
 	const void *value = CONST_PTR_OFFSET(set, def->offset);
+	const void *default_value =
+		CONST_PTR_OFFSET(push_notify_setting_parser_info.defaults, def->offset);
 	const char *key = def->key + strlen(PUSH_NOTIFY_OPTION_PREFIX), *str;
 	const ARRAY_TYPE(const_string) *list;
 	const char *const *items;
-	unsigned int i, count;
+	unsigned int i, count, num;
 
 	switch (def->type) {
 	case SET_STR:
@@ -76,6 +79,15 @@ static void block_option(struct block_options *opts,
 		break;
 	case SET_BOOL:
 		str = *(const bool *)value ? "yes" : "no";
+		break;
+	case SET_UINT:
+	case SET_TIME:
+	case SET_TIME_MSECS:
+		num = *(const unsigned int *)value;
+		if (num == *(const unsigned int *)default_value)
+			return;
+		str = t_strdup_printf("%u%s", num, def->type == SET_TIME ? "s" :
+				      def->type == SET_TIME_MSECS ? "ms" : "");
 		break;
 	case SET_STRLIST:
 		list = value;

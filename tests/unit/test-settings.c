@@ -141,6 +141,43 @@ static void test_block_dovecot_names(void)
 	pushcore_pool_free(&pool);
 }
 
+/* What doveconf rejects in a push_notify block: named, secrets hidden. */
+static void test_check_block(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+	const char *error = NULL;
+
+	test_assert(pushcore_settings_check_block(pool, "webhook", "http",
+		"https://u:p@example.com/hook", "", "MessageNew,MessageRead", &error) == 0);
+	test_assert(pushcore_settings_check_block(pool, "dlog", "", "", "", "", &error) == 0);
+	test_assert(pushcore_settings_check_block(pool, "q", "redis",
+		"redis://127.0.0.1:6379/0", "", "", &error) == 0);
+	/* a whole 2.3 spec: its name is the driver */
+	test_assert(pushcore_settings_check_block(pool, "old",
+		"ox:url=http://x/ user_from_metadata", "", "", "", &error) == 0);
+
+	test_assert(pushcore_settings_check_block(pool, "webhook", "http",
+		"htp://u:s3cret@example.com/", "", "", &error) < 0);
+	test_assert(strstr(error, "push_notify webhook: url = ") == error);
+	test_assert(strstr(error, "s3cret") == NULL);
+	test_assert(pushcore_settings_check_block(pool, "ox", "", "",
+		"not a url", "", &error) < 0);
+	test_assert(strstr(error, "push_notify ox: ox_url = not a url: ") == error);
+	test_assert(pushcore_settings_check_block(pool, "q", "redis",
+		"http://127.0.0.1/", "", "", &error) < 0);
+	test_assert(strstr(error, "push_notify q: url = ") == error);
+	test_assert(pushcore_settings_check_block(pool, "webhook", "http", "",
+		"", "MessageNew,MesageRead", &error) < 0);
+	test_assert(strstr(error, "push_notify webhook: events = MessageNew,MesageRead: "
+			   "unknown event 'MesageRead' (known: MessageNew, ") == error);
+	test_assert(pushcore_settings_check_block(pool, "webhook", "http", "",
+		"", ",", &error) < 0);
+	test_assert(pushcore_settings_check_block(pool, "x", "carrier pigeon",
+		"", "", "", &error) < 0);
+	test_assert(strstr(error, "push_notify x: driver = carrier pigeon: ") == error);
+	pushcore_pool_free(&pool);
+}
+
 int main(void)
 {
 	pushcore_drivers_init();
@@ -148,5 +185,6 @@ int main(void)
 	test_run("first broken ends the list", test_first_broken_ends_the_list);
 	test_run("backend only without drivers", test_backend_only_without_drivers);
 	test_run("block with Dovecot's names", test_block_dovecot_names);
+	test_run("block check", test_check_block);
 	return test_done();
 }
