@@ -1,16 +1,10 @@
 /* Settings into drivers, for every host (see pushcore-settings.h). */
 #include "pushcore-settings.h"
 #include "pushcore-driver.h"
-#include "pushcore-event.h"
-#include "pushcore-filter.h"
-#include "pushcore-http.h"
 #include "pushcore-mem.h"
-#include "pushcore-redact.h"
-#include "pushcore-redis.h"
 #include "pushcore-spec.h"
 
 #include <string.h>
-#include <strings.h>
 
 /* Dovecot 2.4's push_notification blocks name some options differently;
    a block copied from Dovecot's documentation works in a push_notify block
@@ -228,106 +222,4 @@ pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
 			pushcore_spec_add(pool, spec, option, value);
 	}
 	return spec;
-}
-
-static const char *event_names(struct pushcore_pool *pool)
-{
-	struct pushcore_buf buf;
-	const char *names;
-	unsigned int i;
-
-	pushcore_buf_init(&buf);
-	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++)
-		pushcore_buf_printf(&buf, "%s%s", i == 0 ? "" : ", ",
-				    pushcore_events[i].name);
-	names = pushcore_pstrdup(pool, buf.data);
-	pushcore_buf_free(&buf);
-	return names;
-}
-
-static bool driver_name_valid(const char *name)
-{
-	const char *p;
-
-	if (name[0] == '\0')
-		return false;
-	for (p = name; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			return false;
-	}
-	return true;
-}
-
-static int check_url(struct pushcore_pool *pool, const char *block,
-		     const char *driver, const char *key, const char *url,
-		     const char **error_r)
-{
-	const char *error = NULL;
-	bool tls;
-
-	if (url[0] == '\0')
-		return 0;
-	if (strcasecmp(driver, "http") == 0 || strcasecmp(driver, "ox") == 0) {
-		if (strncasecmp(url, "http://", 7) != 0 &&
-		    strncasecmp(url, "https://", 8) != 0)
-			error = "not an http:// or https:// URL";
-		else if (pushcore_http_url_valid(url, &error))
-			error = NULL;
-	} else if (strcasecmp(driver, "redis") == 0) {
-		if (pushcore_redis_url_valid(url, &tls, &error))
-			error = NULL;
-	}
-	if (error == NULL)
-		return 0;
-	*error_r = pushcore_redact(pool, pushcore_psprintf(pool,
-		"push_notify %s: %s = %s: %s", block, key, url, error));
-	return -1;
-}
-
-int pushcore_settings_check_block(struct pushcore_pool *pool, const char *name,
-				  const char *driver, const char *url,
-				  const char *ox_url, const char *events,
-				  const char **error_r)
-{
-	const struct pushcore_spec *spec;
-	const char **names, *error;
-
-	if (driver == NULL || driver[0] == '\0')
-		driver = name;
-	if (strchr(driver, ':') != NULL) {
-		if ((spec = pushcore_spec_parse(pool, driver, &error)) == NULL) {
-			*error_r = pushcore_redact(pool, pushcore_psprintf(pool,
-				"push_notify %s: driver = %s: %s", name, driver, error));
-			return -1;
-		}
-		driver = spec->name;
-	}
-	if (!driver_name_valid(driver)) {
-		*error_r = pushcore_psprintf(pool, "push_notify %s: driver = %s: "
-			"not a driver name (letters, digits, _ and -) or a "
-			"driver spec (name:options)", name, driver);
-		return -1;
-	}
-	if (check_url(pool, name, driver, "url", url == NULL ? "" : url, error_r) < 0 ||
-	    check_url(pool, name, driver, "ox_url", ox_url == NULL ? "" : ox_url,
-		      error_r) < 0)
-		return -1;
-	if (events == NULL || events[0] == '\0')
-		return 0;
-	names = pushcore_split_list(pool, events);
-	if (names[0] == NULL) {
-		*error_r = pushcore_psprintf(pool, "push_notify %s: events = %s: "
-					     "lists no event", name, events);
-		return -1;
-	}
-	for (; *names != NULL; names++) {
-		if (pushcore_event_lookup(*names) < 0) {
-			*error_r = pushcore_psprintf(pool, "push_notify %s: events "
-				"= %s: unknown event '%s' (known: %s)", name, events,
-				*names, event_names(pool));
-			return -1;
-		}
-	}
-	return 0;
 }

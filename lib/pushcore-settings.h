@@ -78,21 +78,6 @@ pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
 			     const char *const *values, unsigned int count,
 			     const char **error_r);
 
-/* What a push_notify block's settings must be before any mail arrives
-   (Dovecot 2.4's config process calls it through the settings' check
-   function, so doveconf rejects a bad configuration): driver = is a
-   driver name or a whole 2.3 spec that parses; url (or ox_url) is a URL
-   the driver can use (http and ox: http:// or https://, redis: a Redis
-   URL); every name in events is a known event. What a whole 2.3 spec in
-   driver = holds is checked when mail arrives, as on Dovecot 2.3. Empty
-   values are not checked. Returns -1 with *error_r naming the block and
-   the setting ("push_notify webhook: url = ...: ..."), credentials
-   hidden. */
-int pushcore_settings_check_block(struct pushcore_pool *pool, const char *name,
-				  const char *driver, const char *url,
-				  const char *ox_url, const char *events,
-				  const char **error_r);
-
 /* doveconf prints a setting of a named block without the block's name
    when it starts with it (ox_url in "push_notify ox { }" is printed
    "url", lua_settings in a block named lua "settings"): the setting it

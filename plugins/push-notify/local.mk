@@ -37,8 +37,6 @@ plugins_push_notify_libpush_notify_settings_la_SOURCES = \
 plugins_push_notify_libpush_notify_settings_la_CPPFLAGS = $(push_notify_cppflags)
 plugins_push_notify_libpush_notify_settings_la_CFLAGS = $(push_notify_cflags)
 plugins_push_notify_libpush_notify_settings_la_LDFLAGS = -module -avoid-version -shared
-# its check function validates URLs and event names with libpushcore's code
-plugins_push_notify_libpush_notify_settings_la_LIBADD = lib/libpushcore.la
 else
 plugins_push_notify_lib20_push_notify_plugin_la_SOURCES += \
 	plugins/push-notify/push-notify-settings-v23.c

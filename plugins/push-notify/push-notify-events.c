@@ -62,6 +62,7 @@ void push_notify_events_user_deinit(struct push_notify_user *puser)
 		event_unref(&ie->dlog_event);
 		event_unref(&ie->event);
 	}
+	array_clear(&puser->instance_events);
 	event_unref(&puser->dlog_event);
 	event_unref(&puser->event);
 }
@@ -101,8 +102,9 @@ static struct event *origin_event(const struct pushcore_log_origin *origin,
 	*tmp_r = NULL;
 	if (user == NULL)
 		return dlog ? push_notify_global_dlog_event : push_notify_global_event;
-	if (puser == NULL) {
-		/* a user push_notify does not serve: a line on its event */
+	if (puser == NULL || puser->event == NULL) {
+		/* a user push_notify does not serve (or no more): a line on
+		   its event */
 		*tmp_r = push_notify_event_create(user->event);
 		if (dlog)
 			event_set_forced_debug(*tmp_r, TRUE);

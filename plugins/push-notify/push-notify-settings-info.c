@@ -3,11 +3,14 @@
 #include "lib.h"
 #include "array.h"
 #include "settings-parser.h"
+#include "http-url.h"
 #include "pushcore-driver.h"
-#include "pushcore-mem.h"
+#include "pushcore-event.h"
+#include "pushcore-redact.h"
 #include "pushcore-relay-client.h"
-#include "pushcore-settings.h"
 #include "push-notify-settings.h"
+
+#include <ctype.h>
 
 /* Names and paths are %variable-expanded as other 2.4 settings are
    (stream = mail-events:%{user|domain}); URLs, filters and headers are
@@ -96,33 +99,138 @@ static const struct push_notify_settings push_notify_default_settings = {
 	.http_client_request_max_attempts = 0,
 };
 
+/* The checks below run in Dovecot's config process too, which loads only
+   libpush_notify_settings.so: they use Dovecot's own URL parser and
+   libpushcore's headers, never its library (whose curl, Lua and Redis
+   have no business in the config process). */
+
+static const char *const push_notify_event_names[] = {
+	PUSHCORE_EVENT_NAMES, NULL
+};
+
+/* A URL for an error message: userinfo hidden, as everywhere. */
+static const char *url_redacted(const char *url)
+{
+	const char *start = strstr(url, "://"), *end, *at;
+
+	if (start == NULL)
+		return url;
+	start += 3;
+	end = start + strcspn(start, "/?#");
+	for (at = end; at > start && at[-1] != '@'; at--) ;
+	if (at == start)
+		return url;
+	return t_strconcat(t_strdup_until(url, start), PUSHCORE_REDACTED,
+			   at - 1, NULL);
+}
+
+static bool driver_name_valid(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return FALSE;
+	for (i = 0; i < len; i++) {
+		if (!i_isalnum(name[i]) && name[i] != '_' && name[i] != '-')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static bool check_url(const char *block, const char *driver, size_t driver_len,
+		      const char *key, const char *url, const char **error_r)
+{
+	struct http_url *http_url;
+	const char *error = NULL;
+
+	if (url[0] == '\0')
+		return TRUE;
+	if ((driver_len == 4 && strncasecmp(driver, "http", 4) == 0) ||
+	    (driver_len == 2 && strncasecmp(driver, "ox", 2) == 0)) {
+		if (!str_begins_icase_with(url, "http://") &&
+		    !str_begins_icase_with(url, "https://"))
+			error = "not an http:// or https:// URL";
+		else if (http_url_parse(url, NULL, HTTP_URL_ALLOW_USERINFO_PART,
+					pool_datastack_create(), &http_url,
+					&error) == 0)
+			error = NULL;
+	} else if (driver_len == 5 && strncasecmp(driver, "redis", 5) == 0) {
+		if (!str_begins_icase_with(url, "redis://") &&
+		    !str_begins_icase_with(url, "rediss://") &&
+		    !str_begins_icase_with(url, "unix:"))
+			error = "not a redis://, rediss:// or unix: URL";
+	}
+	if (error == NULL)
+		return TRUE;
+	*error_r = t_strdup_printf("push_notify %s: %s = %s: %s", block, key,
+				   url_redacted(url), error);
+	return FALSE;
+}
+
+static bool check_events(const char *block, const char *events,
+			 const char **error_r)
+{
+	const char *const *names = t_strsplit(events, ",");
+	unsigned int i, count = 0;
+
+	if (events[0] == '\0')
+		return TRUE;
+	for (; *names != NULL; names++) {
+		if ((*names)[0] == '\0')
+			continue;
+		count++;
+		for (i = 0; push_notify_event_names[i] != NULL; i++) {
+			if (strcasecmp(push_notify_event_names[i], *names) == 0)
+				break;
+		}
+		if (push_notify_event_names[i] == NULL) {
+			*error_r = t_strdup_printf("push_notify %s: events = %s: "
+				"unknown event '%s' (known: %s)", block, events,
+				*names, t_strarray_join(push_notify_event_names, ", "));
+			return FALSE;
+		}
+	}
+	if (count == 0) {
+		*error_r = t_strdup_printf("push_notify %s: events = %s: lists "
+					   "no event", block, events);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* Like Dovecot's push_notification blocks: the driver defaults to the
    block's name, so "push_notify dlog { }" is enough. The config process
-   calls this for every block, so doveconf (and Dovecot's start) rejects a
-   bad URL or event name, naming the block and the setting, instead of the
-   first delivery logging it. */
+   calls this for every block, so doveconf (and Dovecot's start) refuses a
+   driver = that is neither a driver name nor a 2.3 spec, a URL the driver
+   can't use and an unknown event name, naming the block and the setting,
+   instead of the first delivery logging it. A whole 2.3 spec in driver =
+   is checked when mail arrives, as on 2.3. */
 static bool push_notify_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 				       const char **error_r)
 {
 	struct push_notify_settings *set = _set;
-	struct pushcore_pool *ppool;
-	const char *error;
-	bool ret = TRUE;
+	const char *colon;
+	size_t driver_len;
 
 	if (set->driver[0] == '\0')
 		set->driver = set->name;
 	/* the global level: a block's values are checked in the block */
 	if (set->name[0] == '\0')
 		return TRUE;
-	ppool = pushcore_pool_new();
-	if (pushcore_settings_check_block(ppool, set->name, set->driver,
-					  set->url, set->ox_url, set->events,
-					  &error) < 0) {
-		*error_r = t_strdup(error);
-		ret = FALSE;
+	colon = strchr(set->driver, ':');
+	driver_len = colon == NULL ? strlen(set->driver) :
+		(size_t)(colon - set->driver);
+	if (!driver_name_valid(set->driver, driver_len)) {
+		*error_r = t_strdup_printf("push_notify %s: driver = %s: not a "
+			"driver name (letters, digits, _ and -) or a driver spec "
+			"(name:options)", set->name,
+			colon == NULL ? set->driver : t_strdup_until(set->driver, colon));
+		return FALSE;
 	}
-	pushcore_pool_free(&ppool);
-	return ret;
+	return check_url(set->name, set->driver, driver_len, "url", set->url, error_r) &&
+		check_url(set->name, set->driver, driver_len, "ox_url", set->ox_url,
+			  error_r) &&
+		check_events(set->name, set->events, error_r);
 }
 
 const struct setting_parser_info push_notify_setting_parser_info = {
@@ -137,16 +245,3 @@ const struct setting_parser_info push_notify_setting_parser_info = {
 	.pool_offset1 = 1 + offsetof(struct push_notify_settings, pool),
 	.check_func = push_notify_settings_check,
 };
-
-bool push_notify_setting_is_option(const struct setting_define *def)
-{
-	const char *key = def->key;
-
-	if (def->type == SET_FILTER_ARRAY ||
-	    strncmp(key, PUSH_NOTIFY_OPTION_PREFIX,
-		    strlen(PUSH_NOTIFY_OPTION_PREFIX)) != 0)
-		return FALSE;
-	key += strlen(PUSH_NOTIFY_OPTION_PREFIX);
-	/* libpushcore's list of block settings, which pushadm reads too */
-	return strcmp(key, "driver") != 0 && pushcore_settings_is_block_key(key);
-}

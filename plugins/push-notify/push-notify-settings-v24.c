@@ -52,6 +52,21 @@ const char *push_notify_settings_getenv(struct mail_user *user, const char *name
 	return NULL;
 }
 
+/* Whether a define is one of the block's driver options (not name,
+   driver or a global setting), by its name. */
+static bool push_notify_setting_is_option(const struct setting_define *def)
+{
+	const char *key = def->key;
+
+	if (def->type == SET_FILTER_ARRAY ||
+	    strncmp(key, PUSH_NOTIFY_OPTION_PREFIX,
+		    strlen(PUSH_NOTIFY_OPTION_PREFIX)) != 0)
+		return FALSE;
+	key += strlen(PUSH_NOTIFY_OPTION_PREFIX);
+	/* libpushcore's list of block settings, which pushadm reads too */
+	return strcmp(key, "driver") != 0 && pushcore_settings_is_block_key(key);
+}
+
 struct block_options {
 	ARRAY_TYPE(const_string) keys, values;
 };

@@ -86,8 +86,5 @@ struct push_notify_settings {
 
 extern const struct setting_parser_info push_notify_setting_parser_info;
 
-/* Whether a define is one of the driver options above (not name, driver
-   or a global setting), by its name. */
-bool push_notify_setting_is_option(const struct setting_define *def);
 
 #endif
