@@ -17,8 +17,9 @@ push_notify_settings_read(struct mail_user *user)
 
 	if (settings_get(user->event, &push_notify_setting_parser_info, 0,
 			 &set, &error) < 0) {
-		e_error(user->event, "push_notify: Failed to get settings: %s",
-			error);
+		/* on the push_notify event, credentials hidden */
+		pushcore_log(PUSHCORE_LOG_ERROR, user,
+			     "Failed to get settings: %s", error);
 		return NULL;
 	}
 	return set;

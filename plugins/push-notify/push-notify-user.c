@@ -19,10 +19,11 @@ static bool reference_plugin_loaded(void)
 	if (dlsym(RTLD_DEFAULT, "push_notification_plugin_init") == NULL)
 		return FALSE;
 	if (!warned) {
-		i_error("push_notify: Dovecot's own push_notification plugin is "
-			"loaded too; push_notify sends nothing so that no "
-			"notification goes out twice. Remove push_notification "
-			"(or push_notify) from mail_plugins.");
+		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "Dovecot's own "
+			"push_notification plugin is loaded too; push_notify "
+			"sends nothing so that no notification goes out twice. "
+			"Remove push_notification (or push_notify) from "
+			"mail_plugins.");
 		warned = TRUE;
 	}
 	return TRUE;
