@@ -218,14 +218,18 @@ static bool push_notify_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	if (set->name[0] == '\0')
 		return TRUE;
 	colon = strchr(set->driver, ':');
-	driver_len = colon == NULL ? strlen(set->driver) :
-		(size_t)(colon - set->driver);
-	if (!driver_name_valid(set->driver, driver_len)) {
-		*error_r = t_strdup_printf("push_notify %s: driver = %s: not a "
-			"driver name (letters, digits, _ and -) or a driver spec "
-			"(name:options)", set->name,
-			colon == NULL ? set->driver : t_strdup_until(set->driver, colon));
-		return FALSE;
+	if (colon != NULL) {
+		/* a whole 2.3 spec: checked when mail arrives, as on 2.3;
+		   its own url= and events= too, the block's below */
+		driver_len = (size_t)(colon - set->driver);
+	} else {
+		driver_len = strlen(set->driver);
+		if (!driver_name_valid(set->driver, driver_len)) {
+			*error_r = t_strdup_printf("push_notify %s: driver = %s: "
+				"not a driver name (letters, digits, _ and -) or a "
+				"driver spec (name:options)", set->name, set->driver);
+			return FALSE;
+		}
 	}
 	return check_url(set->name, set->driver, driver_len, "url", set->url, error_r) &&
 		check_url(set->name, set->driver, driver_len, "ox_url", set->ox_url,
