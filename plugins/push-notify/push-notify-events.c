@@ -8,6 +8,9 @@
    select them. */
 #include "lib.h"
 #include "array.h"
+#include "time-util.h"
+/* the creation time of an event (event_set_begin()); no API sets it */
+#include "lib-event-private.h"
 #include "mail-user.h"
 #include "pushcore.h"
 #include "push-notify-plugin.h"
@@ -167,37 +170,54 @@ static void push_notify_log_from(enum pushcore_log_level level,
 	} T_END;
 }
 
+/* Dovecot's duration of an event (metrics, exporters) runs from its
+   creation to its sending; this one stands for the notification, so it
+   begins when the notification was made. */
+static void event_set_begin(struct event *event, long long age_usecs)
+{
+	struct timeval now;
+
+	i_gettimeofday(&now);
+	event->tv_created = now;
+	timeval_sub_usecs(&event->tv_created, age_usecs < 0 ? 0 : age_usecs);
+	event->tv_created_ioloop = event->tv_created;
+}
+
 static void push_notify_outcome(const struct pushcore_outcome *o,
 				enum pushcore_log_level level,
 				const struct pushcore_log_origin *origin,
 				const char *line)
 {
-	struct event *tmp, *parent;
-	struct event_passthrough *e;
+	struct event *tmp, *event;
 
 	T_BEGIN {
-		parent = origin_event(origin, FALSE, &tmp);
-		e = event_create_passthrough(parent)->
-			set_name(PUSH_NOTIFY_EVENT_FINISHED)->
-			add_str("result", pushcore_result_name(o->result))->
-			add_str("driver", o->driver)->
-			add_str("setting", o->setting)->
-			add_str("user", o->user)->
-			add_str("id", o->id)->
-			add_int("status_code", o->status_code)->
-			add_int("attempts", o->attempts)->
-			add_int("duration", o->duration_usecs);
+		/* not a passthrough event: that would take its parent's
+		   creation time */
+		event = event_create(origin_event(origin, FALSE, &tmp));
+		event_set_begin(event, o->duration_usecs);
+		event_set_name(event, PUSH_NOTIFY_EVENT_FINISHED);
+		event_add_str(event, "result", pushcore_result_name(o->result));
+		event_add_str(event, "driver", o->driver);
+		event_add_str(event, "setting", o->setting);
+		event_add_str(event, "user", o->user);
+		event_add_str(event, "id", o->id);
+		event_add_int(event, "status_code", o->status_code);
+		event_add_int(event, "attempts", o->attempts);
+		event_add_int(event, "duration", o->duration_usecs);
 		/* in filters event= means the event's name: mail_event is the
 		   same field under a name a filter can use */
-		if (o->event != NULL)
-			e->add_str("event", o->event)->add_str("mail_event", o->event);
+		if (o->event != NULL) {
+			event_add_str(event, "event", o->event);
+			event_add_str(event, "mail_event", o->event);
+		}
 		if (o->mailbox != NULL)
-			e->add_str("mailbox", o->mailbox);
+			event_add_str(event, "mailbox", o->mailbox);
 		if (o->host != NULL)
-			e->add_str("host", o->host);
+			event_add_str(event, "host", o->host);
 		if (o->error != NULL)
-			e->add_str("error", o->error);
-		push_notify_event_log(e->event(), level, origin_line(level, origin, line));
+			event_add_str(event, "error", o->error);
+		push_notify_event_log(event, level, origin_line(level, origin, line));
+		event_unref(&event);
 		if (tmp != NULL)
 			event_unref(&tmp);
 	} T_END;

@@ -1,8 +1,10 @@
 """Dovecot events and metrics (docs/metrics.md): the push_notify category
 with driver and setting fields, one push_notify_request_finished per
 notification, counted by the stats service with docs/metrics.md's own
-configuration (doveadm stats dump and the OpenMetrics exporter), and log
-filters that select push_notify's debug lines and one driver's."""
+configuration (doveadm stats dump and the OpenMetrics exporter), its
+fields as Dovecot's event exporter writes them, and log filters that
+select push_notify's debug lines and one driver's."""
+import json
 import os
 import re
 import urllib.request
@@ -141,3 +143,73 @@ def test_stats_count_relayed():
             counts = stats_counts(d)
             assert (counts.get("push_notify_sent"), counts.get("push_notify_spooled"),
                     counts.get("push_notify_failed")) == (0, 0, 0), counts
+
+
+# every push_notify_request_finished as JSON in the log, by the stats
+# service's own event exporter
+EXPORT_23 = """
+event_exporter log {
+  format = json
+  format_args = time-rfc3339
+  transport = log
+}
+"""
+EXPORT_24 = """
+event_exporter log {
+  driver = log
+  format = json
+}
+"""
+EXPORT_METRIC = """
+metric push_notify_export {
+  filter = event=push_notify_request_finished
+  exporter = log
+  exporter_include = name categories fields
+}
+"""
+
+
+def exported(d):
+    out = []
+    for line in d.log_lines():
+        i = line.find('{"event":"push_notify_request_finished"')
+        if i >= 0:
+            out.append(json.loads(line[i:]))
+    return out
+
+
+def test_exported_fields_and_duration():
+    refused = free_port()
+    with Receiver() as r:
+        r.respond(delay=0.3)		# the duration must show it
+        plugin = {
+            "push_notification_driver": "http:url=%s/hook events=MessageNew" % r.url,
+            "push_notification_driver2": "http:url=http://u:s3cr3t@127.0.0.1:%d/x "
+                                         "events=MessageNew max_retries=0" % refused,
+        }
+        conf = (EXPORT_24 if is_24() else EXPORT_23) + EXPORT_METRIC
+        with Dovecot(**ours(plugin, extra_conf=conf)) as d:
+            d.lmtp_deliver(["alice"], make_message())
+            r.wait_for(1)
+            docs = wait_until(lambda: len(exported(d)) == 2 and exported(d), 10,
+                              "2 exported events")
+            by = {e["fields"]["result"]: e for e in docs}
+            assert sorted(by) == ["sent", "spooled"], docs
+            for e in docs:
+                assert "push_notify" in e["categories"], e
+                f = e["fields"]
+                assert (f["driver"], f["user"], f["event"], f["mail_event"],
+                        f["mailbox"], f["attempts"]) == (
+                    "http", "alice", "MessageNew", "MessageNew", "INBOX", 1), f
+                assert re.fullmatch(r"[0-9a-f-]{36}", f["id"]), f
+            sent, spooled = by["sent"]["fields"], by["spooled"]["fields"]
+            assert sent["setting"] == "push_notification_driver"
+            assert sent["host"] == "127.0.0.1:%d" % r.port
+            assert sent["status_code"] == 200 and "error" not in sent, sent
+            # from the notification's creation to the endpoint's answer
+            assert 300000 <= sent["duration"] < 30000000, sent
+            assert spooled["setting"] == "push_notification_driver2"
+            assert spooled["host"] == "127.0.0.1:%d" % refused, spooled
+            assert spooled["status_code"] == 0, spooled
+            assert "connect" in spooled["error"].lower(), spooled
+            assert "s3cr3t" not in d.log()
