@@ -11,6 +11,7 @@ pushcore_headers = \
 	lib/pushcore-json.h \
 	lib/pushcore-log.h \
 	lib/pushcore-mem.h \
+	lib/pushcore-outcome.h \
 	lib/pushcore-payload.h \
 	lib/pushcore-redact.h \
 	lib/pushcore-redis.h \
@@ -30,6 +31,7 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-json.c \
 	lib/pushcore-log.c \
 	lib/pushcore-mem.c \
+	lib/pushcore-outcome.c \
 	lib/pushcore-payload.c \
 	lib/pushcore-redact.c \
 	lib/pushcore-redis.c \

@@ -24,7 +24,8 @@ static void dlog_process(struct pushcore_driver_instance *inst,
 	pushcore_append_quoted(&line, inst->user->username);
 	pushcore_buf_append_c(&line, ' ');
 	pushcore_event_append_line(&line, ev);
-	pushcore_log(PUSHCORE_LOG_DLOG, inst->user->host_ctx, "%s", line.data);
+	/* the driver's own output: no "<setting> (dlog): " prefix */
+	pushcore_driver_log(inst, PUSHCORE_LOG_DLOG, "%s", line.data);
 	pushcore_buf_free(&line);
 }
 

@@ -141,7 +141,7 @@ static void redis_request(struct pushcore_driver_instance *inst,
 /* The XADD as a spool entry (the same request the relay rebuilds). */
 static void redis_entry(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn, const struct pushcore_redis_add *add,
-			struct pushcore_spool_entry *e)
+			const struct pushcore_event *ev, struct pushcore_spool_entry *e)
 {
 	struct pushcore_http_request req;
 
@@ -149,23 +149,32 @@ static void redis_entry(struct pushcore_driver_instance *inst,
 	redis_request(inst, txn->pool, add->user, add->event, add->json,
 		      add->json_len, &req);
 	pushcore_driver_spool_entry(inst, txn, &req, add->id, e);
+	/* one entry per event (the transaction's may be several) */
+	e->event = add->event;
+	e->mailbox = ev->mailbox;
 }
 
 static void redis_spool(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn, const struct pushcore_redis_add *add,
-			const char *error, bool temporary)
+			const struct pushcore_event *ev, const char *error,
+			bool temporary)
 {
 	struct pushcore_spool_entry e;
 
-	redis_entry(inst, txn, add, &e);
+	redis_entry(inst, txn, add, ev, &e);
 	if (error != NULL) {
 		pushcore_driver_failed(inst, &e, error, 1, temporary, 0);
 	} else if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
 					&e, &error) < 0) {
 		/* spool-only mode: straight to the dispatcher */
-		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR, "Notification %s: %s - "
+		pushcore_outcome_report(inst, &e, PUSHCORE_RESULT_FAILED, 0, error,
+			0, PUSHCORE_LOG_ERROR, "Notification %s: %s - "
 			"the notification is LOST (check push_notification_spool_dir)",
 			add->id, error);
+	} else {
+		pushcore_outcome_report(inst, &e, PUSHCORE_RESULT_SPOOLED, 0, NULL,
+			0, PUSHCORE_LOG_DEBUG, "Notification %s spooled for the "
+			"dispatcher", add->id);
 	}
 }
 
@@ -173,27 +182,38 @@ static void redis_spool(struct pushcore_driver_instance *inst,
    what was not added waits in the spool, in order. */
 static void redis_send(struct pushcore_driver_instance *inst,
 		       struct pushcore_txn *txn, struct pushcore_redis_add *adds,
+		       const struct pushcore_event *const *events,
 		       unsigned int count)
 {
 	struct redis_config *cfg = inst->context;
+	struct pushcore_spool_entry e;
 	const char *error = NULL;
 	unsigned int i, added = 0, timeout;
+	int ret = -1;
 
 	/* the delivery's bound covers Redis too */
 	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
 		cfg->timeout_msecs : inst->user->max_wait_msecs;
-	if (!inst->user->spool_only &&
-	    pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout, adds,
-				count, &added, &error) == 0)
+	if (!inst->user->spool_only)
+		ret = pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout,
+					  adds, count, &added, &error);
+	for (i = 0; i < added; i++) {
+		redis_entry(inst, txn, &adds[i], events[i], &e);
+		pushcore_outcome_report(inst, &e, PUSHCORE_RESULT_SENT, 0, NULL, 1,
+			PUSHCORE_LOG_DEBUG, "Notification %s added to stream %s",
+			adds[i].id, adds[i].stream);
+	}
+	if (ret == 0)
 		return;
 	for (i = added; i < count; i++)
-		redis_spool(inst, txn, &adds[i], error, true);
+		redis_spool(inst, txn, &adds[i], events[i], error, true);
 }
 
 struct redis_fallback {
 	struct pushcore_driver_instance *inst;
 	struct pushcore_txn *txn;
 	struct pushcore_redis_add *adds;
+	const struct pushcore_event *const *events;
 	unsigned int count;
 };
 
@@ -201,13 +221,14 @@ static void redis_relay_fallback(void *context)
 {
 	struct redis_fallback *fb = context;
 
-	redis_send(fb->inst, fb->txn, fb->adds, fb->count);
+	redis_send(fb->inst, fb->txn, fb->adds, fb->events, fb->count);
 }
 
 /* To the relay, which sends the same XADDs: one fallback for the whole
    pipeline, so that it stays one round trip when the relay is away. */
 static void redis_relay(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn, struct pushcore_redis_add *adds,
+			const struct pushcore_event *const *events,
 			unsigned int count)
 {
 	struct redis_fallback *fb = pushcore_palloc(txn->pool, sizeof(*fb));
@@ -215,9 +236,9 @@ static void redis_relay(struct pushcore_driver_instance *inst,
 		pushcore_palloc(txn->pool, sizeof(*entries) * count);
 	unsigned int i;
 
-	*fb = (struct redis_fallback){ inst, txn, adds, count };
+	*fb = (struct redis_fallback){ inst, txn, adds, events, count };
 	for (i = 0; i < count; i++) {
-		redis_entry(inst, txn, &adds[i], &entries[i]);
+		redis_entry(inst, txn, &adds[i], events[i], &entries[i]);
 		pushcore_relay_add(txn, inst, &entries[i],
 				   i == 0 ? redis_relay_fallback : NULL, fb);
 	}
@@ -295,9 +316,9 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 		adds[i].id = rtxn->events[i]->id;
 	}
 	if (pushcore_relay_wanted(inst->user))
-		redis_relay(inst, txn, adds, rtxn->count);
+		redis_relay(inst, txn, adds, rtxn->events, rtxn->count);
 	else
-		redis_send(inst, txn, adds, rtxn->count);
+		redis_send(inst, txn, adds, rtxn->events, rtxn->count);
 }
 
 const struct pushcore_driver push_driver_redis = {

@@ -184,9 +184,9 @@ struct pushcore_event *pushcore_txn_add(struct pushcore_txn *txn,
 static void txn_run_instance(struct pushcore_txn *txn,
 			     struct pushcore_driver_instance *inst)
 {
-	const struct pushcore_event *ev;
+	const struct pushcore_event *ev, *first = NULL;
 	void *txn_ctx = NULL;
-	bool any = false;
+	bool any = false, same_type = false, same_mailbox = false;
 
 	for (ev = txn->events; ev != NULL && !any; ev = ev->next)
 		any = (inst->events & PUSHCORE_EVENT_MASK(ev->type)) != 0;
@@ -196,11 +196,26 @@ static void txn_run_instance(struct pushcore_txn *txn,
 	    !inst->driver->begin_txn(inst, txn, &txn_ctx))
 		return;
 	for (ev = txn->events; ev != NULL; ev = ev->next) {
-		if ((inst->events & PUSHCORE_EVENT_MASK(ev->type)) != 0)
-			inst->driver->process(inst, txn, txn_ctx, ev);
+		if ((inst->events & PUSHCORE_EVENT_MASK(ev->type)) == 0)
+			continue;
+		txn->current_event = pushcore_events[ev->type].name;
+		txn->current_mailbox = ev->mailbox;
+		if (first == NULL) {
+			first = ev;
+			same_type = same_mailbox = true;
+		} else {
+			same_type = same_type && ev->type == first->type;
+			same_mailbox = same_mailbox &&
+				strcmp(ev->mailbox, first->mailbox) == 0;
+		}
+		inst->driver->process(inst, txn, txn_ctx, ev);
 	}
+	/* a notification made now may carry all of them (a batch) */
+	txn->current_event = same_type ? pushcore_events[first->type].name : NULL;
+	txn->current_mailbox = same_mailbox ? first->mailbox : NULL;
 	if (inst->driver->end_txn != NULL)
 		inst->driver->end_txn(inst, txn, txn_ctx);
+	txn->current_event = txn->current_mailbox = NULL;
 }
 
 void pushcore_txn_commit(struct pushcore_txn **_txn)
@@ -254,13 +269,16 @@ static long long now_usecs(void)
 	return (long long)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-/* Hands a notification to the spool; returns the text for the log line. */
-static const char *driver_spool(struct driver_send *ctx, const char *area)
+/* Hands a notification to the spool; returns the text for the log line
+   and whether it waits there for a retry (area "new"). */
+static const char *driver_spool(struct driver_send *ctx, const char *area,
+				bool *waits_r)
 {
 	static char lost[1024];
 	struct pushcore_user *user = ctx->inst->user;
 	const char *error;
 
+	*waits_r = false;
 	if (user->spool_dir == NULL)
 		return "not spooled (no spool here)";
 	if (pushcore_spool_write(user->spool_dir, area, &ctx->entry, &error) < 0) {
@@ -268,9 +286,31 @@ static const char *driver_spool(struct driver_send *ctx, const char *area)
 			 "(check push_notification_spool_dir)", error);
 		return lost;
 	}
-	return strcmp(area, PUSHCORE_SPOOL_NEW) == 0 ?
+	*waits_r = strcmp(area, PUSHCORE_SPOOL_NEW) == 0;
+	return *waits_r ?
 		"spooled; the dispatcher (pushadm spool run) retries it" :
 		"kept in the spool's failed area for inspection (pushadm spool list --failed)";
+}
+
+static void driver_failed(struct pushcore_driver_instance *inst,
+			  struct pushcore_spool_entry *e, int status,
+			  const char *error, unsigned int attempts, bool temporary,
+			  unsigned int retry_after_secs)
+{
+	struct driver_send ctx = { .inst = inst, .entry = *e };
+	const char *spooled;
+	bool waits;
+
+	ctx.entry.attempts = attempts;
+	ctx.entry.last_error = error;
+	ctx.entry.next_attempt = time(NULL) + retry_after_secs;
+	spooled = driver_spool(&ctx, temporary ? PUSHCORE_SPOOL_NEW :
+			       PUSHCORE_SPOOL_FAILED, &waits);
+	pushcore_outcome_report(inst, e, waits ? PUSHCORE_RESULT_SPOOLED :
+				PUSHCORE_RESULT_FAILED, status, error, attempts,
+		PUSHCORE_LOG_ERROR,
+		"Notification %s to %s failed: %s (after %u attempts); %s",
+		e->id, e->url, error, attempts, spooled);
 }
 
 void pushcore_driver_failed(struct pushcore_driver_instance *inst,
@@ -278,15 +318,7 @@ void pushcore_driver_failed(struct pushcore_driver_instance *inst,
 			   unsigned int attempts, bool temporary,
 			   unsigned int retry_after_secs)
 {
-	struct driver_send ctx = { .inst = inst, .entry = *e };
-
-	ctx.entry.attempts = attempts;
-	ctx.entry.last_error = error;
-	ctx.entry.next_attempt = time(NULL) + retry_after_secs;
-	pushcore_driver_log(inst, PUSHCORE_LOG_ERROR,
-		"Notification %s to %s failed: %s (after %u attempts); %s",
-		e->id, e->url, error, attempts,
-		driver_spool(&ctx, temporary ? PUSHCORE_SPOOL_NEW : PUSHCORE_SPOOL_FAILED));
+	driver_failed(inst, e, 0, error, attempts, temporary, retry_after_secs);
 }
 
 static void driver_send_callback(const struct pushcore_http_result *r,
@@ -299,15 +331,16 @@ static void driver_send_callback(const struct pushcore_http_result *r,
 	if (send_observer != NULL)
 		send_observer(ctx->inst, e, r, send_observer_context);
 	if (r->outcome == PUSHCORE_HTTP_OK) {
-		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_DEBUG,
+		pushcore_outcome_report(ctx->inst, e, PUSHCORE_RESULT_SENT,
+			r->status, NULL, r->attempts, PUSHCORE_LOG_DEBUG,
 			"Notification %s sent to %s: HTTP %d", e->id, e->url,
 			r->status);
 		return;
 	}
 	snprintf(status, sizeof(status), "HTTP %d", r->status);
-	pushcore_driver_failed(ctx->inst, e, r->status != 0 ? status : r->error,
-			       r->attempts, r->outcome == PUSHCORE_HTTP_TEMPFAIL,
-			       r->retry_after_secs);
+	driver_failed(ctx->inst, e, r->status, r->status != 0 ? status : r->error,
+		      r->attempts, r->outcome == PUSHCORE_HTTP_TEMPFAIL,
+		      r->retry_after_secs);
 }
 
 void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
@@ -338,6 +371,8 @@ void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
 			pushcore_pstrdup(pool, req->headers[e->header_count]);
 	e->body = pushcore_pstrndup(pool, req->body, req->body_len);
 	e->body_len = req->body_len;
+	e->event = txn->current_event;
+	e->mailbox = txn->current_mailbox;
 }
 
 /* Today's path: send from this process within max_delay, or (spool-only)
@@ -353,16 +388,23 @@ static void driver_send_now(struct driver_send *ctx,
 	if (ctx->inst->user->spool_only || ctx->inst->relay_only) {
 		if (pushcore_spool_write(ctx->inst->user->spool_dir,
 					 PUSHCORE_SPOOL_NEW, e, &error) < 0) {
-			pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
+			pushcore_outcome_report(ctx->inst, e, PUSHCORE_RESULT_FAILED,
+				0, error, 0, PUSHCORE_LOG_ERROR,
 				"Notification %s to %s: %s - the notification is LOST "
 				"(check push_notification_spool_dir)", e->id, e->url, error);
+		} else {
+			pushcore_outcome_report(ctx->inst, e, PUSHCORE_RESULT_SPOOLED,
+				0, NULL, 0, PUSHCORE_LOG_DEBUG,
+				"Notification %s to %s spooled for the dispatcher",
+				e->id, e->url);
 		}
 		return;
 	}
 	copy.callback = driver_send_callback;
 	copy.context = ctx;
 	if (!pushcore_http_submit(&copy, &error)) {
-		pushcore_driver_log(ctx->inst, PUSHCORE_LOG_ERROR,
+		pushcore_outcome_report(ctx->inst, e, PUSHCORE_RESULT_FAILED, 0,
+			error, 0, PUSHCORE_LOG_ERROR,
 			"Notification %s to %s can't be sent: %s", e->id, e->url, error);
 	}
 }
@@ -436,6 +478,11 @@ pushcore_user_find_driver(struct pushcore_user *user, const char *name)
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
 			 enum pushcore_log_level level, const char *fmt, ...)
 {
+	struct pushcore_log_origin origin = {
+		.host_ctx = inst->user->host_ctx,
+		.driver = inst->driver->name,
+		.setting = inst->setting_name,
+	};
 	struct pushcore_buf buf;
 	va_list args;
 
@@ -443,7 +490,6 @@ void pushcore_driver_log(struct pushcore_driver_instance *inst,
 	va_start(args, fmt);
 	pushcore_buf_vprintf(&buf, fmt, args);
 	va_end(args);
-	pushcore_log(level, inst->user->host_ctx, "%s (%s): %s",
-		     inst->setting_name, inst->driver->name, buf.data);
+	pushcore_log_from(level, &origin, "%s", buf.data);
 	pushcore_buf_free(&buf);
 }

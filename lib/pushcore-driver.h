@@ -14,6 +14,7 @@
 
 #include "pushcore-event.h"
 #include "pushcore-log.h"
+#include "pushcore-outcome.h"
 
 struct pushcore_pool;
 struct pushcore_relay_batch;
@@ -123,6 +124,11 @@ struct pushcore_txn {
 	unsigned int event_count;
 	/* what goes to the relay when it commits, NULL if nothing */
 	struct pushcore_relay_batch *relay;
+	/* what the driver being run is processing, for the outcomes of
+	   the notifications it makes (pushcore-outcome.h): the event's name
+	   and mailbox, or in end_txn those all its events share (NULL where
+	   they differ) */
+	const char *current_event, *current_mailbox;
 };
 
 void pushcore_driver_register(const struct pushcore_driver *driver);
@@ -220,7 +226,9 @@ int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
 struct pushcore_driver_instance *
 pushcore_user_find_driver(struct pushcore_user *user, const char *name);
 
-/* Logs on behalf of a driver instance: "<setting> (<driver>): <text>". */
+/* Logs on behalf of a driver instance: with the instance as the line's
+   origin (pushcore-log.h), which a text log shows as
+   "<setting> (<driver>): <text>" (a dlog line as it is). */
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
 			 enum pushcore_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -99,6 +99,15 @@ struct pushcore_event {
 	struct pushcore_value fields[PUSHCORE_FIELD_COUNT];
 };
 
+/* The names of pushcore_events[] in the same order, for code that checks
+   names without linking libpushcore (Dovecot 2.4's settings module, which
+   the config process loads); tests/unit/test-settings.c keeps them equal. */
+#define PUSHCORE_EVENT_NAMES \
+	"MessageNew", "MessageAppend", "MessageRead", "MessageTrash", \
+	"MessageExpunge", "FlagsSet", "FlagsClear", "MailboxCreate", \
+	"MailboxDelete", "MailboxRename", "MailboxSubscribe", \
+	"MailboxUnsubscribe"
+
 extern const struct pushcore_event_info pushcore_events[PUSHCORE_EVENT_COUNT];
 extern const struct pushcore_field_info pushcore_fields[PUSHCORE_FIELD_COUNT];
 extern const char *const pushcore_flag_names[];	/* bit i -> "\Answered"... */

@@ -304,7 +304,8 @@ void pushcore_relay_flush(struct pushcore_txn *txn)
 	if (b->count <= PUSHCORE_RELAY_MAX_ENTRIES && relay_submit(txn, b, &error) == 0) {
 		relay.retry_after = 0;
 		for (i = 0; i < b->count; i++) {
-			pushcore_driver_log(b->items[i].inst, PUSHCORE_LOG_DEBUG,
+			pushcore_outcome_report(b->items[i].inst, b->items[i].entry,
+				PUSHCORE_RESULT_RELAYED, 0, NULL, 0, PUSHCORE_LOG_DEBUG,
 				"Notification %s handed to the relay", b->items[i].entry->id);
 		}
 		return;

@@ -34,7 +34,7 @@ struct pushcore_pool;
    dispatcher look the instance up by it in the user's configuration and
    let its rebuild hook make the request (pushcore-driver.h).
 
-   url, tls_*, timeout_msecs, headers and secret_file are NOT part of a
+   url, tls_*, timeout_msecs, headers, secret_file, event and mailbox are NOT part of a
    record: the delivery process sets them only in memory, for its own log
    lines and for pushadm's observer. They are never written to a spool
    file, a file of format 1 that has them is read without them, and
@@ -53,6 +53,9 @@ struct pushcore_spool_entry {
 	unsigned int header_count;
 	const char **headers;		/* "Name: value" */
 	const char *secret_file;
+	/* the mail event and mailbox it is about, for its outcome
+	   (pushcore-outcome.h); NULL for a batch of several */
+	const char *event, *mailbox;
 	/* the record again */
 	const char *body;
 	size_t body_len;

@@ -6,6 +6,7 @@
 
 #include "pushcore-mem.h"
 #include "pushcore-log.h"
+#include "pushcore-outcome.h"
 #include "pushcore-redact.h"
 #include "pushcore-redis.h"
 #include "pushcore-text.h"

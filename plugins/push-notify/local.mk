@@ -11,6 +11,7 @@ plugins_push_notify_lib20_push_notify_plugin_la_SOURCES = \
 	plugins/push-notify/push-notify-plugin.h \
 	plugins/push-notify/push-notify-compat.h \
 	plugins/push-notify/push-notify-plugin.c \
+	plugins/push-notify/push-notify-events.c \
 	plugins/push-notify/push-notify-host.c \
 	plugins/push-notify/push-notify-message.c \
 	plugins/push-notify/push-notify-txn.c \

@@ -1,5 +1,5 @@
-/* What libpushcore asks of Dovecot: a log, the user's METADATA and a
-   mailbox's unseen count. */
+/* What libpushcore asks of Dovecot: the user's METADATA and a mailbox's
+   unseen count (its log: push-notify-events.c). */
 #include "lib.h"
 #include "mail-storage.h"
 #include "mail-namespace.h"
@@ -8,59 +8,6 @@
 #include "push-notify-plugin.h"
 
 #define PRIVATE_PREFIX "/private/"
-
-/* host_ctx is the struct mail_user the line is about, or NULL. */
-static void push_notify_log(enum pushcore_log_level level, void *host_ctx,
-			    const char *line)
-{
-	struct mail_user *user = host_ctx;
-	struct push_notify_user *puser =
-		user == NULL ? NULL : PUSH_NOTIFY_USER_CONTEXT(user);
-	struct event *event = user == NULL ? NULL : user->event;
-
-	if (event == NULL) {
-		switch (level) {
-		case PUSHCORE_LOG_DEBUG:
-			break;
-		case PUSHCORE_LOG_DLOG:
-			i_debug("push_notify: %s", line);
-			break;
-		case PUSHCORE_LOG_INFO:
-			i_info("push_notify: %s", line);
-			break;
-		case PUSHCORE_LOG_WARNING:
-			i_warning("push_notify: %s", line);
-			break;
-		case PUSHCORE_LOG_ERROR:
-			i_error("push_notify: %s", line);
-			break;
-		}
-		return;
-	}
-	switch (level) {
-	case PUSHCORE_LOG_DEBUG:
-		e_debug(event, "push_notify: %s", line);
-		break;
-	case PUSHCORE_LOG_DLOG:
-		e_debug(puser != NULL ? puser->dlog_event : event,
-			"push_notify: %s", line);
-		break;
-	case PUSHCORE_LOG_INFO:
-		e_info(event, "push_notify: %s", line);
-		break;
-	case PUSHCORE_LOG_WARNING:
-		e_warning(event, "push_notify: %s", line);
-		break;
-	case PUSHCORE_LOG_ERROR:
-		e_error(event, "push_notify: %s", line);
-		break;
-	}
-}
-
-void push_notify_log_handler_init(void)
-{
-	pushcore_log_set_handler(push_notify_log);
-}
 
 /* Private server metadata lives in the user's INBOX (see Dovecot's
    imap/cmd-getmetadata.c), under the pvt/server prefix. */

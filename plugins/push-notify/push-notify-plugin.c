@@ -13,7 +13,7 @@ static struct mail_storage_hooks push_notify_storage_hooks = {
 
 void push_notify_plugin_init(struct module *module)
 {
-	push_notify_log_handler_init();
+	push_notify_events_init();
 	pushcore_drivers_init();
 	push_notify_txn_register();
 	mail_storage_hooks_add(module, &push_notify_storage_hooks);
@@ -25,4 +25,5 @@ void push_notify_plugin_deinit(void)
 	push_notify_txn_unregister();
 	pushcore_http_deinit();
 	pushcore_redis_deinit();
+	push_notify_events_deinit();
 }

@@ -10,6 +10,7 @@
 
 struct pushcore_user;
 struct pushcore_txn;
+struct push_notify_instance_event;
 
 #define PUSH_NOTIFY_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, push_notify_user_module)
@@ -18,8 +19,12 @@ struct push_notify_user {
 	union mail_user_module_context module_ctx;
 	struct mail_user *user;
 	struct pushcore_user *puser;
-	/* dlog lines are debug lines that are always shown */
+	/* push-notify-events.c: the user's push_notify event (category
+	   push_notify, prefix "push_notify: "), its always-shown debug child
+	   for dlog lines, and one event per driver instance */
+	struct event *event;
 	struct event *dlog_event;
+	ARRAY(struct push_notify_instance_event) instance_events;
 };
 
 extern MODULE_CONTEXT_DEFINE(push_notify_user_module, &mail_user_module_register);
@@ -51,7 +56,14 @@ void push_notify_message_fill(struct pushcore_txn *txn,
 
 /* push-notify-host.c */
 extern const struct pushcore_host push_notify_host;
-void push_notify_log_handler_init(void);
+
+/* push-notify-events.c: libpushcore's lines and outcomes as Dovecot
+   events (docs/metrics.md) */
+extern struct event_category event_category_push_notify;
+void push_notify_events_init(void);
+void push_notify_events_deinit(void);
+void push_notify_events_user_init(struct push_notify_user *puser);
+void push_notify_events_user_deinit(struct push_notify_user *puser);
 
 void push_notify_plugin_init(struct module *module);
 void push_notify_plugin_deinit(void);

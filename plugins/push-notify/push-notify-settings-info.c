@@ -3,9 +3,14 @@
 #include "lib.h"
 #include "array.h"
 #include "settings-parser.h"
+#include "http-url.h"
 #include "pushcore-driver.h"
+#include "pushcore-event.h"
+#include "pushcore-redact.h"
 #include "pushcore-relay-client.h"
 #include "push-notify-settings.h"
+
+#include <ctype.h>
 
 /* Names and paths are %variable-expanded as other 2.4 settings are
    (stream = mail-events:%{user|domain}); URLs, filters and headers are
@@ -36,11 +41,11 @@ static const struct setting_define push_notify_setting_defines[] = {
 	DEF(STR, bearer_file),
 	DEF(STR, secret_file),
 	DEF(STR, tls_ca_file),
-	DEF(STR_NOVARS, timeout_msecs),
-	DEF(STR_NOVARS, max_retries),
-	DEF(STR_NOVARS, cache_lifetime),
+	DEF(UINT, timeout_msecs),
+	DEF(UINT, max_retries),
+	DEF(TIME, cache_lifetime),
 	DEF(STR, stream),
-	DEF(STR_NOVARS, maxlen),
+	DEF(UINT, maxlen),
 	DEF(STR, file),
 	DEF(BOOL, batch),
 	DEF(BOOL, tls_no_verify),
@@ -50,12 +55,12 @@ static const struct setting_define push_notify_setting_defines[] = {
 	   block copied from its documentation works here; libpushcore maps
 	   them to the options above (pushcore_settings_option_name) */
 	DEF(STR_NOVARS, ox_url),
-	DEF(STR_NOVARS, ox_cache_ttl),
+	DEF(TIME_MSECS, ox_cache_ttl),
 	DEF(BOOL, ox_user_from_metadata),
 	DEF(STR, lua_file),
 	DEF(STRLIST, lua_settings),
-	DEF(STR_NOVARS, http_client_request_timeout),
-	DEF(STR_NOVARS, http_client_request_max_attempts),
+	DEF(TIME_MSECS, http_client_request_timeout),
+	DEF(UINT, http_client_request_max_attempts),
 
 	SETTING_DEFINE_LIST_END,
 };
@@ -76,32 +81,160 @@ static const struct push_notify_settings push_notify_default_settings = {
 	.bearer_file = "",
 	.secret_file = "",
 	.tls_ca_file = "",
-	.timeout_msecs = "",
-	.max_retries = "",
-	.cache_lifetime = "",
+	/* numbers and times: the default means "the driver's own" and is
+	   not passed on (push-notify-settings-v24.c) */
+	.timeout_msecs = 0,
+	.max_retries = 1,
+	.cache_lifetime = 60,
 	.stream = "",
-	.maxlen = "",
+	.maxlen = 0,
 	.file = "",
 	.header = ARRAY_INIT,
 	.ox_url = "",
-	.ox_cache_ttl = "",
+	.ox_cache_ttl = 0,
 	.ox_user_from_metadata = FALSE,
 	.lua_file = "",
 	.lua_settings = ARRAY_INIT,
-	.http_client_request_timeout = "",
-	.http_client_request_max_attempts = "",
+	.http_client_request_timeout = 0,
+	.http_client_request_max_attempts = 0,
 };
 
+/* The checks below run in Dovecot's config process too, which loads only
+   libpush_notify_settings.so: they use Dovecot's own URL parser and
+   libpushcore's headers, never its library (whose curl, Lua and Redis
+   have no business in the config process). */
+
+static const char *const push_notify_event_names[] = {
+	PUSHCORE_EVENT_NAMES, NULL
+};
+
+/* A URL for an error message: userinfo hidden, as everywhere. */
+static const char *url_redacted(const char *url)
+{
+	const char *start = strstr(url, "://"), *end, *at;
+
+	if (start == NULL)
+		return url;
+	start += 3;
+	end = start + strcspn(start, "/?#");
+	for (at = end; at > start && at[-1] != '@'; at--) ;
+	if (at == start)
+		return url;
+	return t_strconcat(t_strdup_until(url, start), PUSHCORE_REDACTED,
+			   at - 1, NULL);
+}
+
+static bool driver_name_valid(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return FALSE;
+	for (i = 0; i < len; i++) {
+		if (!i_isalnum(name[i]) && name[i] != '_' && name[i] != '-')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static bool check_url(const char *block, const char *driver, size_t driver_len,
+		      const char *key, const char *url, const char **error_r)
+{
+	struct http_url *http_url;
+	const char *error = NULL;
+
+	if (url[0] == '\0')
+		return TRUE;
+	if ((driver_len == 4 && strncasecmp(driver, "http", 4) == 0) ||
+	    (driver_len == 2 && strncasecmp(driver, "ox", 2) == 0)) {
+		if (!str_begins_icase_with(url, "http://") &&
+		    !str_begins_icase_with(url, "https://"))
+			error = "not an http:// or https:// URL";
+		else if (http_url_parse(url, NULL, HTTP_URL_ALLOW_USERINFO_PART,
+					pool_datastack_create(), &http_url,
+					&error) == 0)
+			error = NULL;
+	} else if (driver_len == 5 && strncasecmp(driver, "redis", 5) == 0) {
+		if (!str_begins_icase_with(url, "redis://") &&
+		    !str_begins_icase_with(url, "rediss://") &&
+		    !str_begins_icase_with(url, "unix:"))
+			error = "not a redis://, rediss:// or unix: URL";
+	}
+	if (error == NULL)
+		return TRUE;
+	*error_r = t_strdup_printf("push_notify %s: %s = %s: %s", block, key,
+				   url_redacted(url), error);
+	return FALSE;
+}
+
+static bool check_events(const char *block, const char *events,
+			 const char **error_r)
+{
+	const char *const *names = t_strsplit(events, ",");
+	unsigned int i, count = 0;
+
+	if (events[0] == '\0')
+		return TRUE;
+	for (; *names != NULL; names++) {
+		if ((*names)[0] == '\0')
+			continue;
+		count++;
+		for (i = 0; push_notify_event_names[i] != NULL; i++) {
+			if (strcasecmp(push_notify_event_names[i], *names) == 0)
+				break;
+		}
+		if (push_notify_event_names[i] == NULL) {
+			*error_r = t_strdup_printf("push_notify %s: events = %s: "
+				"unknown event '%s' (known: %s)", block, events,
+				*names, t_strarray_join(push_notify_event_names, ", "));
+			return FALSE;
+		}
+	}
+	if (count == 0) {
+		*error_r = t_strdup_printf("push_notify %s: events = %s: lists "
+					   "no event", block, events);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* Like Dovecot's push_notification blocks: the driver defaults to the
-   block's name, so "push_notify dlog { }" is enough. */
+   block's name, so "push_notify dlog { }" is enough. The config process
+   calls this for every block, so doveconf (and Dovecot's start) refuses a
+   driver = that is neither a driver name nor a 2.3 spec, a URL the driver
+   can't use and an unknown event name, naming the block and the setting,
+   instead of the first delivery logging it. A whole 2.3 spec in driver =
+   is checked when mail arrives, as on 2.3. */
 static bool push_notify_settings_check(void *_set, pool_t pool ATTR_UNUSED,
-				       const char **error_r ATTR_UNUSED)
+				       const char **error_r)
 {
 	struct push_notify_settings *set = _set;
+	const char *colon;
+	size_t driver_len;
 
 	if (set->driver[0] == '\0')
 		set->driver = set->name;
-	return TRUE;
+	/* the global level: a block's values are checked in the block */
+	if (set->name[0] == '\0')
+		return TRUE;
+	colon = strchr(set->driver, ':');
+	if (colon != NULL) {
+		/* a whole 2.3 spec: checked when mail arrives, as on 2.3;
+		   its own url= and events= too, the block's below */
+		driver_len = (size_t)(colon - set->driver);
+	} else {
+		driver_len = strlen(set->driver);
+		if (!driver_name_valid(set->driver, driver_len)) {
+			*error_r = t_strdup_printf("push_notify %s: driver = %s: "
+				"not a driver name (letters, digits, _ and -) or a "
+				"driver spec (name:options)", set->name, set->driver);
+			return FALSE;
+		}
+	}
+	return check_url(set->name, set->driver, driver_len, "url", set->url, error_r) &&
+		check_url(set->name, set->driver, driver_len, "ox_url", set->ox_url,
+			  error_r) &&
+		check_events(set->name, set->events, error_r);
 }
 
 const struct setting_parser_info push_notify_setting_parser_info = {
@@ -116,9 +249,3 @@ const struct setting_parser_info push_notify_setting_parser_info = {
 	.pool_offset1 = 1 + offsetof(struct push_notify_settings, pool),
 	.check_func = push_notify_settings_check,
 };
-
-bool push_notify_setting_is_option(const struct setting_define *def)
-{
-	return def->offset >= offsetof(struct push_notify_settings, url) &&
-		def->type != SET_FILTER_ARRAY;
-}

@@ -24,10 +24,11 @@ static void warn_gap_at_start(struct mail_user *user)
 	if (warned || value == NULL || value[0] == '\0')
 		return;
 	warned = TRUE;
-	e_warning(user->event, "push_notify: " PUSHCORE_SETTING_DRIVER "2 is set "
-		  "but " PUSHCORE_SETTING_DRIVER " is not: the list starts at "
-		  PUSHCORE_SETTING_DRIVER " and ends at the first gap, so no "
-		  "driver is used (rename it " PUSHCORE_SETTING_DRIVER ")");
+	/* on the push_notify event (push-notify-events.c) */
+	pushcore_log(PUSHCORE_LOG_WARNING, user, PUSHCORE_SETTING_DRIVER "2 is set "
+		     "but " PUSHCORE_SETTING_DRIVER " is not: the list starts at "
+		     PUSHCORE_SETTING_DRIVER " and ends at the first gap, so no "
+		     "driver is used (rename it " PUSHCORE_SETTING_DRIVER ")");
 }
 
 bool push_notify_settings_configured(struct mail_user *user)

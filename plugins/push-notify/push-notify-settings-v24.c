@@ -17,8 +17,9 @@ push_notify_settings_read(struct mail_user *user)
 
 	if (settings_get(user->event, &push_notify_setting_parser_info, 0,
 			 &set, &error) < 0) {
-		e_error(user->event, "push_notify: Failed to get settings: %s",
-			error);
+		/* on the push_notify event, credentials hidden */
+		pushcore_log(PUSHCORE_LOG_ERROR, user,
+			     "Failed to get settings: %s", error);
 		return NULL;
 	}
 	return set;
@@ -52,22 +53,40 @@ const char *push_notify_settings_getenv(struct mail_user *user, const char *name
 	return NULL;
 }
 
+/* Whether a define is one of the block's driver options (not name,
+   driver or a global setting), by its name. */
+static bool push_notify_setting_is_option(const struct setting_define *def)
+{
+	const char *key = def->key;
+
+	if (def->type == SET_FILTER_ARRAY ||
+	    strncmp(key, PUSH_NOTIFY_OPTION_PREFIX,
+		    strlen(PUSH_NOTIFY_OPTION_PREFIX)) != 0)
+		return FALSE;
+	key += strlen(PUSH_NOTIFY_OPTION_PREFIX);
+	/* libpushcore's list of block settings, which pushadm reads too */
+	return strcmp(key, "driver") != 0 && pushcore_settings_is_block_key(key);
+}
+
 struct block_options {
 	ARRAY_TYPE(const_string) keys, values;
 };
 
 /* One option of a block as a key and a string, the way libpushcore takes
    them: a bool is yes/no, a header { Name = Value } entry is
-   header=Name:Value. */
+   header=Name:Value, a number or a time is passed on only when it is not
+   its default (the driver's own then applies), a time with its unit. */
 static void block_option(struct block_options *opts,
 			 const struct push_notify_settings *set,
 			 const struct setting_define *def)
 {
 	const void *value = CONST_PTR_OFFSET(set, def->offset);
+	const void *default_value =
+		CONST_PTR_OFFSET(push_notify_setting_parser_info.defaults, def->offset);
 	const char *key = def->key + strlen(PUSH_NOTIFY_OPTION_PREFIX), *str;
 	const ARRAY_TYPE(const_string) *list;
 	const char *const *items;
-	unsigned int i, count;
+	unsigned int i, count, num;
 
 	switch (def->type) {
 	case SET_STR:
@@ -76,6 +95,15 @@ static void block_option(struct block_options *opts,
 		break;
 	case SET_BOOL:
 		str = *(const bool *)value ? "yes" : "no";
+		break;
+	case SET_UINT:
+	case SET_TIME:
+	case SET_TIME_MSECS:
+		num = *(const unsigned int *)value;
+		if (num == *(const unsigned int *)default_value)
+			return;
+		str = t_strdup_printf("%u%s", num, def->type == SET_TIME ? "s" :
+				      def->type == SET_TIME_MSECS ? "ms" : "");
 		break;
 	case SET_STRLIST:
 		list = value;

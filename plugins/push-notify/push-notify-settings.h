@@ -11,7 +11,9 @@
      push_notify NAME {
        driver = ox | http | redis | lua | dlog    (default: NAME)
        url = ...                                  (one setting per option
-       user_from_metadata = yes                    of the 2.3 driver spec)
+       user_from_metadata = yes                    of the 2.3 driver spec,
+       timeout_msecs = 2000                        typed: numbers, times,
+       cache_lifetime = 60s                        booleans)
        header {
          X-Tenant = acme
        }
@@ -45,19 +47,23 @@ struct push_notify_settings {
 	/* one named block */
 	const char *name;
 	const char *driver;
-	/* the options of the 2.3 driver spec, in spec terms: a string is
-	   key=value, a yes bool is a flag, a list is key=name:value each */
+	/* the options of the 2.3 driver spec, typed: a string is key=value,
+	   a yes bool is a flag, a list is key=name:value each, a number or a
+	   time is key=value when it is not the default (which means "the
+	   driver's default") */
 	const char *url;
 	const char *events;
 	const char *mailboxes;
 	const char *bearer_file;
 	const char *secret_file;
 	const char *tls_ca_file;
-	const char *timeout_msecs;
-	const char *max_retries;
-	const char *cache_lifetime;
+	/* a number of milliseconds, as the name says and the 2.3 spec has it
+	   (a time with a unit: http_client_request_timeout) */
+	unsigned int timeout_msecs;
+	unsigned int max_retries;
+	unsigned int cache_lifetime;	/* seconds (SET_TIME) */
 	const char *stream;
-	const char *maxlen;
+	unsigned int maxlen;
 	const char *file;
 	bool batch;
 	bool tls_no_verify;
@@ -66,7 +72,7 @@ struct push_notify_settings {
 	/* Dovecot 2.4's own names for url, cache_lifetime,
 	   user_from_metadata and file */
 	const char *ox_url;
-	const char *ox_cache_ttl;
+	unsigned int ox_cache_ttl;	/* msecs, as Dovecot's */
 	bool ox_user_from_metadata;
 	const char *lua_file;
 	/* what the script reads with user:plugin_getenv(), as Dovecot 2.4's
@@ -74,14 +80,11 @@ struct push_notify_settings {
 	ARRAY_TYPE(const_string) lua_settings;
 	/* what Dovecot's ox driver takes for timeout_msecs and
 	   max_retries + 1 */
-	const char *http_client_request_timeout;
-	const char *http_client_request_max_attempts;
+	unsigned int http_client_request_timeout;	/* msecs */
+	unsigned int http_client_request_max_attempts;
 };
 
 extern const struct setting_parser_info push_notify_setting_parser_info;
 
-/* Whether a define is one of the driver options above (not name, driver
-   or a global setting). */
-bool push_notify_setting_is_option(const struct setting_define *def);
 
 #endif

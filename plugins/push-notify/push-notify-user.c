@@ -19,10 +19,11 @@ static bool reference_plugin_loaded(void)
 	if (dlsym(RTLD_DEFAULT, "push_notification_plugin_init") == NULL)
 		return FALSE;
 	if (!warned) {
-		i_error("push_notify: Dovecot's own push_notification plugin is "
-			"loaded too; push_notify sends nothing so that no "
-			"notification goes out twice. Remove push_notification "
-			"(or push_notify) from mail_plugins.");
+		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "Dovecot's own "
+			"push_notification plugin is loaded too; push_notify "
+			"sends nothing so that no notification goes out twice. "
+			"Remove push_notification (or push_notify) from "
+			"mail_plugins.");
 		warned = TRUE;
 	}
 	return TRUE;
@@ -33,7 +34,7 @@ static void push_notify_user_deinit(struct mail_user *user)
 	struct push_notify_user *puser = PUSH_NOTIFY_USER_CONTEXT(user);
 
 	pushcore_user_free(&puser->puser);
-	event_unref(&puser->dlog_event);
+	push_notify_events_user_deinit(puser);
 	puser->module_ctx.super.deinit(user);
 }
 
@@ -56,8 +57,7 @@ void push_notify_user_created(struct mail_user *user)
 	v->deinit = push_notify_user_deinit;
 	puser->user = user;
 	puser->puser = pushcore_user_new(user->username, &push_notify_host, user);
-	puser->dlog_event = event_create(user->event);
-	event_set_forced_debug(puser->dlog_event, TRUE);
+	push_notify_events_user_init(puser);
 	MODULE_CONTEXT_SET(user, push_notify_user_module, puser);
 
 	push_notify_settings_apply(puser);

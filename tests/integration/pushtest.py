@@ -343,6 +343,12 @@ TYPED_OPTIONS = {"url", "events", "mailboxes", "bearer_file", "secret_file",
                  "tls_ca_file", "timeout_msecs", "max_retries", "cache_lifetime",
                  "stream", "maxlen", "file"}
 TYPED_FLAGS = {"batch", "tls_no_verify", "user_from_metadata"}
+EVENT_NAMES = {e.lower() for e in (
+    "MessageNew", "MessageAppend", "MessageRead", "MessageTrash", "MessageExpunge",
+    "FlagsSet", "FlagsClear", "MailboxCreate", "MailboxDelete", "MailboxRename",
+    "MailboxSubscribe", "MailboxUnsubscribe")}
+# numbers among them (a time: cache_lifetime)
+TYPED_NUMBERS = {"timeout_msecs", "max_retries", "maxlen"}
 GLOBALS_24 = {"push_notification_max_delay": "push_notify_max_delay",
               "push_notification_spool_dir": "push_notify_spool_dir",
               "push_notification_spool_only": "push_notify_spool_only",
@@ -369,6 +375,21 @@ def block_24(name, spec):
         elif key in TYPED_OPTIONS and eq:
             if key == "stream":	# 2.3 expands %d, 2.4 writes it so
                 value = value.replace("%d", "%{user|domain}")
+            # what Dovecot 2.4 would refuse in a typed block stays a spec
+            # in driver =, which is checked when mail arrives, as on 2.3
+            if key in TYPED_NUMBERS and not value.isdigit():
+                typed = False
+            if key == "url" and driver in ("http", "ox") and \
+                    not value.lower().startswith(("http://", "https://")):
+                typed = False
+            if key == "events" and not all(
+                    e.lower() in EVENT_NAMES for e in value.split(",") if e):
+                typed = False
+            if key == "cache_lifetime":
+                if value.isdigit():
+                    value += "s"	# 2.4 times have units
+                elif not re.fullmatch(r"\d+ ?[a-z]+", value):
+                    typed = False
             lines.append("  %s = %s" % (key, quote24(value)))
         elif key in TYPED_FLAGS and not eq:
             lines.append("  %s = yes" % key)

@@ -4,6 +4,7 @@ reach 2.4 through pushtest's translation of their 2.3 settings)."""
 import base64
 import json
 import os
+import re
 import subprocess
 import tempfile
 
@@ -136,3 +137,96 @@ push_notify dlog {
     out = subprocess.run([PUSHADM, "-c", d.config, "config", "check"],
                          capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stdout) == (0, "ok: no problems found\n"), out
+
+
+def doveconf_n(d):
+    return subprocess.run(["doveconf", "-c", d.config, "-n"], capture_output=True,
+                          text=True, timeout=60)
+
+
+def refused(block):
+    """doveconf -n on a configuration with this block: (the error, the line
+    number the block's second line has in the file)."""
+    d = dovecot(block)
+    try:
+        out = doveconf_n(d)
+        assert out.returncode != 0, "doveconf accepted:\n%s" % block
+        lines = open(d.config).read().splitlines()
+        first = lines.index(block.strip().splitlines()[0]) + 1
+        return out.stderr, first
+    finally:
+        d.__exit__(None, None, None)
+
+
+@ONLY
+def test_typed_settings_refused_by_doveconf_naming_block_and_setting():
+    # a number that is none: Dovecot's own parser, at the block's line
+    error, first = refused("push_notify webhook {\n  driver = http\n"
+                           "  url = http://127.0.0.1:9/x\n  timeout_msecs = abc\n}\n")
+    assert re.search(r"line %d: (push_notify_)?timeout_msecs: .*abc" % (first + 3),
+                     error), (first, error)
+    error, first = refused("push_notify webhook {\n  driver = http\n"
+                           "  url = http://127.0.0.1:9/x\n  cache_lifetime = forever\n}\n")
+    assert re.search(r"line %d: (push_notify_)?cache_lifetime: .*forever" % (first + 3),
+                     error), (first, error)
+    # the check function: the block and the setting by name, no secret
+    error, _ = refused("push_notify webhook {\n  driver = http\n"
+                       "  url = htp://u:s3cr3t@127.0.0.1:9/x\n}\n")
+    assert "push_notify webhook: url = htp://" in error, error
+    assert "not an http:// or https:// URL" in error and "s3cr3t" not in error, error
+    error, _ = refused("push_notify ox {\n  ox_url = \"no url\"\n}\n")
+    assert "push_notify ox: ox_url = no url: " in error, error
+    error, _ = refused("push_notify stream {\n  driver = redis\n"
+                       "  url = http://127.0.0.1/\n  stream = s\n}\n")
+    assert "push_notify stream: url = http://127.0.0.1/: " in error, error
+    error, _ = refused("push_notify webhook {\n  driver = http\n"
+                       "  url = http://127.0.0.1:9/x\n  events = MessageNew,MesageRead\n}\n")
+    assert ("push_notify webhook: events = MessageNew,MesageRead: unknown event "
+            "'MesageRead' (known: MessageNew, ") in error, error
+    error, _ = refused("push_notify webhook {\n  driver = \"carrier pigeon\"\n}\n")
+    assert "push_notify webhook: driver = carrier pigeon: " in error, error
+    error, _ = refused("push_notify webhook {\n  driver = http\n"
+                       "  url = http://127.0.0.1:9/x\n  tls_no_verify = maybe\n}\n")
+    assert "tls_no_verify" in error and "maybe" in error, error
+
+
+@ONLY
+def test_typed_settings_good_configuration_delivers():
+    with Receiver() as r:
+        r.respond(500)
+        with dovecot("""
+push_notify_max_delay = 3s
+push_notify webhook {
+  driver = http
+  url = %(url)s/typed
+  events = MessageNew,mailboxcreate
+  timeout_msecs = 3000
+  max_retries = 0
+  tls_no_verify = no
+  batch = no
+}
+push_notify ox {
+  ox_url = %(url)s/ox
+  ox_cache_ttl = 30s
+  ox_user_from_metadata = yes
+  http_client_request_timeout = 2s
+  http_client_request_max_attempts = 1
+}
+""" % {"url": r.url}) as d:
+            out = doveconf_n(d)
+            assert out.returncode == 0, out.stderr
+            assert "timeout_msecs = 3000" in out.stdout, out.stdout
+            d.set_ox_metadata("alice", "user=alice")
+            d.lmtp_deliver(["alice"], make_message())
+            # MessageNew (doveadm made INBOX, without push_notify), tried
+            # once each: the typed max_retries = 0 reached the driver (its
+            # default is 1); ox: one attempt (http_client_request_max_attempts
+            # = 1, its default 1 retry)
+            reqs = r.wait_for(2)
+            paths = sorted(q["path"] for q in reqs)
+            assert paths == ["/ox", "/typed"], paths
+            d.wait_log(r"push_notify: ox \(ox\): Notification .* failed: HTTP 500 "
+                       r"\(after 1 attempts\)")
+            import time
+            time.sleep(1)		# no retry follows
+            assert len(r.requests) == 2, [q["path"] for q in r.requests]

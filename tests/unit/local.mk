@@ -5,6 +5,7 @@ unit_tests = \
 	tests/unit/test-spec \
 	tests/unit/test-settings \
 	tests/unit/test-text \
+	tests/unit/test-outcome \
 	tests/unit/test-sign \
 	tests/unit/test-http \
 	tests/unit/test-relay-proto \
@@ -27,6 +28,10 @@ tests_unit_test_spec_LDADD = lib/libpushcore.la
 tests_unit_test_text_SOURCES = $(unit_common) tests/unit/test-text.c
 tests_unit_test_text_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_text_LDADD = lib/libpushcore.la
+
+tests_unit_test_outcome_SOURCES = $(unit_common) tests/unit/test-outcome.c
+tests_unit_test_outcome_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_outcome_LDADD = lib/libpushcore.la
 
 tests_unit_test_http_SOURCES = $(unit_common) tests/unit/test-http.c
 tests_unit_test_http_CPPFLAGS = $(unit_cppflags)

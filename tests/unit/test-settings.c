@@ -141,6 +141,18 @@ static void test_block_dovecot_names(void)
 	pushcore_pool_free(&pool);
 }
 
+/* The event names for code that can't link libpushcore (Dovecot 2.4's
+   settings module) are the table's. */
+static void test_event_name_list(void)
+{
+	static const char *const names[] = { PUSHCORE_EVENT_NAMES };
+	unsigned int i;
+
+	test_assert(sizeof(names) / sizeof(names[0]) == PUSHCORE_EVENT_COUNT);
+	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++)
+		test_assert_str(names[i], pushcore_events[i].name);
+}
+
 int main(void)
 {
 	pushcore_drivers_init();
@@ -148,5 +160,6 @@ int main(void)
 	test_run("first broken ends the list", test_first_broken_ends_the_list);
 	test_run("backend only without drivers", test_backend_only_without_drivers);
 	test_run("block with Dovecot's names", test_block_dovecot_names);
+	test_run("event name list", test_event_name_list);
 	return test_done();
 }

@@ -709,8 +709,15 @@ static void print_block(struct convert *c, const struct out_block *b)
 			    strcmp(b->keys[i], "header") == 0 ||
 			    strcmp(b->keys[i], "lua_settings") == 0)
 				continue;
-			printf("  %s = %s\n", b->keys[i],
-			       quote24(c, b->keys[i], b->values[i]));
+			/* a 2.4 time has a unit; the 2.3 spec's bare
+			   cache_lifetime is seconds */
+			if (strcmp(b->keys[i], "cache_lifetime") == 0 &&
+			    b->values[i][0] != '\0' &&
+			    strspn(b->values[i], "0123456789") == strlen(b->values[i]))
+				printf("  %s = %ss\n", b->keys[i], b->values[i]);
+			else
+				printf("  %s = %s\n", b->keys[i],
+				       quote24(c, b->keys[i], b->values[i]));
 		}
 	}
 	print_list(c, b, "header");
