@@ -284,6 +284,14 @@ static int retry_offline(const char *const *ids)
 
 	if (relay_conf_read(relay_conf_path(NULL), &conf) < 0)
 		return PUSHADM_EXIT_CONFIG;
+	if (access(conf.journal, F_OK) < 0 && errno == ENOENT) {
+		/* not an error of SQLite's: nothing waits anywhere */
+		printf("0 entries due now (the relay is not running, and no "
+		       "relay has run here: there is no journal at %s)\n",
+		       conf.journal);
+		relay_conf_free(&conf);
+		return PUSHADM_EXIT_OK;
+	}
 	j = relay_journal_open(conf.journal, conf.sync_full, &error);
 	relay_conf_free(&conf);
 	if (j == NULL) {
@@ -340,13 +348,13 @@ static const struct pushadm_cmd relay_run_cmd = {
 	"push_notification_relay_socket, journals them and sends them with "
 	"retries. Its own settings are in " RELAY_CONF_DEFAULT_PATH
 	" (or $" RELAY_CONF_ENV ", or --config). SIGTERM stops it.",
-	PUSHADM_FORMAT_DEFAULT, cmd_relay_run,
+	PUSHADM_FORMAT_DEFAULT, cmd_relay_run, NULL
 };
 
 static const struct pushadm_cmd relay_retry_cmd = {
 	"relay retry", "[ID...]",
 	"Makes the relay's waiting notifications (all, or these) due now.",
-	PUSHADM_FORMAT_DEFAULT, cmd_relay_retry,
+	PUSHADM_FORMAT_DEFAULT, cmd_relay_retry, NULL
 };
 
 const struct pushadm_cmd *const pushadm_cmds_relay[] = {
