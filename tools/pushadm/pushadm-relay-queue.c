@@ -1176,14 +1176,16 @@ unsigned int relay_queue_run(struct relay_queue *q)
 int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
 		     unsigned int nfds, unsigned int timeout_msecs)
 {
-	struct pollfd *all;
+	struct pollfd stack[128], *all = stack;
 	unsigned int i, extra;
 	int ret;
 
 	if (q->extra.max == 0)
 		return pushcore_http_poll(fds, nfds, timeout_msecs);
-	/* the extra descriptors after the caller's */
-	all = pushcore_xmalloc(sizeof(*all) * (nfds + q->extra.max));
+	/* the extra descriptors after the caller's (on the stack when few:
+	   this is every turn of the relay's loop) */
+	if (nfds + q->extra.max > sizeof(stack) / sizeof(stack[0]))
+		all = pushcore_xmalloc(sizeof(*all) * (nfds + q->extra.max));
 	memcpy(all, fds, sizeof(*all) * nfds);
 	extra = q->extra.add(q->extra.context, all + nfds, q->extra.max);
 	ret = pushcore_http_poll(all, nfds + extra, timeout_msecs);
@@ -1197,7 +1199,8 @@ int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
 				ret++;
 		}
 	}
-	free(all);
+	if (all != stack)
+		free(all);
 	return ret;
 }
 
