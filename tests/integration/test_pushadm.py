@@ -88,6 +88,9 @@ def test_help_version_and_command_help():
         "pushadm: Unknown option --frobnicate\nusage: pushadm "), err
     rc, out, err = bare("-c")
     assert rc == 64 and err.startswith("pushadm: -c needs a value\n"), err
+    # a command's own unknown option is still named (by getopt)
+    rc, out, err = bare("driver", "list", "-x")
+    assert rc == 64 and "invalid option -- 'x'" in err, err
 
 
 def test_bash_completion_knows_every_command():

@@ -250,8 +250,10 @@ int main(int argc, char *argv[])
 	pushcore_log_set_handler(pushadm_log);
 	pushcore_drivers_init();
 	pushcore_driver_register(&push_driver_lua);
-	/* getopt restarts for the command's own options */
+	/* getopt restarts for the command's own options, and says what it
+	   does not know itself */
 	optind = 1;
+	opterr = 1;
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);
 	free(ctx.doveconf_error);
 	pushcore_http_deinit();
