@@ -81,9 +81,20 @@ char *pushcore_header_clean(struct pushcore_pool *pool, const char *value)
 
 	pushcore_buf_init(&unfolded);
 	for (p = value; *p != '\0'; p++) {
-		if (*p == '\r' || *p == '\n')
-			continue;	/* folding: the following WSP stays */
-		pushcore_buf_append_c(&unfolded, *p == '\t' ? ' ' : *p);
+		if (*p != '\r' && *p != '\n') {
+			/* a TAB inside the value stays a TAB, as Dovecot's own
+			   OX driver sends it */
+			pushcore_buf_append_c(&unfolded, *p);
+			continue;
+		}
+		/* a fold: the line break and the white space after it
+		   become one space; a bare CR or LF just goes */
+		while (p[1] == '\r' || p[1] == '\n')
+			p++;
+		if (is_wsp(p[1])) {
+			pushcore_buf_append_c(&unfolded, ' ');
+			p++;
+		}
 	}
 	pushcore_buf_init(&valid);
 	pushcore_utf8_append_valid(&valid, unfolded.data, unfolded.len);

@@ -17,10 +17,11 @@ void pushcore_utf8_append_valid(struct pushcore_buf *buf,
 				const void *data, size_t len);
 bool pushcore_utf8_is_valid(const void *data, size_t len);
 
-/* A header value as one clean line: valid UTF-8, folding undone (CR and LF
-   dropped, so a line break and the white space after it become that white
-   space, RFC 5322 2.2.3), tabs turned into spaces, NUL dropped, leading and
-   trailing white space trimmed. */
+/* A header value as one clean line: valid UTF-8, folding undone (a line
+   break and the white space character after it become one space, RFC 5322
+   2.2.3; a bare CR or LF is dropped), a TAB inside the value kept (as
+   Dovecot's own OX driver sends it), NUL dropped, leading and trailing
+   white space trimmed. */
 char *pushcore_header_clean(struct pushcore_pool *pool, const char *value);
 
 /* Appends str for a one-line log: printable text as is, quotes, backslashes

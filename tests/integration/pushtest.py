@@ -855,6 +855,10 @@ SAMPLE_MESSAGES = {
         subject="Bad \xff bytes".encode("latin-1").decode("latin-1"),
         raw=b"From: Bad \xfe\xff <bad@example.org>\r\nTo: alice@example.org\r\n"
             b"Subject: Invalid \xc3\x28 UTF-8 \xff\r\n\r\nBody with \xff\xfe bytes\r\n"),
+    # a TAB inside a header (not a fold), and a fold that starts with one
+    "tab-in-headers": make_message(
+        from_="Tab\tSender <tab@example.org>",
+        subject="Before\tafter the tab\r\n\tand a folded line", body="Tabs.\r\n"),
     "quoted-reply": make_message(
         subject="Re: question",
         body="> You asked something\r\n> long ago\r\n\r\nHere is my answer.\r\n"),

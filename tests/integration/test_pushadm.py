@@ -40,6 +40,116 @@ def test_usage_help_and_exit_codes():
     assert run(d.config, "driver", "test", "-e", "Nonsense")[0] == 64
 
 
+def package_version():
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "configure.ac")) as f:
+        return re.search(r"AC_INIT\(\[dovecot-push-notify\], \[([^]]+)\]", f.read()).group(1)
+
+
+def bare(*args):
+    """pushadm without -c: what an administrator types first."""
+    result = subprocess.run([PUSHADM] + list(args), capture_output=True, text=True,
+                            timeout=60)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_help_version_and_command_help():
+    rc, out, err = bare("--help")
+    assert (rc, err) == (0, ""), (rc, err)
+    lines = out.splitlines()
+    assert lines[:2] == [
+        "usage: pushadm [-c dovecot.conf] [-f table|flow|json|tab|pager] [-D] [-P] <command> [args]",
+        "       pushadm --help | --version | help COMMAND"], lines
+    assert "  webhook verify -s SECRET_FILE -i WEBHOOK_ID -t WEBHOOK_TIMESTAMP [-g SIGNATURE] < BODY" in lines
+    # the older name works but is not listed
+    assert not [l for l in lines if l.startswith("  verify ")], lines
+    assert bare("-h") == (0, out, "")
+    assert bare("help") == (0, out, "")
+    assert bare("--version") == (0, "pushadm (dovecot-push-notify) %s\n" % package_version(), "")
+    # one command's help, three ways
+    expected = ("usage: pushadm spool list [-d DIR] [--failed]\n\n"
+                "Lists the waiting (or, with --failed, the failed) notifications.\n")
+    for args in (["help", "spool", "list"], ["spool", "list", "--help"],
+                 ["spool", "list", "-h"]):
+        assert bare(*args) == (0, expected, ""), args
+    # a noun alone: all of its commands
+    rc, out, err = bare("help", "relay")
+    assert rc == 0 and [l for l in out.splitlines() if l.startswith("usage:")] == [
+        "usage: pushadm relay run [--config relay.conf]",
+        "usage: pushadm relay retry [ID...]",
+        "usage: pushadm relay stats [--config relay.conf]"], out
+    rc, out, err = bare("help", "verify")
+    assert rc == 0 and out.startswith("usage: pushadm verify -s SECRET_FILE") and \
+        out.endswith("\n\n'verify' is the older name of 'pushadm webhook verify'.\n"), out
+    assert bare("help", "spool", "frob") == (
+        64, "", "pushadm: Unknown command 'spool frob' (pushadm help lists the commands)\n")
+    rc, out, err = bare("--frobnicate")
+    assert rc == 64 and out == "" and err.startswith(
+        "pushadm: Unknown option --frobnicate\nusage: pushadm "), err
+    rc, out, err = bare("-c")
+    assert rc == 64 and err.startswith("pushadm: -c needs a value\n"), err
+    # a command's own unknown option is still named (by getopt)
+    rc, out, err = bare("driver", "list", "-x")
+    assert rc == 64 and "invalid option -- 'x'" in err, err
+
+
+def test_bash_completion_knows_every_command():
+    completion = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "contrib", "bash-completion", "pushadm")
+    rc, out, err = bare("help")
+    commands = [l[2:17].strip() for l in out.splitlines()[4:] if l.startswith("  ")]
+    assert "relay stats" in commands and "webhook verify" in commands, commands
+    nouns = {}
+    for c in commands:
+        noun, _, verb = c.partition(" ")
+        nouns.setdefault(noun, []).append(verb)
+
+    def complete(*words):
+        script = ('source "$1"; shift; COMP_WORDS=("$@"); '
+                  'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _pushadm; '
+                  'printf "%s\\n" "${COMPREPLY[@]}"')
+        r = subprocess.run(["bash", "-c", script, "bash", completion, "pushadm"] + list(words),
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and r.stderr == "", r
+        return sorted(w for w in r.stdout.split("\n") if w)
+
+    assert complete("") == sorted(nouns), (complete(""), nouns)
+    for noun, verbs in nouns.items():
+        if verbs != [""]:
+            assert complete(noun, "") == sorted(verbs), (noun, complete(noun, ""))
+    assert complete("-f", "j") == ["json"]
+    assert complete("-c", "/etc/hostnam") == ["/etc/hostname"]
+    assert complete("spool", "list", "--f") == ["--failed"]
+    assert complete("driver", "test", "-e", "MailboxR") == ["MailboxRename"]
+    assert complete("help", "webhook", "") == ["verify"]
+    assert complete("--v") == ["--version"]
+
+
+def test_absent_spool_and_relay_said_in_our_words():
+    d = dovecot({"push_notification_driver": "dlog"})
+    os.rmdir(d.spool_dir)
+    said = ("pushadm: there is no spool at %s: nothing was spooled "
+            "(push_notification_spool_dir names it; the packages create it, "
+            "see docs/spool.md)\n" % d.spool_dir)
+    for args in (["spool", "list"], ["spool", "list", "--failed"], ["spool", "check"],
+                 ["spool", "purge"],
+                 ["spool", "show", "0d8a4ab4-66f1-4a2e-9a57-2a3f3e1e8d11"]):
+        assert run(d.config, *args) == (66, "", said), args
+    # spool check did not create it (the relay's takeover would)
+    assert not os.path.exists(d.spool_dir)
+    assert run(d.config, "spool", "list", "-d", "/nonexistent/spool") == (
+        66, "", said.replace(d.spool_dir, "/nonexistent/spool"))
+    # no relay runs, and none ever ran here: nothing waits
+    journal = os.path.join(d.relay_dir, "journal.db")
+    assert run(d.config, "relay", "retry") == (
+        0, "0 entries due now (the relay is not running, and no relay has run "
+        "here: there is no journal at %s)\n" % journal, "")
+    assert not os.path.exists(journal)
+    assert run(d.config, "relay", "stats") == (
+        69, "", "pushadm relay stats: the relay is not running (nothing answers on "
+        "%s); its figures exist while it runs\n" % os.path.join(d.relay_dir, "relay-stats.sock"))
+
+
 def test_driver_list_every_format_hides_secrets():
     url = "http://login:%s@127.0.0.1:9/notify" % PASSWORD
     d = dovecot({"push_notification_driver": "ox:url=%s user_from_metadata" % url,
@@ -194,15 +304,24 @@ def test_verify_signature_like_a_receiver():
         secret.write("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")
         secret.flush()
         body = b'{"test": 2432232314}'
-        args = [PUSHADM, "verify", "-s", secret.name, "-i", "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                "-t", "1614265330"]
+        opts = ["-s", secret.name, "-i", "msg_p5jXN8AQM9LWM0D4loKWxJek", "-t", "1614265330"]
         good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        r = subprocess.run(args + ["-g", "v1,bm9wZQ== " + good], input=body,
-                           capture_output=True, timeout=30)
-        assert r.returncode == 0 and r.stdout.decode() == "webhook-signature: %s\nvalid\n" % good
-        r = subprocess.run(args + ["-g", good], input=body + b" ", capture_output=True, timeout=30)
-        assert r.returncode == 65 and r.stdout.decode().endswith("INVALID\n")
-        assert b"MfKQ9r8G" not in r.stdout + r.stderr
+        # webhook verify, and verify, its older name
+        for command in (["webhook", "verify"], ["verify"]):
+            args = [PUSHADM] + command + opts
+            r = subprocess.run(args + ["-g", "v1,bm9wZQ== " + good], input=body,
+                               capture_output=True, timeout=30)
+            assert (r.returncode, r.stdout.decode(), r.stderr) == (
+                0, "webhook-signature: %s\nvalid\n" % good, b""), (command, r)
+            r = subprocess.run(args + ["-g", good], input=body + b" ", capture_output=True,
+                               timeout=30)
+            assert r.returncode == 65 and r.stdout.decode().endswith("INVALID\n")
+            assert b"MfKQ9r8G" not in r.stdout + r.stderr
+        r = subprocess.run([PUSHADM, "webhook", "verify", "-s", secret.name], input=b"",
+                           capture_output=True, text=False, timeout=30)
+        assert (r.returncode, r.stdout, r.stderr.decode()) == (
+            64, b"", "usage: pushadm webhook verify -s SECRET_FILE -i WEBHOOK_ID "
+            "-t WEBHOOK_TIMESTAMP [-g SIGNATURE] < BODY\n"), r
 
 
 @dovecot23_only("userdb fields override plugin {} settings; 2.4 has no plugin {}")

@@ -95,6 +95,8 @@ check "the units' Documentation= files exist" bash -c '
 check "upgrading.md is shipped" test -f /usr/share/doc/dovecot-push-notify/upgrading.md
 check "the module is where Dovecot looks" test -f /usr/lib/dovecot/modules/lib20_push_notify_plugin.so
 check "pushadm is installed" bash -c "pushadm help | grep -q 'spool run'"
+check "pushadm's bash completion is installed and completes nouns" \
+	bash -c "source /usr/share/bash-completion/completions/pushadm && COMP_WORDS=(pushadm rel) COMP_CWORD=1 && _pushadm && test \"\${COMPREPLY[*]}\" = relay"
 check "the Lua plugin is loaded for lmtp with push_notify" \
 	bash -c "doveconf -f protocol=lmtp -h mail_plugins | grep -q 'push_notify_lua' && test -f /usr/lib/dovecot/modules/lib22_push_notify_lua_plugin.so"
 

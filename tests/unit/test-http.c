@@ -16,6 +16,16 @@
 #include <unistd.h>
 
 #define MAX_STATUSES 8
+/* how long a server of a rendezvous waits for the others' requests */
+#define RENDEZVOUS_MSECS 3000
+
+/* Servers that answer only once all of them hold a request (or after
+   RENDEZVOUS_MSECS): a sender that waits for one answer before sending the
+   next request never gets them all there. */
+struct rendezvous {
+	pthread_mutex_t lock;
+	unsigned int expected, arrived;
+};
 
 struct server {
 	int fd, port;
@@ -29,7 +39,30 @@ struct server {
 	/* observations */
 	unsigned int connections, requests, in_flight, max_in_flight;
 	char last_request[2048];
+	/* NULL, or the rendezvous it answers after; met: all requests of
+	   the rendezvous were in before this server answered */
+	struct rendezvous *meet;
+	volatile bool met;
 };
+
+/* true when every server of r holds its request (bounded wait) */
+static bool rendezvous_wait(struct rendezvous *r, struct server *srv)
+{
+	bool all = false;
+
+	pthread_mutex_lock(&r->lock);
+	r->arrived++;
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned int t = 0; !srv->stop && t < RENDEZVOUS_MSECS / 10; t++) {
+		pthread_mutex_lock(&r->lock);
+		all = r->arrived >= r->expected;
+		pthread_mutex_unlock(&r->lock);
+		if (all)
+			break;
+		usleep(10000);
+	}
+	return all;
+}
 
 struct conn {
 	struct server *srv;
@@ -86,6 +119,8 @@ static void *conn_thread(void *arg)
 			srv->max_in_flight = srv->in_flight;
 		pthread_mutex_unlock(&srv->lock);
 		status = next_status(srv);
+		if (srv->meet != NULL)
+			srv->met = rendezvous_wait(srv->meet, srv);
 		for (unsigned int t = 0; !srv->stop &&
 		     (status == 0 || t < srv->delay_msecs / 10); t++)
 			usleep(10000);
@@ -200,11 +235,13 @@ static void test_parallel_and_reuse(void)
 	const int ok[] = { 200 };
 	struct server srv[3];
 	struct result_log logs[3];
-	unsigned int total_in_flight = 0;
+	struct rendezvous meet = { .expected = 3 };
 
 	memset(logs, 0, sizeof(logs));
+	pthread_mutex_init(&meet.lock, NULL);
 	for (int i = 0; i < 3; i++) {
-		server_start(&srv[i], ok, 1, 300);
+		server_start(&srv[i], ok, 1, 0);
+		srv[i].meet = &meet;
 		test_assert(submit(url_for(&srv[i], ""), 1, &logs[i]));
 	}
 	pushcore_http_run(10000);
@@ -212,11 +249,12 @@ static void test_parallel_and_reuse(void)
 		test_assert(logs[i].calls == 1);
 		test_assert(logs[i].last.outcome == PUSHCORE_HTTP_OK);
 		test_assert(logs[i].last.status == 200);
-		total_in_flight += srv[i].max_in_flight;
+		/* the three endpoints were sent to at the same time: no server
+		   answered before all three held their request (a serial sender
+		   leaves the first waiting alone for RENDEZVOUS_MSECS) */
+		test_assert(srv[i].met);
+		srv[i].meet = NULL;
 	}
-	/* the three endpoints were all waited for at the same time: each saw
-	   its request while the others' were open (server delay 300 ms) */
-	test_assert(total_in_flight == 3);
 	/* the next delivery in this process reuses the kept-alive connection */
 	test_assert(submit(url_for(&srv[0], ""), 1, &logs[0]));
 	pushcore_http_run(10000);

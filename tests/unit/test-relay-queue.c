@@ -1113,6 +1113,83 @@ static void test_far_future(void)
 	server_stop(&srv);
 }
 
+static bool five_outcomes(void *ctx __attribute__((unused)))
+{
+	return store_log.count >= 5;
+}
+
+static const struct relay_queue_endpoint_figures *
+figures_row(const struct relay_queue_figures *f, const char *name)
+{
+	for (unsigned int i = 0; i < f->endpoint_count; i++) {
+		if (strcmp(f->endpoints[i].name, name) == 0)
+			return &f->endpoints[i];
+	}
+	return NULL;
+}
+
+static void test_figures(void)
+{
+	const int ok_then_gone[] = { 200, 404 }, unavailable[] = { 503 };
+	struct relay_queue_settings set = default_set;
+	const struct relay_queue_endpoint_figures *row;
+	struct relay_queue_figures f;
+	struct server ok, down;
+	struct pushcore_pool *pool;
+	struct relay_queue *q;
+	char name0[128], name1[128];
+	long long now;
+
+	set.backoff_secs = set.max_backoff_secs = 60;	/* no second attempt */
+	server_start(&ok, ok_then_gone, 2, 0);
+	server_start(&down, unavailable, 1, 0);
+	servers[0] = &ok;
+	servers[1] = &down;
+	q = queue_new(&set);
+	add(q, "ann", "srv0", 0, 0);	/* sent */
+	add(q, "ann", "srv0", 1, 0);	/* 404: failed */
+	add(q, "bob", "srv1", 0, 5);	/* 503: retry, in an hour */
+	add(q, "bob", "srv1", 1, 0);	/* waits behind it */
+	add(q, "carl", "nosuch", 0, 0);	/* resolves nowhere: failed */
+	add(q, "dave", "srv1", 0, 7200);	/* older than max_age: expired */
+	drive(q, five_outcomes, NULL, 5000);
+	drive(q, NULL, NULL, 300);	/* nothing more happens */
+	test_assert(store_log.count == 5);
+	pool = pushcore_pool_new();
+	relay_queue_figures(q, pool, &f);
+	now = now_msecs() * 1000;
+	test_assert(f.queued == 2 && f.in_flight == 0);
+	/* bob's first, made 5 s ago */
+	test_assert(now - f.oldest_created_usecs >= 5000000 &&
+		    now - f.oldest_created_usecs < 10000000);
+	test_assert(f.endpoint_count == 3);
+	snprintf(name0, sizeof(name0), "POST http://127.0.0.1:%d/notify", ok.port);
+	snprintf(name1, sizeof(name1), "POST http://127.0.0.1:%d/notify", down.port);
+	/* sorted by name: "(unresolved)" first */
+	test_assert_str(f.endpoints[0].name, "(unresolved)");
+	row = &f.endpoints[0];
+	test_assert(row->queued == 0 && row->oldest_created_usecs == 0);
+	test_assert(row->sends[RELAY_SEND_SENT] == 0 && row->sends[RELAY_SEND_RETRY] == 0 &&
+		    row->sends[RELAY_SEND_FAILED] == 1 && row->sends[RELAY_SEND_EXPIRED] == 0);
+	row = figures_row(&f, name0);
+	test_assert(row != NULL && row->queued == 0 && row->oldest_created_usecs == 0);
+	test_assert(row != NULL && row->sends[RELAY_SEND_SENT] == 1 &&
+		    row->sends[RELAY_SEND_RETRY] == 0 && row->sends[RELAY_SEND_FAILED] == 1 &&
+		    row->sends[RELAY_SEND_EXPIRED] == 0);
+	row = figures_row(&f, name1);
+	test_assert(row != NULL && row->queued == 2 && row->in_flight == 0 &&
+		    row->oldest_created_usecs == f.oldest_created_usecs);
+	test_assert(row != NULL && row->sends[RELAY_SEND_SENT] == 0 &&
+		    row->sends[RELAY_SEND_RETRY] == 1 && row->sends[RELAY_SEND_FAILED] == 0 &&
+		    row->sends[RELAY_SEND_EXPIRED] == 1);
+	test_assert(ok.requests == 2 && down.requests == 1);
+	pushcore_pool_free(&pool);
+	relay_queue_free(&q);
+	servers[0] = servers[1] = NULL;
+	server_stop(&ok);
+	server_stop(&down);
+}
+
 static const char *only;
 
 /* With an argument, only the tests whose names contain it. */
@@ -1137,6 +1214,7 @@ int main(int argc, char *argv[])
 	run("relay queue: permanent failures fail once", test_permanent_failures);
 	run("relay queue: maximum age", test_max_age);
 	run("relay queue: backoff with jitter", test_backoff);
+	run("relay queue: figures (depth, oldest, sends by result)", test_figures);
 	run("relay queue: retry now", test_retry_now);
 	run("relay queue: configuration unreadable for a while",
 	    test_configuration_unreadable);

@@ -28,6 +28,11 @@ static void test_header_clean(void)
 	test_assert_str(pushcore_header_clean(pool, "  Hello\r\n world  "),
 			"Hello world");
 	test_assert_str(pushcore_header_clean(pool, "a\r\n\tb"), "a b");
+	/* a TAB inside the value is kept (as Dovecot's OX driver sends it);
+	   a fold's own TAB is the one white space character it becomes */
+	test_assert_str(pushcore_header_clean(pool, "a\tb\r\n\tc\r\n  d"),
+			"a\tb c  d");
+	test_assert_str(pushcore_header_clean(pool, "\ta\t"), "a");
 	/* a bare CR or LF can't start a new line anywhere downstream */
 	test_assert_str(pushcore_header_clean(pool, "x\rInjected: 1\ny"),
 			"xInjected: 1y");

@@ -20,6 +20,8 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-relay-server.c \
 	tools/pushadm/pushadm-relay-queue.h \
 	tools/pushadm/pushadm-relay-queue.c \
+	tools/pushadm/pushadm-relay-metrics.h \
+	tools/pushadm/pushadm-relay-metrics.c \
 	tools/pushadm/pushadm-resolve.h \
 	tools/pushadm/pushadm-resolve.c \
 	tools/pushadm/pushadm-spool.h \

@@ -206,7 +206,7 @@ static const struct pushadm_cmd config_check = {
 	"spool. When doveconf fails: its own lines, and for a Dovecot 2.3 file\n"
 	"on Dovecot 2.4 the convert command. Exits 78 (EX_CONFIG) if there is\n"
 	"any.",
-	PUSHADM_FORMAT_FLOW, cmd_config_check
+	PUSHADM_FORMAT_FLOW, cmd_config_check, NULL
 };
 
 const struct pushadm_cmd *const pushadm_cmds_config[] = {

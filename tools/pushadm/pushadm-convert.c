@@ -813,7 +813,7 @@ static const struct pushadm_cmd config_convert = {
 	"it that can't be converted is an error naming its line, and nothing is\n"
 	"printed. Credentials are hidden unless -P. Exit 0, 65 when something\n"
 	"can't be converted, 66 when FILE can't be read.",
-	PUSHADM_FORMAT_FLOW, cmd_config_convert
+	PUSHADM_FORMAT_FLOW, cmd_config_convert, NULL
 };
 
 const struct pushadm_cmd *const pushadm_cmds_convert[] = {

@@ -414,7 +414,7 @@ static const struct pushadm_cmd driver_list = {
 	"Dovecot 2.3; the push_notify blocks on Dovecot 2.4) with\n"
 	"their endpoint (credentials hidden unless -P), the events and mailboxes\n"
 	"they send, whether TLS is verified, and whether they start.",
-	PUSHADM_FORMAT_TABLE, cmd_driver_list
+	PUSHADM_FORMAT_TABLE, cmd_driver_list, NULL
 };
 static const struct pushadm_cmd driver_test = {
 	"driver test", "[-u USER] [-e EVENT] [-m MAILBOX] [--dry-run] [SETTING | DRIVER-SPEC]",
@@ -426,7 +426,7 @@ static const struct pushadm_cmd driver_test = {
 	"and the start of the response. --dry-run prints the exact requests\n"
 	"instead (signature shown, credentials hidden unless -P). Exit 75 on a\n"
 	"temporary failure, 69 on a permanent one, 78 on a configuration error.",
-	PUSHADM_FORMAT_PAGER, cmd_driver_test
+	PUSHADM_FORMAT_PAGER, cmd_driver_test, NULL
 };
 
 const struct pushadm_cmd *const pushadm_cmds_driver[] = {

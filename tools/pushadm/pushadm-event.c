@@ -143,7 +143,7 @@ static const struct pushadm_cmd event_send = {
 	"delivery would (a failed send is spooled). Fields are those of\n"
 	"docs/events.md: subject=Hello flags=Seen,Flagged keywords=a,b uid=7.\n"
 	"Prints the result per endpoint like driver test.",
-	PUSHADM_FORMAT_PAGER, cmd_event_send
+	PUSHADM_FORMAT_PAGER, cmd_event_send, NULL
 };
 
 const struct pushadm_cmd *const pushadm_cmds_event[] = {

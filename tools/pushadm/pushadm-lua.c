@@ -66,7 +66,7 @@ static const struct pushadm_cmd lua_check = {
 	"run, script_init) and lists which dovecot_lua_notify_* functions it\n"
 	"defines. Exit 65 if it fails to load, lacks begin_txn or end_txn, or\n"
 	"handles no event.",
-	PUSHADM_FORMAT_TABLE, cmd_lua_check
+	PUSHADM_FORMAT_TABLE, cmd_lua_check, NULL
 };
 
 const struct pushadm_cmd *const pushadm_cmds_lua[] = {

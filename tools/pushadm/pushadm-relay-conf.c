@@ -3,6 +3,7 @@
    A missing file means defaults; a bad value stops the relay with the
    file, the line and the setting. docs/spool.md lists the keys. */
 #include "pushadm-relay.h"
+#include "pushadm-relay-metrics.h"
 #include "pushcore.h"
 
 #include <confuse.h>
@@ -32,6 +33,11 @@ static cfg_opt_t relay_opts[] = {
 	CFG_STR("journal", RELAY_JOURNAL_DEFAULT_PATH, CFGF_NONE),
 	CFG_STR("client_timeout", "10s", CFGF_NONE),
 	CFG_INT("max_clients", 1024, CFGF_NONE),
+	/* queue figures: off unless asked for (docs/spool.md "Queue figures") */
+	CFG_STR("stats_socket", "", CFGF_NONE),
+	CFG_STR("metrics_listen", "", CFGF_NONE),
+	CFG_STR("metrics_socket_mode", "0600", CFGF_NONE),
+	CFG_STR("metrics_socket_group", "root", CFGF_NONE),
 	CFG_END()
 };
 
@@ -96,6 +102,29 @@ static int validate_sync(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+static int validate_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *value = cfg_opt_getnstr(opt, 0), *why;
+
+	if (!relay_metrics_listen_valid(value, &why)) {
+		cfg_error(cfg, "invalid %s = \"%s\" (%s)", opt->name, value, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_path(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *value = cfg_opt_getnstr(opt, 0);
+
+	if (value[0] != '\0' && value[0] != '/') {
+		cfg_error(cfg, "invalid %s = \"%s\" (expected an absolute path)",
+			  opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
 static bool parse_uid(const char *value, uid_t *uid_r)
 {
 	struct passwd *pw;
@@ -135,14 +164,13 @@ static bool parse_gid(const char *value, gid_t *gid_r)
 static int validate_owner(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *value = cfg_opt_getnstr(opt, 0);
+	bool group = strstr(opt->name, "_group") != NULL;
 	uid_t uid;
 	gid_t gid;
 
-	if (strcmp(opt->name, "socket_group") == 0 ? !parse_gid(value, &gid) :
-	    !parse_uid(value, &uid)) {
+	if (group ? !parse_gid(value, &gid) : !parse_uid(value, &uid)) {
 		cfg_error(cfg, "invalid %s = \"%s\" (no such %s)", opt->name,
-			  value, strcmp(opt->name, "socket_group") == 0 ?
-			  "group" : "user");
+			  value, group ? "group" : "user");
 		return -1;
 	}
 	return 0;
@@ -197,6 +225,12 @@ static void conf_fill(cfg_t *cfg, struct relay_conf *conf)
 	conf->journal = pushcore_xstrdup(cfg_getstr(cfg, "journal"));
 	conf->client_timeout_secs = conf_secs(cfg, "client_timeout");
 	conf->max_clients = (unsigned int)cfg_getint(cfg, "max_clients");
+	conf->stats_socket = pushcore_xstrdup(cfg_getstr(cfg, "stats_socket"));
+	conf->metrics_listen = pushcore_xstrdup(cfg_getstr(cfg, "metrics_listen"));
+	conf->metrics_socket_mode = (unsigned int)strtoul(cfg_getstr(cfg,
+		"metrics_socket_mode"), NULL, 8);
+	(void)parse_gid(cfg_getstr(cfg, "metrics_socket_group"),
+			&conf->metrics_socket_gid);
 }
 
 /* libconfuse 3.3 counts a line with a comment more than once, so its
@@ -283,6 +317,10 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 		cfg_set_validate_func(cfg, counts[i], validate_count);
 	cfg_set_validate_func(cfg, "socket_mode", validate_mode);
+	cfg_set_validate_func(cfg, "metrics_socket_mode", validate_mode);
+	cfg_set_validate_func(cfg, "metrics_socket_group", validate_owner);
+	cfg_set_validate_func(cfg, "metrics_listen", validate_listen);
+	cfg_set_validate_func(cfg, "stats_socket", validate_path);
 	cfg_set_validate_func(cfg, "socket_owner", validate_owner);
 	cfg_set_validate_func(cfg, "socket_group", validate_owner);
 	cfg_set_validate_func(cfg, "allowed_uids", validate_uids);
@@ -311,5 +349,7 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 void relay_conf_free(struct relay_conf *conf)
 {
 	free((char *)conf->journal);
-	conf->journal = NULL;
+	free((char *)conf->stats_socket);
+	free((char *)conf->metrics_listen);
+	conf->journal = conf->stats_socket = conf->metrics_listen = NULL;
 }

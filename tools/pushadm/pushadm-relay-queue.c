@@ -37,6 +37,11 @@
 /* resolving may ask doveconf and the userdb (cached per user): a run()
    starts no new resolution after this long, the rest waits for the next */
 #define RESOLVE_BUDGET_MSECS 50
+/* endpoints counted one by one (a per-user URL could make many); the
+   rest are counted together under one name */
+#define MAX_COUNTED_ENDPOINTS 1000
+#define OTHER_ENDPOINTS "(other endpoints)"
+#define UNRESOLVED "(unresolved)"
 
 struct hash_item {
 	struct hash_item *next;
@@ -49,6 +54,20 @@ struct hash {
 	unsigned int size, count;
 };
 
+/* the sends of one endpoint since the relay started: kept when the
+   endpoint itself is forgotten */
+struct endpoint_counters {
+	struct endpoint_counters *next;
+	char *name;
+	unsigned long long sends[RELAY_SEND_RESULT_COUNT];
+	/* while the figures are gathered: its row */
+	unsigned int row;
+};
+
+const char *const relay_send_result_names[RELAY_SEND_RESULT_COUNT] = {
+	"sent", "retry", "failed", "expired"
+};
+
 enum circuit_state {
 	CIRCUIT_CLOSED,
 	CIRCUIT_OPEN,		/* no request until open_until */
@@ -59,6 +78,7 @@ struct endpoint {
 	struct endpoint *next;		/* in the queue's list */
 	char *key;			/* "METHOD URL" */
 	char *name;			/* the key with credentials hidden */
+	struct endpoint_counters *counters;
 	bool xadd;
 	/* user queues, in round-robin order */
 	struct user_queue *uq_head, *uq_tail;
@@ -120,6 +140,10 @@ struct relay_queue {
 	/* this run() already sent an XADD batch; something needs another
 	   run() at once */
 	bool xadd_sent, again, closing;
+	/* queue figures: counters by endpoint name */
+	struct hash counters;
+	struct endpoint_counters *counter_list;
+	struct relay_queue_extra_fds extra;
 };
 
 /* --- small helpers ------------------------------------------------------ */
@@ -234,6 +258,33 @@ static void hash_deinit(struct hash *h)
 		}
 	}
 	free(h->buckets);
+}
+
+/* --- counters ------------------------------------------------------------ */
+
+static struct endpoint_counters *counters_get(struct relay_queue *q,
+					      const char *name)
+{
+	struct endpoint_counters *c = hash_lookup(&q->counters, name);
+
+	if (c != NULL)
+		return c;
+	if (q->counters.count >= MAX_COUNTED_ENDPOINTS &&
+	    strcmp(name, OTHER_ENDPOINTS) != 0)
+		return counters_get(q, OTHER_ENDPOINTS);
+	c = pushcore_xmalloc(sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	c->name = pushcore_xstrdup(name);
+	c->next = q->counter_list;
+	q->counter_list = c;
+	hash_insert(&q->counters, c->name, c);
+	return c;
+}
+
+static void count_send(struct relay_queue *q, const char *endpoint,
+		       enum relay_send_result result)
+{
+	counters_get(q, endpoint)->sends[result]++;
 }
 
 unsigned int relay_queue_backoff_msecs(const struct relay_queue_settings *set,
@@ -387,6 +438,7 @@ static struct endpoint *endpoint_get(struct relay_queue *q, const char *key)
 	pool = pushcore_pool_new();
 	ep->name = pushcore_xstrdup(pushcore_redact(pool, key));
 	pushcore_pool_free(&pool);
+	ep->counters = counters_get(q, ep->name);
 	ep->xadd = strncmp(key, "XADD ", 5) == 0;
 	ep->dirty = true;
 	ep->next = q->endpoint_list;
@@ -522,9 +574,12 @@ static void entry_done(struct relay_queue *q, struct queue_entry *qe)
 	entry_free(qe);
 }
 
-static void entry_fail(struct relay_queue *q, struct queue_entry *qe,
-		       const char *endpoint, const char *reason)
+/* endpoint: its name (credentials hidden), for the log and the counts */
+static void entry_fail_as(struct relay_queue *q, struct queue_entry *qe,
+			  const char *endpoint, const char *reason,
+			  enum relay_send_result result)
 {
+	count_send(q, endpoint, result);
 	entry_set_error(qe, reason);
 	pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: notification %s for %s "
 		     "(%s) to %s failed for good after %u attempts: %s; kept "
@@ -534,14 +589,21 @@ static void entry_fail(struct relay_queue *q, struct queue_entry *qe,
 	entry_done(q, qe);
 }
 
+static void entry_fail(struct relay_queue *q, struct queue_entry *qe,
+		       const char *endpoint, const char *reason)
+{
+	entry_fail_as(q, qe, endpoint, reason, RELAY_SEND_FAILED);
+}
+
 static void entry_expire(struct relay_queue *q, struct queue_entry *qe,
 			 const char *endpoint)
 {
 	struct pushcore_pool *pool = pushcore_pool_new();
 
-	entry_fail(q, qe, endpoint, pushcore_psprintf(pool,
+	entry_fail_as(q, qe, endpoint, pushcore_psprintf(pool,
 		"expired after %u attempts (last: %s)", qe->e.attempts,
-		qe->e.last_error == NULL ? "none" : qe->e.last_error));
+		qe->e.last_error == NULL ? "none" : qe->e.last_error),
+		RELAY_SEND_EXPIRED);
 	pushcore_pool_free(&pool);
 }
 
@@ -611,6 +673,7 @@ static void entry_retry_later(struct relay_queue *q, struct endpoint *ep,
 	}
 	qe->due = q->now + delay;
 	qe->e.next_attempt = (qe->due + 999) / 1000;
+	ep->counters->sends[RELAY_SEND_RETRY]++;
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
 		     "(%s) to %s failed: %s (attempt %u); next attempt in %llds",
 		     qe->e.id, qe->e.user, qe->e.driver, ep->name,
@@ -640,6 +703,7 @@ static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: sent %s for %s (%s) "
 			     "to %s (attempt %u)", qe->e.id, qe->e.user,
 			     qe->e.driver, ep->name, qe->e.attempts);
+		ep->counters->sends[RELAY_SEND_SENT]++;
 		q->store.sent(q->store.ctx, &qe->e);
 		entry_done(q, qe);
 		return false;
@@ -965,6 +1029,7 @@ static void incoming_later(struct relay_queue *q, struct queue_entry *qe)
 
 	qe->resolve_due = q->now + delay;
 	qe->e.next_attempt = (qe->resolve_due + 999) / 1000;
+	count_send(q, UNRESOLVED, RELAY_SEND_RETRY);
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
 		     "(%s) waits: %s; next try in %llds", qe->e.id, qe->e.user,
 		     qe->e.driver, qe->e.last_error, (delay + 999) / 1000);
@@ -1011,7 +1076,7 @@ static void place_incoming(struct relay_queue *q)
 		}
 		incoming_remove(q, prev, qe);
 		if (ret < 0)
-			entry_fail(q, qe, "(unresolved)", error);
+			entry_fail(q, qe, UNRESOLVED, error);
 		else
 			uq_insert(q, endpoint_get(q, key), qe);
 	}
@@ -1033,7 +1098,7 @@ static void sweep(struct relay_queue *q)
 			continue;
 		}
 		incoming_remove(q, prev, qe);
-		entry_expire(q, qe, "(unresolved)");
+		entry_expire(q, qe, UNRESOLVED);
 	}
 	for (ep = q->endpoint_list; ep != NULL; ep = next_ep) {
 		next_ep = ep->next;
@@ -1108,11 +1173,98 @@ unsigned int relay_queue_run(struct relay_queue *q)
 	return next_wake(q);
 }
 
-int relay_queue_wait(struct relay_queue *q __attribute__((unused)),
-		     struct pollfd *fds, unsigned int nfds,
-		     unsigned int timeout_msecs)
+int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
+		     unsigned int nfds, unsigned int timeout_msecs)
 {
-	return pushcore_http_poll(fds, nfds, timeout_msecs);
+	struct pollfd stack[128], *all = stack;
+	unsigned int i, extra;
+	int ret;
+
+	if (q->extra.max == 0)
+		return pushcore_http_poll(fds, nfds, timeout_msecs);
+	/* the extra descriptors after the caller's (on the stack when few:
+	   this is every turn of the relay's loop) */
+	if (nfds + q->extra.max > sizeof(stack) / sizeof(stack[0]))
+		all = pushcore_xmalloc(sizeof(*all) * (nfds + q->extra.max));
+	memcpy(all, fds, sizeof(*all) * nfds);
+	extra = q->extra.add(q->extra.context, all + nfds, q->extra.max);
+	ret = pushcore_http_poll(all, nfds + extra, timeout_msecs);
+	if (ret > 0) {
+		q->extra.ready(q->extra.context, all + nfds, extra);
+		/* what the caller hears of: its own descriptors */
+		ret = 0;
+		for (i = 0; i < nfds; i++) {
+			fds[i].revents = all[i].revents;
+			if (fds[i].revents != 0)
+				ret++;
+		}
+	}
+	if (all != stack)
+		free(all);
+	return ret;
+}
+
+void relay_queue_set_extra_fds(struct relay_queue *q,
+			       const struct relay_queue_extra_fds *extra)
+{
+	if (extra == NULL)
+		memset(&q->extra, 0, sizeof(q->extra));
+	else
+		q->extra = *extra;
+}
+
+/* --- figures ------------------------------------------------------------ */
+
+/* *oldest: the earlier of it and created (0: none yet) */
+static void oldest_of(long long *oldest, long long created)
+{
+	if (created != 0 && (*oldest == 0 || created < *oldest))
+		*oldest = created;
+}
+
+static int figures_cmp(const void *a, const void *b)
+{
+	const struct relay_queue_endpoint_figures *fa = a, *fb = b;
+
+	return strcmp(fa->name, fb->name);
+}
+
+void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
+			 struct relay_queue_figures *figures_r)
+{
+	struct relay_queue_endpoint_figures *row;
+	struct endpoint_counters *c;
+	struct endpoint *ep;
+	struct user_queue *uq;
+	struct queue_entry *qe;
+	unsigned int n = 0;
+
+	memset(figures_r, 0, sizeof(*figures_r));
+	figures_r->queued = q->count;
+	figures_r->in_flight = q->in_flight;
+	figures_r->endpoints = pushcore_palloc(pool, sizeof(*row) *
+					       (q->counters.count + 1));
+	for (c = q->counter_list; c != NULL; c = c->next) {
+		row = &figures_r->endpoints[n];
+		memset(row, 0, sizeof(*row));
+		row->name = pushcore_pstrdup(pool, c->name);
+		memcpy(row->sends, c->sends, sizeof(row->sends));
+		c->row = n++;
+	}
+	figures_r->endpoint_count = n;
+	for (qe = q->incoming_head; qe != NULL; qe = qe->next)
+		oldest_of(&figures_r->oldest_created_usecs, qe->e.created_usecs);
+	for (ep = q->endpoint_list; ep != NULL; ep = ep->next) {
+		row = &figures_r->endpoints[ep->counters->row];
+		row->queued += ep->entries;
+		row->in_flight += ep->in_flight;
+		for (uq = ep->uq_head; uq != NULL; uq = uq->next) {
+			for (qe = uq->head; qe != NULL; qe = qe->next)
+				oldest_of(&row->oldest_created_usecs, qe->e.created_usecs);
+		}
+		oldest_of(&figures_r->oldest_created_usecs, row->oldest_created_usecs);
+	}
+	qsort(figures_r->endpoints, n, sizeof(*row), figures_cmp);
 }
 
 /* --- the rest of the interface ---------------------------------------------- */
@@ -1223,6 +1375,7 @@ relay_queue_new_with_resolver(const struct relay_queue_settings *set,
 	q->resolve_ctx = context;
 	hash_init(&q->endpoints);
 	hash_init(&q->user_queues);
+	hash_init(&q->counters);
 	/* the queue orders and bounds requests per endpoint itself; curl
 	   keeps their connections alive */
 	pushcore_http_set_connection_limits(0, MAX_CACHED_CONNECTIONS);
@@ -1253,5 +1406,13 @@ void relay_queue_free(struct relay_queue **_q)
 	}
 	hash_deinit(&q->endpoints);
 	hash_deinit(&q->user_queues);
+	while (q->counter_list != NULL) {
+		struct endpoint_counters *c = q->counter_list;
+
+		q->counter_list = c->next;
+		free(c->name);
+		free(c);
+	}
+	hash_deinit(&q->counters);
 	free(q);
 }

@@ -58,6 +58,56 @@ int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
 unsigned int relay_queue_pending(const struct relay_queue *q);
 void relay_queue_free(struct relay_queue **q);
 
+/* --- queue figures (docs/spool.md "Queue figures") ------------------------ */
+
+/* What became of an attempt (or of a notification, for expired). */
+enum relay_send_result {
+	RELAY_SEND_SENT,	/* the endpoint took it */
+	RELAY_SEND_RETRY,	/* failed for now: tried again later */
+	RELAY_SEND_FAILED,	/* failed for good (4xx, unusable): kept aside */
+	RELAY_SEND_EXPIRED,	/* max_age passed: kept aside */
+	RELAY_SEND_RESULT_COUNT
+};
+extern const char *const relay_send_result_names[RELAY_SEND_RESULT_COUNT];
+
+struct relay_queue_endpoint_figures {
+	/* "METHOD URL" with credentials hidden, or "(unresolved)" */
+	const char *name;
+	/* now: notifications waiting for it, requests on the wire, when the
+	   oldest waiting one was made (0: none) */
+	unsigned int queued, in_flight;
+	long long oldest_created_usecs;
+	/* since the relay started */
+	unsigned long long sends[RELAY_SEND_RESULT_COUNT];
+};
+
+struct relay_queue_figures {
+	/* every notification the relay holds, also those not placed yet */
+	unsigned int queued, in_flight;
+	long long oldest_created_usecs;		/* 0: none */
+	/* every endpoint with a count or a queue, sorted by name */
+	unsigned int endpoint_count;
+	struct relay_queue_endpoint_figures *endpoints;
+};
+
+/* The figures now, allocated from pool. Walks every entry: for a scrape,
+   not for the sending path. */
+void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
+			 struct relay_queue_figures *figures_r);
+
+/* Descriptors relay_queue_wait() waits for besides the caller's (the
+   metrics listeners, pushadm-relay-metrics.c): add() fills at most max,
+   ready() gets them back with revents once the wait ends. */
+struct relay_queue_extra_fds {
+	unsigned int max;
+	unsigned int (*add)(void *context, struct pollfd *fds, unsigned int max);
+	void (*ready)(void *context, const struct pollfd *fds, unsigned int count);
+	void *context;
+};
+/* NULL: none */
+void relay_queue_set_extra_fds(struct relay_queue *q,
+			       const struct relay_queue_extra_fds *extra);
+
 /* --- for tests ---------------------------------------------------------- */
 
 /* A resolver with pushadm_resolve()'s contract, so that tests can drive the

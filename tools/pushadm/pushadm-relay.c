@@ -7,6 +7,7 @@
    acknowledged before the transaction holding it is on disk. */
 #include "pushadm.h"
 #include "pushadm-relay.h"
+#include "pushadm-relay-metrics.h"
 #include "pushadm-relay-server.h"
 #include "pushadm-resolve.h"
 #include "pushadm-spool.h"
@@ -17,6 +18,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,8 @@
 #define RELAY_MAX_WAIT_MSECS 1000
 
 static volatile sig_atomic_t relay_stop = 0;
+/* the queue figures' listeners: one relay per process */
+static struct relay_metrics *relay_metrics = NULL;
 
 static void on_stop_signal(int sig __attribute__((unused)))
 {
@@ -70,6 +74,23 @@ static int relay_read_paths(struct pushadm_ctx *ctx, struct relay_paths *paths_r
 	}
 	pushadm_config_free(&cfg);
 	return 0;
+}
+
+/* The stats socket: relay.conf's stats_socket, or relay-stats.sock beside
+   the relay's socket; "" when there is neither. */
+static const char *relay_stats_socket(const struct relay_conf *conf,
+				      const char *relay_socket)
+{
+	static char path[PATH_MAX];
+	const char *slash;
+
+	if (conf->stats_socket[0] != '\0')
+		return conf->stats_socket;
+	if ((slash = strrchr(relay_socket, '/')) == NULL)
+		return "";
+	snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - relay_socket),
+		 relay_socket, RELAY_STATS_SOCKET_NAME);
+	return path;
 }
 
 static const char *relay_conf_path(const char *given)
@@ -128,6 +149,18 @@ static void load_journaled(const struct pushcore_spool_entry *e, void *context)
 	relay_queue_add(srv->queue, e);
 }
 
+static unsigned int metrics_add_fds(void *context, struct pollfd *fds,
+				    unsigned int max)
+{
+	return relay_metrics_pollfds(context, fds, max);
+}
+
+static void metrics_fds_ready(void *context, const struct pollfd *fds,
+			      unsigned int count)
+{
+	relay_metrics_handle(context, fds, count);
+}
+
 static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 {
 	struct relay_queue_store store = {
@@ -159,6 +192,30 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 				       srv->conf.allowed_uid_count);
 	srv->resolver = pushadm_resolver_new(ctx);
 	srv->queue = relay_queue_new(&srv->conf.queue, srv->resolver, &store);
+	/* the figures: served from the queue's wait (pushadm-relay-metrics.c) */
+	struct relay_queue_extra_fds metrics_fds = {
+		RELAY_METRICS_MAX_FDS, metrics_add_fds, metrics_fds_ready, NULL
+	};
+	struct relay_metrics_settings mset = {
+		.stats_socket = relay_stats_socket(&srv->conf, srv->socket_path),
+		.listen = srv->conf.metrics_listen,
+		.socket_mode = srv->conf.metrics_socket_mode,
+		.socket_gid = srv->conf.metrics_socket_gid,
+	};
+	if ((relay_metrics = relay_metrics_new(srv->queue, &mset, &error)) == NULL) {
+		fprintf(stderr, "pushadm relay: %s (relay.conf %s)\n", error,
+			srv->conf.path);
+		return PUSHADM_EXIT_CONFIG;
+	}
+	metrics_fds.context = relay_metrics;
+	relay_queue_set_extra_fds(srv->queue, &metrics_fds);
+	if (srv->conf.metrics_listen[0] != '\0') {
+		pushcore_log(PUSHCORE_LOG_INFO, NULL, "pushadm relay: queue "
+			     "figures (OpenMetrics) on %s%s%s",
+			     srv->conf.metrics_listen[0] == '/' ? "" : "http://",
+			     srv->conf.metrics_listen,
+			     srv->conf.metrics_listen[0] == '/' ? "" : "/metrics");
+	}
 	if ((count = relay_journal_load(srv->journal, load_journaled, srv, &error)) < 0) {
 		fprintf(stderr, "pushadm relay: %s\n", error);
 		return PUSHADM_EXIT_SOFTWARE;
@@ -175,6 +232,9 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 static void relay_stop_all(struct relay_server *srv)
 {
 	relay_close_all(srv);
+	if (srv->queue != NULL)
+		relay_queue_set_extra_fds(srv->queue, NULL);
+	relay_metrics_free(&relay_metrics);
 	if (srv->queue != NULL)
 		relay_queue_free(&srv->queue);
 	if (srv->resolver != NULL)
@@ -287,6 +347,14 @@ static int retry_offline(const char *const *ids)
 
 	if (relay_conf_read(relay_conf_path(NULL), &conf) < 0)
 		return PUSHADM_EXIT_CONFIG;
+	if (access(conf.journal, F_OK) < 0 && errno == ENOENT) {
+		/* not an error of SQLite's: nothing waits anywhere */
+		printf("0 entries due now (the relay is not running, and no "
+		       "relay has run here: there is no journal at %s)\n",
+		       conf.journal);
+		relay_conf_free(&conf);
+		return PUSHADM_EXIT_OK;
+	}
 	j = relay_journal_open(conf.journal, conf.sync_full, &error);
 	relay_conf_free(&conf);
 	if (j == NULL) {
@@ -332,6 +400,32 @@ static int cmd_relay_retry(struct pushadm_ctx *ctx, int argc, char *argv[])
 	return PUSHADM_EXIT_TEMPFAIL;
 }
 
+/* --- relay stats ------------------------------------------------------------ */
+
+static int cmd_relay_stats(struct pushadm_ctx *ctx, int argc, char *argv[])
+{
+	struct relay_conf conf;
+	struct relay_paths paths;
+	const char *conf_path = NULL;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "", relay_long_options, NULL)) != -1) {
+		if (c != 'C')
+			return PUSHADM_EXIT_USAGE;
+		conf_path = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: pushadm relay stats [--config relay.conf]\n");
+		return PUSHADM_EXIT_USAGE;
+	}
+	if (relay_conf_read(relay_conf_path(conf_path), &conf) < 0)
+		return PUSHADM_EXIT_CONFIG;
+	if ((ret = relay_read_paths(ctx, &paths)) == 0)
+		ret = relay_stats_print(ctx, relay_stats_socket(&conf, paths.socket));
+	relay_conf_free(&conf);
+	return ret;
+}
+
 static int cmd_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
 	return pushadm_relay_run(ctx, argc, argv);
@@ -343,15 +437,26 @@ static const struct pushadm_cmd relay_run_cmd = {
 	"push_notification_relay_socket, journals them and sends them with "
 	"retries. Its own settings are in " RELAY_CONF_DEFAULT_PATH
 	" (or $" RELAY_CONF_ENV ", or --config). SIGTERM stops it.",
-	PUSHADM_FORMAT_DEFAULT, cmd_relay_run,
+	PUSHADM_FORMAT_DEFAULT, cmd_relay_run, NULL
 };
 
 static const struct pushadm_cmd relay_retry_cmd = {
 	"relay retry", "[ID...]",
 	"Makes the relay's waiting notifications (all, or these) due now.",
-	PUSHADM_FORMAT_DEFAULT, cmd_relay_retry,
+	PUSHADM_FORMAT_DEFAULT, cmd_relay_retry, NULL
+};
+
+static const struct pushadm_cmd relay_stats_cmd = {
+	"relay stats", "[--config relay.conf]",
+	"The running relay's queue figures: notifications waiting, requests "
+	"in flight and the oldest one's age (seconds), for the whole queue "
+	"and per endpoint, and since the relay started the attempts by "
+	"result (sent, retry, failed, expired). Only root may read them; "
+	"they exist while the relay runs. OpenMetrics: relay.conf's "
+	"metrics_listen (docs/spool.md, \"Queue figures\").",
+	PUSHADM_FORMAT_TABLE, cmd_relay_stats, NULL,
 };
 
 const struct pushadm_cmd *const pushadm_cmds_relay[] = {
-	&relay_run_cmd, &relay_retry_cmd, NULL
+	&relay_run_cmd, &relay_retry_cmd, &relay_stats_cmd, NULL
 };

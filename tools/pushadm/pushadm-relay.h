@@ -42,6 +42,12 @@ struct relay_conf {
 	   disconnected after this long */
 	unsigned int client_timeout_secs;
 	unsigned int max_clients;
+	/* the queue figures (pushadm-relay-metrics.h): the stats socket (""
+	   beside the relay's socket), metrics_listen ("" off) and a unix
+	   metrics_listen socket's mode and group */
+	const char *stats_socket, *metrics_listen;
+	unsigned int metrics_socket_mode;
+	gid_t metrics_socket_gid;
 };
 
 /* Reads path (missing: defaults). -1 after printing an error that names

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,6 +124,20 @@ static int spool_parse_opts(struct pushadm_ctx *ctx, int argc, char *argv[],
 /* Every entry of one area, oldest first: files that must not be used are
    quarantined (in new/; with a trust policy, also those whose owner may
    not submit for their user). */
+/* A spool that isn't there is said so in our words (not as an open()
+   error); true when absent. */
+static bool spool_absent(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 || errno != ENOENT)
+		return false;
+	fprintf(stderr, "pushadm: there is no spool at %s: nothing was spooled "
+		"(push_notification_spool_dir names it; the packages create it, "
+		"see docs/spool.md)\n", dir);
+	return true;
+}
+
 static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area area,
 		      struct pushadm_trust *trust, struct spool_list *list)
 {
@@ -135,6 +150,8 @@ static int spool_scan(const struct spool_opts *opts, enum pushadm_spool_area are
 	uid_t uid;
 
 	memset(list, 0, sizeof(*list));
+	if (spool_absent(opts->dir))
+		return -1;
 	list->pool = pushcore_pool_new();
 	list->area = area;
 	if (pushadm_spool_dirs_open(opts->dir, false, &list->dirs, &error) < 0) {
@@ -691,6 +708,9 @@ static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 
 	if (spool_parse_opts(ctx, argc, argv, &opts) < 0 || optind != argc)
 		return PUSHADM_EXIT_USAGE;
+	/* the relay's takeover would create it: a check does not */
+	if (spool_absent(opts.dir))
+		return PUSHADM_EXIT_NOINPUT;
 	pool = pushcore_pool_new();
 	trust = pushadm_trust_new(ctx, NULL, 0);
 	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
@@ -713,7 +733,7 @@ static const struct pushadm_cmd spool_check = {
 	"over: files that are not regular, hard-linked, too large, badly named,\n"
 	"unparsable, or written by a uid that may not submit for their user are\n"
 	"moved to quarantine/ with a log line; the others are listed (and kept).",
-	PUSHADM_FORMAT_TABLE, cmd_spool_check
+	PUSHADM_FORMAT_TABLE, cmd_spool_check, NULL
 };
 static const struct pushadm_cmd spool_run = {
 	"spool run", "[-d DIR] [--once] [--max-age TIME] [--backoff TIME]",
@@ -725,30 +745,30 @@ static const struct pushadm_cmd spool_run = {
 	"until SIGTERM and wakes within a second of a new spool file; --once\n"
 	"sends what is due and exits (75 if some failed and wait for a retry).\n"
 	"DIR defaults to Dovecot's push_notification_spool_dir.",
-	PUSHADM_FORMAT_FLOW, cmd_spool_run
+	PUSHADM_FORMAT_FLOW, cmd_spool_run, NULL
 };
 static const struct pushadm_cmd spool_list = {
 	"spool list", "[-d DIR] [--failed]",
 	"Lists the waiting (or, with --failed, the failed) notifications.",
-	PUSHADM_FORMAT_TABLE, cmd_spool_list
+	PUSHADM_FORMAT_TABLE, cmd_spool_list, NULL
 };
 static const struct pushadm_cmd spool_show = {
 	"spool show", "[-d DIR] ID...",
 	"Shows a spooled notification: its request, headers and body\n"
 	"(credentials hidden unless -P).",
-	PUSHADM_FORMAT_PAGER, cmd_spool_show
+	PUSHADM_FORMAT_PAGER, cmd_spool_show, NULL
 };
 static const struct pushadm_cmd spool_retry = {
 	"spool retry", "[-d DIR] [--failed] [ID...]",
 	"Makes entries due now (all waiting ones, or with --failed all failed\n"
 	"ones, when no ID is given); a failed entry goes back to the queue.",
-	PUSHADM_FORMAT_FLOW, cmd_spool_retry
+	PUSHADM_FORMAT_FLOW, cmd_spool_retry, NULL
 };
 static const struct pushadm_cmd spool_purge = {
 	"spool purge", "[-d DIR] [--failed] [ID...]",
 	"Deletes entries (all waiting ones, or with --failed all failed ones,\n"
 	"when no ID is given).",
-	PUSHADM_FORMAT_FLOW, cmd_spool_purge
+	PUSHADM_FORMAT_FLOW, cmd_spool_purge, NULL
 };
 
 const struct pushadm_cmd *const pushadm_cmds_spool[] = {

@@ -1,4 +1,4 @@
-/* pushadm verify: recomputes a Standard Webhooks signature the way a
+/* pushadm webhook verify (and its older name, verify): recomputes a Standard Webhooks signature the way a
    receiver checks it, from the secret file, the webhook-id and
    webhook-timestamp headers, and the body on stdin. */
 #include "pushadm.h"
@@ -33,6 +33,15 @@ static bool signature_matches(const char *computed, const char *given)
 	return match;
 }
 
+#define VERIFY_USAGE \
+	"-s SECRET_FILE -i WEBHOOK_ID -t WEBHOOK_TIMESTAMP [-g SIGNATURE] < BODY"
+#define VERIFY_HELP \
+	"Computes the webhook-signature a request with this id, timestamp and\n" \
+	"body (stdin) carries under the secrets of SECRET_FILE (the http\n" \
+	"driver's secret_file format), as a Standard Webhooks receiver checks\n" \
+	"it. With -g, says whether the given signature header is valid (exit 0)\n" \
+	"or not (exit 65). The secret is never printed."
+
 static int cmd_verify(struct pushadm_ctx *ctx __attribute__((unused)),
 		      int argc, char *argv[])
 {
@@ -51,11 +60,16 @@ static int cmd_verify(struct pushadm_ctx *ctx __attribute__((unused)),
 		case 'i': id = optarg; break;
 		case 't': ts = optarg; break;
 		case 'g': given = optarg; break;
-		default: return PUSHADM_EXIT_USAGE;
+		default:
+			fprintf(stderr, "usage: pushadm webhook verify %s\n",
+				VERIFY_USAGE);
+			return PUSHADM_EXIT_USAGE;
 		}
 	}
-	if (secret_file == NULL || id == NULL || ts == NULL)
+	if (secret_file == NULL || id == NULL || ts == NULL || optind != argc) {
+		fprintf(stderr, "usage: pushadm webhook verify %s\n", VERIFY_USAGE);
 		return PUSHADM_EXIT_USAGE;
+	}
 	pool = pushcore_pool_new();
 	if (pushcore_secrets_load(pool, secret_file, &secrets, &error) < 0) {
 		fprintf(stderr, "pushadm: %s\n", error);
@@ -80,16 +94,17 @@ static int cmd_verify(struct pushadm_ctx *ctx __attribute__((unused)),
 	return ret;
 }
 
-static const struct pushadm_cmd verify = {
-	"verify", "-s SECRET_FILE -i WEBHOOK_ID -t WEBHOOK_TIMESTAMP [-g SIGNATURE] < BODY",
-	"Computes the webhook-signature a request with this id, timestamp and\n"
-	"body (stdin) carries under the secrets of SECRET_FILE (the http\n"
-	"driver's secret_file format), as a Standard Webhooks receiver checks\n"
-	"it. With -g, says whether the given signature header is valid (exit 0)\n"
-	"or not (exit 65). The secret is never printed.",
-	PUSHADM_FORMAT_FLOW, cmd_verify
+static const struct pushadm_cmd webhook_verify = {
+	"webhook verify", VERIFY_USAGE, VERIFY_HELP,
+	PUSHADM_FORMAT_FLOW, cmd_verify, NULL
 };
 
-const struct pushadm_cmd *const pushadm_cmds_verify[] = {
-	&verify, NULL
+/* the name before commands had nouns */
+static const struct pushadm_cmd verify_alias = {
+	"verify", VERIFY_USAGE, VERIFY_HELP,
+	PUSHADM_FORMAT_FLOW, cmd_verify, "webhook verify"
+};
+
+const struct pushadm_cmd *const pushadm_cmds_webhook[] = {
+	&webhook_verify, &verify_alias, NULL
 };

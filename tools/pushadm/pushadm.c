@@ -1,5 +1,6 @@
 /* pushadm [-c dovecot.conf] [-f FORMAT] [-D] [-P] NOUN VERB [ARGS]:
    global options, command lookup and help. */
+#include "config.h"
 #include "pushadm.h"
 #include "pushcore.h"
 
@@ -17,7 +18,7 @@ extern const struct pushadm_cmd *const pushadm_cmds_convert[];
 extern const struct pushadm_cmd *const pushadm_cmds_event[];
 extern const struct pushadm_cmd *const pushadm_cmds_lua[];
 extern const struct pushadm_cmd *const pushadm_cmds_relay[];
-extern const struct pushadm_cmd *const pushadm_cmds_verify[];
+extern const struct pushadm_cmd *const pushadm_cmds_webhook[];
 
 static const struct pushadm_cmd *const *const cmd_tables[] = {
 	pushadm_cmds_config,
@@ -27,7 +28,7 @@ static const struct pushadm_cmd *const *const cmd_tables[] = {
 	pushadm_cmds_lua,
 	pushadm_cmds_relay,
 	pushadm_cmds_spool,
-	pushadm_cmds_verify,
+	pushadm_cmds_webhook,
 	NULL
 };
 
@@ -62,12 +63,44 @@ static void usage_all(FILE *out)
 	const struct pushadm_cmd *const *cmd;
 
 	fprintf(out, "usage: pushadm [-c dovecot.conf] [-f table|flow|json|tab|pager] "
-		"[-D] [-P] <command> [args]\n\ncommands:\n");
+		"[-D] [-P] <command> [args]\n"
+		"       pushadm --help | --version | help COMMAND\n\ncommands:\n");
 	for (table = cmd_tables; *table != NULL; table++) {
-		for (cmd = *table; *cmd != NULL; cmd++)
-			fprintf(out, "  %-14s %s\n", (*cmd)->name, (*cmd)->usage);
+		for (cmd = *table; *cmd != NULL; cmd++) {
+			if ((*cmd)->alias_of == NULL)
+				fprintf(out, "  %-14s %s\n", (*cmd)->name, (*cmd)->usage);
+		}
 	}
 	fprintf(out, "  %-14s %s\n", "help", "[COMMAND]");
+}
+
+static void cmd_print_help(const struct pushadm_cmd *cmd)
+{
+	printf("usage: pushadm %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+	if (cmd->alias_of != NULL)
+		printf("\n'%s' is the older name of 'pushadm %s'.\n",
+		       cmd->name, cmd->alias_of);
+}
+
+/* help NOUN: the noun's commands, with their help; false if none */
+static bool help_noun(const char *noun)
+{
+	const struct pushadm_cmd *const *const *table;
+	const struct pushadm_cmd *const *cmd;
+	size_t len = strlen(noun);
+	unsigned int found = 0;
+
+	for (table = cmd_tables; *table != NULL; table++) {
+		for (cmd = *table; *cmd != NULL; cmd++) {
+			if (strncmp((*cmd)->name, noun, len) != 0 ||
+			    (*cmd)->name[len] != ' ' || (*cmd)->alias_of != NULL)
+				continue;
+			if (found++ > 0)
+				putchar('\n');
+			cmd_print_help(*cmd);
+		}
+	}
+	return found > 0;
 }
 
 /* Finds the command whose (possibly multi-word) name starts argv. */
@@ -108,13 +141,29 @@ static int cmd_help(int argc, char *argv[])
 		usage_all(stdout);
 		return PUSHADM_EXIT_OK;
 	}
+	if (argc == 1 && strcmp(argv[0], "help") == 0) {
+		printf("usage: pushadm help [COMMAND]\n\nLists the commands, or "
+		       "shows a command's options (a noun alone: all of its "
+		       "commands).\n");
+		return PUSHADM_EXIT_OK;
+	}
 	cmd = cmd_find(argc, argv, &words);
-	if (cmd == NULL) {
-		fprintf(stderr, "pushadm: Unknown command '%s'\n", argv[0]);
+	if (cmd == NULL || words != argc) {
+		if (argc == 1 && help_noun(argv[0]))
+			return PUSHADM_EXIT_OK;
+		fprintf(stderr, "pushadm: Unknown command '");
+		for (int i = 0; i < argc; i++)
+			fprintf(stderr, "%s%s", i == 0 ? "" : " ", argv[i]);
+		fprintf(stderr, "' (pushadm help lists the commands)\n");
 		return PUSHADM_EXIT_USAGE;
 	}
-	printf("usage: pushadm %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+	cmd_print_help(cmd);
 	return PUSHADM_EXIT_OK;
+}
+
+static void print_version(void)
+{
+	printf("pushadm (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 }
 
 static bool parse_format(const char *name, enum pushadm_format *format_r)
@@ -128,6 +177,12 @@ static bool parse_format(const char *name, enum pushadm_format *format_r)
 	return false;
 }
 
+static const struct option global_long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
 int main(int argc, char *argv[])
 {
 	struct pushadm_ctx ctx = { .format = PUSHADM_FORMAT_DEFAULT };
@@ -136,9 +191,19 @@ int main(int argc, char *argv[])
 
 	/* a Redis or TLS peer that hangs up must fail a send, not end us */
 	signal(SIGPIPE, SIG_IGN);
+	/* getopt's own complaints are replaced by ours, which name the
+	   command as the administrator typed it */
+	opterr = 0;
 	/* '+': options after the command name belong to the command */
-	while ((c = getopt(argc, argv, "+c:f:DP")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:f:DPh", global_long_options,
+				NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			usage_all(stdout);
+			return PUSHADM_EXIT_OK;
+		case 'V':
+			print_version();
+			return PUSHADM_EXIT_OK;
 		case 'c': ctx.config_path = optarg; break;
 		case 'D': ctx.debug = true; break;
 		case 'P': ctx.show_secrets = true; break;
@@ -150,6 +215,13 @@ int main(int argc, char *argv[])
 			}
 			break;
 		default:
+			if (optopt == 'c' || optopt == 'f')
+				fprintf(stderr, "pushadm: -%c needs a value\n", optopt);
+			else if (optopt != 0)
+				fprintf(stderr, "pushadm: Unknown option -%c\n", optopt);
+			else
+				fprintf(stderr, "pushadm: Unknown option %s\n",
+					argv[optind - 1]);
 			usage_all(stderr);
 			return PUSHADM_EXIT_USAGE;
 		}
@@ -168,12 +240,20 @@ int main(int argc, char *argv[])
 		usage_all(stderr);
 		return PUSHADM_EXIT_USAGE;
 	}
+	/* pushadm NOUN VERB --help: that command's help */
+	if (argc > words && (strcmp(argv[words], "--help") == 0 ||
+			     strcmp(argv[words], "-h") == 0)) {
+		cmd_print_help(cmd);
+		return PUSHADM_EXIT_OK;
+	}
 	log_debug = ctx.debug;
 	pushcore_log_set_handler(pushadm_log);
 	pushcore_drivers_init();
 	pushcore_driver_register(&push_driver_lua);
-	/* getopt restarts for the command's own options */
+	/* getopt restarts for the command's own options, and says what it
+	   does not know itself */
 	optind = 1;
+	opterr = 1;
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);
 	pushadm_ctx_deinit(&ctx);
 	pushcore_http_deinit();

@@ -72,6 +72,9 @@ struct pushadm_cmd {
 	/* argv[0] is the command name; getopt-style parsing from there.
 	   Returns an exit code. */
 	int (*run)(struct pushadm_ctx *ctx, int argc, char *argv[]);
+	/* an older name kept working: the command it is ("webhook verify");
+	   not listed, its help says so */
+	const char *alias_of;
 };
 
 /* Formatter: one code path prints every -f format. Declare the columns,
