@@ -18,14 +18,6 @@
 /* the longest pushadm waits for doveconf or doveadm */
 #define CHILD_TIMEOUT_MSECS 10000
 
-long long pushadm_mono_msecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads fd to its end, keeping the first DOVECONF_OUTPUT_MAX bytes; -1 if
    that took longer than timeout_msecs. */
 static int read_bounded(int fd, struct pushcore_buf *out,

@@ -641,24 +641,12 @@ void relay_metrics_handle(struct relay_metrics *m, const struct pollfd *fds,
 
 /* --- pushadm relay stats ------------------------------------------------------- */
 
-static int wait_fd(int fd, short events, time_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long left = (long)(deadline - time(NULL)) * 1000;
-
-	if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	return 0;
-}
-
 /* GET /stats over the stats socket: the body, or -1 with errno */
 static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 {
 	static const char request[] = "GET /stats HTTP/1.1\r\nHost: relay\r\n\r\n";
 	union metrics_addr addr;
-	time_t deadline = time(NULL) + STATS_FETCH_TIMEOUT_SECS;
+	long long deadline = pushadm_mono_msecs() + STATS_FETCH_TIMEOUT_SECS * 1000LL;
 	char data[8192];
 	ssize_t ret;
 	int fd, err;
@@ -680,7 +668,7 @@ static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 		return -1;
 	}
 	for (;;) {
-		if (wait_fd(fd, POLLIN, deadline) < 0 ||
+		if (pushadm_wait_fd(fd, POLLIN, deadline) < 0 ||
 		    (ret = read(fd, data, sizeof(data))) < 0) {
 			err = errno;
 			close(fd);

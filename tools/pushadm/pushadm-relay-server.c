@@ -631,18 +631,6 @@ void relay_close_all(struct relay_server *srv)
 
 /* --- pushadm relay retry ------------------------------------------------ */
 
-static int wait_fd(int fd, short events, time_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long left = (long)(deadline - time(NULL)) * 1000;
-
-	if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	return 0;
-}
-
 int relay_send_retry(const char *socket_path, const char *const *ids,
 		     unsigned int count, unsigned int *done_r,
 		     const char **error_r)
@@ -651,7 +639,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	struct pushcore_relay_msg ack;
 	struct pushcore_buf buf;
 	union relay_addr addr;
-	time_t deadline = time(NULL) + 10;
+	long long deadline = pushadm_mono_msecs() + 10 * 1000;
 	char data[4096];
 	size_t frame_size = 0, off = 0;
 	ssize_t ret = -1;
@@ -666,7 +654,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 		ok = -1;
 	}
 	while (ok == 0 && off < buf.len) {
-		if (wait_fd(fd, POLLOUT, deadline) < 0 ||
+		if (pushadm_wait_fd(fd, POLLOUT, deadline) < 0 ||
 		    (ret = send(fd, buf.data + off, buf.len - off, MSG_NOSIGNAL)) < 0) {
 			*error_r = strerror(errno);
 			ok = -1;
@@ -676,7 +664,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	}
 	buf.len = 0;
 	while (ok == 0) {
-		if (wait_fd(fd, POLLIN, deadline) < 0 ||
+		if (pushadm_wait_fd(fd, POLLIN, deadline) < 0 ||
 		    (ret = read(fd, data, sizeof(data))) <= 0) {
 			*error_r = ret == 0 ? "the relay closed the connection" :
 				strerror(errno);

@@ -61,21 +61,6 @@ void pushadm_userdb_free(struct pushadm_userdb **_db)
 	free(db);
 }
 
-static int wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long long left;
-	int ret;
-
-	do {
-		left = deadline - pushadm_mono_msecs();
-		ret = poll(&pfd, 1, left < 0 ? 0 : (int)left);
-	} while (ret < 0 && errno == EINTR);
-	if (ret == 0)
-		errno = ETIMEDOUT;
-	return ret > 0 ? 0 : -1;
-}
-
 static int userdb_connect(struct pushadm_userdb *db, long long deadline)
 {
 	union {
@@ -96,7 +81,7 @@ static int userdb_connect(struct pushadm_userdb *db, long long deadline)
 	if (connect(db->fd, &addr.sa, sizeof(addr.un)) < 0) {
 		if (errno != EAGAIN && errno != EINPROGRESS)
 			return -1;
-		if (wait_fd(db->fd, POLLOUT, deadline) < 0 ||
+		if (pushadm_wait_fd(db->fd, POLLOUT, deadline) < 0 ||
 		    getsockopt(db->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			return -1;
 		if (err != 0) {
@@ -117,7 +102,7 @@ static int write_all(struct pushadm_userdb *db, const char *data, size_t len,
 		if (ret < 0 && errno != EAGAIN && errno != EINTR)
 			return -1;
 		if (ret < 0) {
-			if (wait_fd(db->fd, POLLOUT, deadline) < 0)
+			if (pushadm_wait_fd(db->fd, POLLOUT, deadline) < 0)
 				return -1;
 			continue;
 		}
@@ -151,7 +136,7 @@ static int read_line(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			return -1;
 		}
 		if (ret < 0) {
-			if (wait_fd(db->fd, POLLIN, deadline) < 0) {
+			if (pushadm_wait_fd(db->fd, POLLIN, deadline) < 0) {
 				*error_r = "no answer in time";
 				return -1;
 			}
