@@ -262,7 +262,7 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
     return row
 
 
-def print_rows(rows, connections, mails, rounds):
+def print_rows(rows, connections, mails, rounds, legend=True):
     print("%-50s %9s %6s %9s %9s %8s %9s %9s %6s %6s %6s %6s %6s %6s" % (
         "scenario", "mails/s", "ratio", "ms/mail", "received", "spooled",
         "p50 ms", "p99 ms", "cpu", "c-rat", "dovec", "relay", "endp", "client"))
@@ -271,6 +271,8 @@ def print_rows(rows, connections, mails, rounds):
             r["name"], r["rate"], r["ratio"], r["ms"], r["received"],
             r["spooled"], r["p50"], r["p99"], r["cpu"], r["cpu_ratio"],
             r["cpu_dovecot"], r["cpu_relay"], r["cpu_endpoint"], r["cpu_client"]))
+    if not legend:
+        return
     print("(%d round(s), medians; %d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
           " ones; ratio: to the baseline of this run; ms/mail: the wall time one"
           " connection spent per mail; received: messages notified (each counted once),"
@@ -295,7 +297,13 @@ def main():
     a = ap.parse_args()
     global ONLY
     ONLY = a.only
-    rounds = [one_round(a) for _ in range(max(1, a.rounds))]
+    rounds = []
+    for i in range(max(1, a.rounds)):
+        rounds.append(one_round(a))
+        if a.rounds > 1:	# each round as it ends: how far the rounds differ
+            print("round %d:" % (i + 1))
+            print_rows(median_rows(rounds[-1:]), a.connections, a.mails, 1, legend=False)
+            sys.stdout.flush()
     print_rows(median_rows(rounds), a.connections, a.mails, len(rounds))
 
 

@@ -93,31 +93,29 @@ def test_log_debug_category_and_driver_filter():
             "push_notification_driver": "http:url=%s/hook events=MessageNew" % r.url,
             "push_notification_driver2": "ox:url=%s/ox" % r.url,
         }
-        # no mail_debug: only the filter turns debug lines on
-        conf = "log_debug = category=push_notify\n"
-        with Dovecot(**ours(plugin, extra_conf=conf)) as d:
-            d.set_ox_metadata("alice", "user=alice")
-            d.lmtp_deliver(["alice"], make_message())
-            r.wait_for(2)
-            d.wait_log(r"Debug: .*push_notify: push_notification_driver \(http\): "
-                       r"Notification \S+ sent to ")
-            d.wait_log(r"Debug: .*push_notify: push_notification_driver2 \(ox\): ")
-            # nothing else of Dovecot's debugs
-            assert not [l for l in d.log_lines() if "Debug:" in l and
-                        "push_notify: " not in l], d.log()
-        conf = "log_debug = category=push_notify AND driver=ox\n"
-        r.requests.clear()
-        with Dovecot(**ours(plugin, extra_conf=conf)) as d:
-            d.set_ox_metadata("alice", "user=alice")
-            d.lmtp_deliver(["alice"], make_message())
-            r.wait_for(2)
-            d.wait_log(r"Debug: .*push_notify: push_notification_driver2 \(ox\): "
-                       r"Notification \S+ sent to ")
-            # a line of the driver instance's event, not an outcome's
-            d.wait_log(r"Debug: .*push_notify: push_notification_driver2 \(ox\): "
-                       r"Sending notification: ")
-            debug = [l for l in d.log_lines() if "Debug:" in l]
-            assert debug and all("(ox): " in l for l in debug), debug
+
+        def debug_lines(log_filter, *waits):
+            """One delivery with log_debug = log_filter (no mail_debug: only
+            the filter turns debug lines on); its Debug lines once each of
+            waits was logged."""
+            r.requests.clear()
+            with Dovecot(**ours(plugin, extra_conf="log_debug = %s\n" % log_filter)) as d:
+                d.set_ox_metadata("alice", "user=alice")
+                d.lmtp_deliver(["alice"], make_message())
+                r.wait_for(2)
+                for rx in waits:
+                    d.wait_log(r"Debug: .*push_notify: " + rx)
+                return [l for l in d.log_lines() if "Debug:" in l]
+
+        ox_sent = r"push_notification_driver2 \(ox\): Notification \S+ sent to "
+        debug = debug_lines("category=push_notify", ox_sent,
+                            r"push_notification_driver \(http\): Notification \S+ sent to ")
+        # nothing else of Dovecot's debugs
+        assert all("push_notify: " in l for l in debug), debug
+        # a line of the driver instance's event, not an outcome's
+        debug = debug_lines("category=push_notify AND driver=ox", ox_sent,
+                            r"push_notification_driver2 \(ox\): Sending notification: ")
+        assert all("(ox): " in l for l in debug), debug
 
 
 def test_stats_count_relayed():
