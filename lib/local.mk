@@ -13,7 +13,6 @@ pushcore_headers = \
 	lib/pushcore-mem.h \
 	lib/pushcore-payload.h \
 	lib/pushcore-redact.h \
-	lib/pushcore-redis.h \
 	lib/pushcore-settings.h \
 	lib/pushcore-sign.h \
 	lib/pushcore-spec.h \
@@ -32,9 +31,7 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-mem.c \
 	lib/pushcore-payload.c \
 	lib/pushcore-redact.c \
-	lib/pushcore-redis.c \
-	lib/pushcore-redis-conn.h \
-	lib/pushcore-redis-conn.c \
+	lib/pushcore-module.c \
 	lib/pushcore-settings.c \
 	lib/pushcore-relay-client.h \
 	lib/pushcore-relay-client.c \
@@ -46,13 +43,35 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-text.c \
 	lib/push-driver-dlog.c \
 	lib/push-driver-http.c \
-	lib/push-driver-lua.c \
-	lib/push-driver-ox.c \
-	lib/push-driver-redis.c
+	lib/push-driver-ox.c
 
-lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) $(HIREDIS_CFLAGS) $(LUA_CFLAGS) -fvisibility=default
-lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(HIREDIS_LIBS) $(LUA_LIBS)
+# driver modules: $(pkglibdir)/drivers/push_driver_NAME.so, loaded when a
+# configuration names the driver (lib/pushcore-module.c)
+pushdriverdir = $(pkglibdir)/drivers
+
+lib_libpushcore_la_CPPFLAGS = -DPUSHCORE_MODULE_DIR='"$(pushdriverdir)"'
+lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) -fvisibility=default
+lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(DL_LIBS)
 lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined
+
+# the modules: each links libpushcore and its own libraries, nothing more
+pushdriver_LTLIBRARIES = lib/drivers/push_driver_lua.la lib/drivers/push_driver_redis.la
+pushdriver_ldflags = -module -avoid-version -shared -no-undefined
+
+lib_drivers_push_driver_lua_la_SOURCES = lib/push-driver-lua.c
+lib_drivers_push_driver_lua_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+lib_drivers_push_driver_lua_la_LIBADD = lib/libpushcore.la $(LUA_LIBS)
+lib_drivers_push_driver_lua_la_LDFLAGS = $(pushdriver_ldflags)
+
+lib_drivers_push_driver_redis_la_SOURCES = \
+	lib/push-driver-redis.c \
+	lib/pushcore-redis.h \
+	lib/pushcore-redis.c \
+	lib/pushcore-redis-conn.h \
+	lib/pushcore-redis-conn.c
+lib_drivers_push_driver_redis_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS)
+lib_drivers_push_driver_redis_la_LIBADD = lib/libpushcore.la $(CURL_LIBS) $(HIREDIS_LIBS) $(SSL_LIBS)
+lib_drivers_push_driver_redis_la_LDFLAGS = $(pushdriver_ldflags)
 
 pushcoreincludedir = $(includedir)/pushcore
 pushcoreinclude_HEADERS = $(pushcore_headers)

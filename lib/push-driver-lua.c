@@ -5,9 +5,9 @@
    No script can stop or crash a delivery: every call runs protected, with
    a memory cap and a time budget, and os.exit is disabled. docs/lua.md.
 
-   Registered by the push_notify_lua plugin (and pushadm), not by
-   pushcore_drivers_init(): like the reference, "lua" is only known where the
-   Lua plugin is loaded. */
+   A module of its own (push_driver_lua.so, package dovecot-push-notify-lua):
+   libpushcore loads it when a configuration names "lua", so only processes
+   that run scripts have Lua in them. */
 #include "pushcore-driver.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
@@ -219,10 +219,10 @@ static void push_flags(lua_State *L, long long flags)
 	unsigned int i;
 
 	lua_newtable(L);
-	for (i = 0; pushcore_flag_names[i] != NULL; i++) {
+	for (i = 0; pushcore_flag_name(i) != NULL; i++) {
 		if ((flags & (1LL << i)) == 0)
 			continue;
-		lua_pushstring(L, pushcore_flag_names[i]);
+		lua_pushstring(L, pushcore_flag_name(i));
 		lua_rawseti(L, -2, n++);
 	}
 }
@@ -241,7 +241,7 @@ static void push_list(lua_State *L, const char *const *list)
 static void push_value(lua_State *L, enum pushcore_field f,
 		       const struct pushcore_value *v)
 {
-	switch (pushcore_fields[f].type) {
+	switch (pushcore_field_info(f)->type) {
 	case PUSHCORE_FIELD_TYPE_STRING: lua_pushstring(L, v->str); break;
 	case PUSHCORE_FIELD_TYPE_INT: lua_pushinteger(L, v->num); break;
 	case PUSHCORE_FIELD_TYPE_FLAGS: push_flags(L, v->num); break;
@@ -267,7 +267,7 @@ static void push_reference_fields(lua_State *L, const struct pushcore_event *ev)
 		for (i = 0; i < sizeof(empty_strings) / sizeof(empty_strings[0]); i++) {
 			if (!f[empty_strings[i]].set) {
 				lua_pushstring(L, "");
-				lua_setfield(L, -2, pushcore_fields[empty_strings[i]].name);
+				lua_setfield(L, -2, pushcore_field_info(empty_strings[i])->name);
 			}
 		}
 		break;
@@ -282,7 +282,7 @@ static void push_reference_fields(lua_State *L, const struct pushcore_event *ev)
 		lua_setfield(L, -2, "keywords");
 		if (!f[kw].set) {
 			push_list(L, NULL);
-			lua_setfield(L, -2, pushcore_fields[kw].name);
+			lua_setfield(L, -2, pushcore_field_info(kw)->name);
 		}
 		if (!f[PUSHCORE_FIELD_FLAGS].set) {
 			push_flags(L, 0);
@@ -311,23 +311,23 @@ static void push_event(struct lua_script *s, const struct pushcore_event *ev)
 	const enum pushcore_field *f;
 
 	lua_newtable(L);
-	lua_pushstring(L, pushcore_events[ev->type].name);
+	lua_pushstring(L, pushcore_event_info(ev->type)->name);
 	lua_setfield(L, -2, "name");
 	lua_pushstring(L, s->inst->user->username);
 	lua_setfield(L, -2, "user");
 	lua_pushstring(L, ev->mailbox);
 	lua_setfield(L, -2, "mailbox");
-	if (pushcore_events[ev->type].is_message) {
+	if (pushcore_event_info(ev->type)->is_message) {
 		lua_pushinteger(L, ev->uid);
 		lua_setfield(L, -2, "uid");
 		lua_pushinteger(L, ev->uidvalidity);
 		lua_setfield(L, -2, "uid_validity");
 	}
-	for (f = pushcore_events[ev->type].fields; *f != PUSHCORE_FIELD_COUNT; f++) {
+	for (f = pushcore_event_info(ev->type)->fields; *f != PUSHCORE_FIELD_COUNT; f++) {
 		if (!ev->fields[*f].set)
 			continue;
 		push_value(L, *f, &ev->fields[*f]);
-		lua_setfield(L, -2, pushcore_fields[*f].name);
+		lua_setfield(L, -2, pushcore_field_info(*f)->name);
 	}
 	push_reference_fields(L, ev);
 }
@@ -413,7 +413,7 @@ static int lua_driver_init(struct pushcore_driver_instance *inst, const char **e
 	}
 	/* ask only for the events the script handles */
 	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++) {
-		snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_events[i].lua_name);
+		snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_event_info(i)->lua_name);
 		if (lua_has_function(s->L, fn))
 			inst->events |= PUSHCORE_EVENT_MASK(i);
 	}
@@ -450,7 +450,7 @@ static void lua_process(struct pushcore_driver_instance *inst,
 	struct lua_script *s = inst->context;
 	char fn[128];
 
-	snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_events[ev->type].lua_name);
+	snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_event_info(ev->type)->lua_name);
 	lua_getglobal(s->L, fn);
 	lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->ctx_ref);
 	push_event(s, ev);
@@ -491,19 +491,50 @@ static void lua_driver_deinit(struct pushcore_driver_instance *inst)
 	s->L = NULL;
 }
 
-const struct pushcore_driver push_driver_lua = {
+/* pushadm lua check: every function a script may define, and whether
+   it does. */
+static void lua_describe(struct pushcore_driver_instance *inst,
+			 void (*report)(void *context, const char *item,
+					const char *state, bool problem),
+			 void *context)
+{
+	struct lua_script *s = inst->context;
+	char fn[128];
+	bool defined, required;
+	int i;
+
+	for (i = -1; i <= PUSHCORE_EVENT_COUNT; i++) {
+		if (i == -1)
+			snprintf(fn, sizeof(fn), FN_PREFIX "begin_txn");
+		else if (i == PUSHCORE_EVENT_COUNT)
+			snprintf(fn, sizeof(fn), FN_PREFIX "end_txn");
+		else
+			snprintf(fn, sizeof(fn), FN_PREFIX "event_%s",
+				 pushcore_event_info(i)->lua_name);
+		defined = s != NULL && s->L != NULL && lua_has_function(s->L, fn);
+		required = i == -1 || i == PUSHCORE_EVENT_COUNT;
+		report(context, fn, defined ? "defined" : required ?
+		       "MISSING (required)" : "not defined (event skipped)",
+		       !defined && required);
+	}
+}
+
+static const struct pushcore_driver push_driver_lua = {
 	.name = "lua",
 	.init = lua_driver_init,
 	.begin_txn = lua_begin_txn,
 	.process = lua_process,
 	.end_txn = lua_end_txn,
 	.deinit = lua_driver_deinit,
+	.describe = lua_describe,
 };
 
-bool push_driver_lua_has_function(const struct pushcore_driver_instance *inst,
-				  const char *name)
-{
-	const struct lua_script *s = inst->context;
+static const struct pushcore_driver *const lua_drivers[] = {
+	&push_driver_lua, NULL
+};
 
-	return s != NULL && s->L != NULL && lua_has_function(s->L, name);
-}
+/* the module's entry (pushcore-driver.h): push_driver_lua.so */
+PUSHCORE_DRIVER_MODULE_EXPORT const struct pushcore_driver_module pushcore_driver_module = {
+	.abi_version = PUSHCORE_DRIVER_ABI_VERSION,
+	.drivers = lua_drivers,
+};

@@ -229,7 +229,7 @@ static void ox_build_body(struct pushcore_json *json, const char *user,
 	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
 		if (!ev->fields[optional[i]].set)
 			continue;
-		pushcore_json_key(json, pushcore_fields[optional[i]].name);
+		pushcore_json_key(json, pushcore_field_info(optional[i])->name);
 		pushcore_json_string(json, ev->fields[optional[i]].str);
 	}
 	if (have_unseen) {

@@ -16,6 +16,7 @@
 #include "pushcore-spool.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -111,31 +112,73 @@ static void redis_process(struct pushcore_driver_instance *inst,
 		rtxn->events[rtxn->count++] = ev;
 }
 
-/* The XADD as a request: method XADD, the Redis URL, and the stream entry's
-   fields in headers (pushcore-driver.h). The delivery's spool entry and the
-   relay's rebuild both make it here, from the settings. */
+/* What an XADD needs beside the URL and the body: the resend operation's
+   context (pushcore-http.h). */
+struct redis_resend_ctx {
+	const char *stream, *user, *event, *id;
+	unsigned int maxlen;
+};
+
+static int redis_resend_send(const struct pushcore_http_request *const *reqs,
+			     unsigned int count, unsigned int timeout_msecs,
+			     unsigned int *sent_r, const char **error_r);
+static const struct pushcore_resend redis_resend = {
+	.send = redis_resend_send,
+};
+
+/* The XADD as a request: method XADD, the Redis URL, the document, and
+   the stream entry's other fields in the resend context. The delivery's
+   spool entry and the relay's rebuild both make it here, from the
+   settings. */
 static void redis_request(struct pushcore_driver_instance *inst,
 			  struct pushcore_pool *pool, const char *user,
-			  const char *event, const void *body, size_t body_len,
-			  struct pushcore_http_request *req)
+			  const char *event, const char *id, const void *body,
+			  size_t body_len, struct pushcore_http_request *req)
 {
 	struct redis_config *cfg = inst->context;
-	const char **headers = pushcore_palloc(pool, sizeof(*headers) * 5);
+	struct redis_resend_ctx *ctx = pushcore_palloc(pool, sizeof(*ctx));
 
-	headers[0] = pushcore_psprintf(pool, "stream: %s", cfg->stream);
-	headers[1] = pushcore_psprintf(pool, "maxlen: %u", cfg->maxlen);
-	headers[2] = pushcore_psprintf(pool, "user: %s", user);
-	headers[3] = pushcore_psprintf(pool, "event: %s", event);
-	headers[4] = NULL;
+	ctx->stream = cfg->stream;
+	ctx->maxlen = cfg->maxlen;
+	ctx->user = pushcore_pstrdup(pool, user);
+	ctx->event = event;
+	ctx->id = pushcore_pstrdup(pool, id);
 	memset(req, 0, sizeof(*req));
 	req->method = "XADD";
 	req->url = cfg->url;
 	req->tls_ca_file = cfg->tls_ca_file;
-	req->headers = headers;
 	req->body = body;
 	req->body_len = body_len;
 	req->timeout_msecs = cfg->timeout_msecs;
 	req->max_attempts = 1;
+	req->resend = &redis_resend;
+	req->resend_ctx = ctx;
+}
+
+/* The resend operation: the requests' XADDs in one pipeline, to the
+   server of the first (the caller groups them by method and URL). */
+static int redis_resend_send(const struct pushcore_http_request *const *reqs,
+			     unsigned int count, unsigned int timeout_msecs,
+			     unsigned int *sent_r, const char **error_r)
+{
+	struct pushcore_redis_add *adds;
+	const struct redis_resend_ctx *ctx;
+	unsigned int i;
+	int ret;
+
+	adds = pushcore_xmalloc(sizeof(*adds) * count);
+	for (i = 0; i < count; i++) {
+		ctx = reqs[i]->resend_ctx;
+		adds[i] = (struct pushcore_redis_add){
+			.stream = ctx->stream, .maxlen = ctx->maxlen,
+			.user = ctx->user, .event = ctx->event, .id = ctx->id,
+			.json = reqs[i]->body, .json_len = reqs[i]->body_len,
+		};
+	}
+	ret = pushcore_redis_xadd(reqs[0]->url, reqs[0]->tls_ca_file,
+				  timeout_msecs, adds, count, sent_r, error_r);
+	free(adds);
+	return ret;
 }
 
 /* The XADD as a spool entry (the same request the relay rebuilds). */
@@ -146,8 +189,8 @@ static void redis_entry(struct pushcore_driver_instance *inst,
 	struct pushcore_http_request req;
 
 	memset(e, 0, sizeof(*e));
-	redis_request(inst, txn->pool, add->user, add->event, add->json,
-		      add->json_len, &req);
+	redis_request(inst, txn->pool, add->user, add->event, add->id,
+		      add->json, add->json_len, &req);
 	pushcore_driver_spool_entry(inst, txn, &req, add->id, e);
 }
 
@@ -242,7 +285,7 @@ static const char *redis_body_event(const char *body, size_t body_len)
 		memcpy(name, p, (size_t)(q - p));
 		name[q - p] = '\0';
 		type = pushcore_event_lookup(name);
-		return type < 0 ? NULL : pushcore_events[type].name;
+		return type < 0 ? NULL : pushcore_event_name(type);
 	}
 	return NULL;
 }
@@ -254,6 +297,8 @@ static int redis_rebuild(struct pushcore_driver_instance *inst,
 {
 	const char *event = redis_body_event(e->body, e->body_len);
 
+	/* also the records spooled before the resend operation existed:
+	   the same method, user and body */
 	if (strcmp(e->method, "XADD") != 0) {
 		*error_r = pushcore_psprintf(pool, "method %s is not the redis "
 					     "driver's (XADD)", e->method);
@@ -263,7 +308,8 @@ static int redis_rebuild(struct pushcore_driver_instance *inst,
 		*error_r = "the body names no known event";
 		return -1;
 	}
-	redis_request(inst, pool, e->user, event, e->body, e->body_len, req_r);
+	redis_request(inst, pool, e->user, event, e->id, e->body, e->body_len,
+		      req_r);
 	return 0;
 }
 
@@ -291,7 +337,7 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 		adds[i].stream = cfg->stream;
 		adds[i].maxlen = cfg->maxlen;
 		adds[i].user = inst->user->username;
-		adds[i].event = pushcore_events[rtxn->events[i]->type].name;
+		adds[i].event = pushcore_event_name(rtxn->events[i]->type);
 		adds[i].id = rtxn->events[i]->id;
 	}
 	if (pushcore_relay_wanted(inst->user))
@@ -300,11 +346,22 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 		redis_send(inst, txn, adds, rtxn->count);
 }
 
-const struct pushcore_driver push_driver_redis = {
+static const struct pushcore_driver push_driver_redis = {
 	.name = "redis",
 	.init = redis_init,
 	.begin_txn = redis_begin_txn,
 	.process = redis_process,
 	.end_txn = redis_end_txn,
 	.rebuild = redis_rebuild,
+};
+
+static const struct pushcore_driver *const redis_drivers[] = {
+	&push_driver_redis, NULL
+};
+
+/* the module's entry (pushcore-driver.h): push_driver_redis.so */
+PUSHCORE_DRIVER_MODULE_EXPORT const struct pushcore_driver_module pushcore_driver_module = {
+	.abi_version = PUSHCORE_DRIVER_ABI_VERSION,
+	.drivers = redis_drivers,
+	.deinit = pushcore_redis_deinit,
 };

@@ -19,7 +19,6 @@
 extern const struct pushcore_driver push_driver_dlog;
 extern const struct pushcore_driver push_driver_ox;
 extern const struct pushcore_driver push_driver_http;
-extern const struct pushcore_driver push_driver_redis;
 
 static const struct pushcore_driver *drivers[MAX_DRIVERS];
 static unsigned int driver_count = 0;
@@ -60,7 +59,6 @@ void pushcore_drivers_init(void)
 	pushcore_driver_register(&push_driver_dlog);
 	pushcore_driver_register(&push_driver_ox);
 	pushcore_driver_register(&push_driver_http);
-	pushcore_driver_register(&push_driver_redis);
 }
 
 struct pushcore_user *
@@ -106,11 +104,10 @@ int pushcore_user_add_driver_spec(struct pushcore_user *user,
 	const char *error;
 
 	inst = pushcore_palloc(user->pool, sizeof(*inst));
-	inst->driver = pushcore_driver_lookup(spec->name);
-	if (inst->driver == NULL) {
-		*error_r = pushcore_psprintf(user->pool,
-			"%s: Unknown push notification driver: %s",
-			setting_name, spec->name);
+	if (pushcore_driver_load(spec->name, user->module_dir, &inst->driver,
+				 &error) < 0) {
+		*error_r = pushcore_psprintf(user->pool, "%s: %s",
+					     setting_name, error);
 		return -1;
 	}
 	inst->user = user;
@@ -419,6 +416,24 @@ int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
 		return -1;
 	}
 	return inst->driver->rebuild(inst, pool, e, req_r, error_r);
+}
+
+int pushcore_resend(const struct pushcore_http_request *const *reqs,
+		    unsigned int count, unsigned int timeout_msecs,
+		    unsigned int *sent_r, const char **error_r)
+{
+	unsigned int i;
+
+	*sent_r = 0;
+	if (count == 0)
+		return 0;
+	for (i = 0; i < count; i++) {
+		if (reqs[i]->resend == NULL || reqs[i]->resend != reqs[0]->resend) {
+			*error_r = "requests of different transports in one batch";
+			return -1;
+		}
+	}
+	return reqs[0]->resend->send(reqs, count, timeout_msecs, sent_r, error_r);
 }
 
 struct pushcore_driver_instance *

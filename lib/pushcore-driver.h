@@ -79,6 +79,13 @@ struct pushcore_driver {
 	int (*rebuild)(struct pushcore_driver_instance *inst, struct pushcore_pool *pool,
 		       const struct pushcore_spool_entry *e,
 		       struct pushcore_http_request *req_r, const char **error_r);
+	/* Optional, for pushadm's checks (pushadm lua check): reports what
+	   the instance is made of (a script's functions), one item at a
+	   time: its name, its state, and whether that is a problem. */
+	void (*describe)(struct pushcore_driver_instance *inst,
+			 void (*report)(void *context, const char *item,
+					const char *state, bool problem),
+			 void *context);
 };
 
 struct pushcore_driver_instance {
@@ -112,6 +119,10 @@ struct pushcore_user {
 	   waits for its acknowledgement (pushcore-relay-client.h) */
 	const char *relay_socket;
 	unsigned int relay_timeout_msecs;
+	/* where driver modules are looked for (NULL: the directory
+	   configure chose, PUSHCORE_MODULE_DIR); the setting
+	   push_notification_module_dir (2.4: push_notify_module_dir) */
+	const char *module_dir;
 	unsigned int instance_count;
 	struct pushcore_driver_instance **instances;
 };
@@ -129,14 +140,38 @@ void pushcore_driver_register(const struct pushcore_driver *driver);
 void pushcore_driver_unregister(const struct pushcore_driver *driver);
 const struct pushcore_driver *pushcore_driver_lookup(const char *name);
 
-/* Registers the built-in drivers (dlog, ox, http, redis); idempotent. */
+/* Registers the built-in drivers (dlog, ox, http); idempotent. Other
+   drivers (lua, redis, third parties') are modules, loaded when a
+   configuration names them. */
 void pushcore_drivers_init(void);
-/* The Lua driver, registered only by hosts that offer it (the
-   push_notify_lua plugin, pushadm). */
-extern const struct pushcore_driver push_driver_lua;
-/* Whether a lua driver instance's script defines a global function. */
-bool push_driver_lua_has_function(const struct pushcore_driver_instance *inst,
-				  const char *name);
+/* Calls the deinit of every module loaded (they stay mapped). */
+void pushcore_drivers_deinit(void);
+
+/* A driver module: a shared object DIR/push_driver_NAME.so that defines
+   PUSHCORE_DRIVER_MODULE_SYMBOL as a struct pushcore_driver_module whose
+   abi_version is the PUSHCORE_DRIVER_ABI_VERSION it was built against.
+   A module built for another ABI version is refused. docs/driver-api.md. */
+#define PUSHCORE_DRIVER_ABI_VERSION 1
+/* the one symbol a module exports, whatever its visibility default */
+#define PUSHCORE_DRIVER_MODULE_EXPORT __attribute__((visibility("default")))
+#define PUSHCORE_DRIVER_MODULE_SYMBOL "pushcore_driver_module"
+struct pushcore_driver_module {
+	unsigned int abi_version;
+	/* the drivers it registers, NULL-terminated (one of them is named
+	   NAME: the file name says which module to load for a driver) */
+	const struct pushcore_driver *const *drivers;
+	/* Optional: the process ends (closes kept connections) */
+	void (*deinit)(void);
+};
+/* Loads the module of the driver name from dir (NULL: the default
+   directory) unless the driver is registered already. -1 with *error_r:
+   no such module (naming the package to install for the project's own
+   drivers), or it could not be loaded. */
+int pushcore_driver_load(const char *name, const char *dir,
+			 const struct pushcore_driver **driver_r,
+			 const char **error_r);
+/* The directory modules are looked for by default. */
+const char *pushcore_driver_module_dir(void);
 
 struct pushcore_user *
 pushcore_user_new(const char *username, const struct pushcore_host *host,

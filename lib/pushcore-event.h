@@ -99,9 +99,15 @@ struct pushcore_event {
 	struct pushcore_value fields[PUSHCORE_FIELD_COUNT];
 };
 
-extern const struct pushcore_event_info pushcore_events[PUSHCORE_EVENT_COUNT];
-extern const struct pushcore_field_info pushcore_fields[PUSHCORE_FIELD_COUNT];
-extern const char *const pushcore_flag_names[];	/* bit i -> "\Answered"... */
+/* The event table, the field table and the flag names. Accessors, not
+   arrays: adding an event or a field changes no exported symbol's size. */
+const struct pushcore_event_info *
+pushcore_event_info(enum pushcore_event_type type);
+/* "MessageNew" */
+const char *pushcore_event_name(enum pushcore_event_type type);
+const struct pushcore_field_info *pushcore_field_info(enum pushcore_field field);
+/* bit i of PUSHCORE_FLAG_* -> "\Answered"...; NULL past the last */
+const char *pushcore_flag_name(unsigned int bit);
 
 /* Case-insensitive, like the reference. Returns -1 if unknown. */
 int pushcore_event_lookup(const char *name);

@@ -54,7 +54,31 @@ struct pushcore_http_request {
 	const char *resign_secret_file;
 	pushcore_http_callback_t *callback;
 	void *context;
+	/* NULL: an HTTP request. Else a driver's own transport (redis: XADD)
+	   made the request in its rebuild hook: method names the transport,
+	   url its server, body is the record's, and resend_ctx holds what
+	   the driver's resend operation needs beside them. The relay and the
+	   dispatcher send it with pushcore_resend(), never over HTTP. */
+	const struct pushcore_resend *resend;
+	const void *resend_ctx;
 };
+
+/* The resend operation of a driver whose transport is not HTTP. */
+struct pushcore_resend {
+	/* Sends reqs[0..count), all made by rebuild hooks of this resend
+	   with the same method and url, in order, within timeout_msecs.
+	   Returns 0 if all were sent, else -1 with *sent_r the number that
+	   were (the first ones) and *error_r (no credentials in it). */
+	int (*send)(const struct pushcore_http_request *const *reqs,
+		    unsigned int count, unsigned int timeout_msecs,
+		    unsigned int *sent_r, const char **error_r);
+};
+
+/* Sends requests that have a resend operation (req->resend != NULL, all
+   the same one) as struct pushcore_resend says. */
+int pushcore_resend(const struct pushcore_http_request *const *reqs,
+		    unsigned int count, unsigned int timeout_msecs,
+		    unsigned int *sent_r, const char **error_r);
 
 /* Queues a request (everything is copied). Sending starts in
    pushcore_http_run(). Returns false, with *error_r, if the request can't be

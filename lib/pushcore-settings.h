@@ -24,6 +24,9 @@ struct pushcore_user;
 
 #define PUSHCORE_SETTING_DRIVER "push_notification_driver"
 #define PUSHCORE_SETTING_BACKEND "push_notification_backend"
+/* where driver modules are (2.4: push_notify_module_dir); unset: the
+   directory configure chose */
+#define PUSHCORE_SETTING_MODULE_DIR "push_notification_module_dir"
 
 /* A 2.3 setting's value; NULL or "" when unset. */
 typedef const char *pushcore_setting_get_t(void *context, const char *name);
@@ -40,7 +43,8 @@ const char *pushcore_setting_numbered(struct pushcore_pool *pool,
 				      const char *base, unsigned int n);
 
 /* Dovecot 2.3: starts the drivers of push_notification_driver* (else
-   push_notification_backend*) for user. tried may be NULL. Returns how many
+   push_notification_backend*) for user, their modules looked for in
+   push_notification_module_dir if it is set. tried may be NULL. Returns how many
    started. */
 unsigned int pushcore_settings_add_drivers(struct pushcore_user *user,
 					   pushcore_setting_get_t *get,

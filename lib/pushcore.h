@@ -7,7 +7,6 @@
 #include "pushcore-mem.h"
 #include "pushcore-log.h"
 #include "pushcore-redact.h"
-#include "pushcore-redis.h"
 #include "pushcore-text.h"
 #include "pushcore-event.h"
 #include "pushcore-spec.h"

@@ -24,5 +24,5 @@ void push_notify_plugin_deinit(void)
 	mail_storage_hooks_remove(&push_notify_storage_hooks);
 	push_notify_txn_unregister();
 	pushcore_http_deinit();
-	pushcore_redis_deinit();
+	pushcore_drivers_deinit();
 }

@@ -150,6 +150,8 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 	puser->puser->spool_only = set->spool_only;
 	puser->puser->relay_socket = p_strdup(puser->user->pool, set->relay_socket);
 	puser->puser->relay_timeout_msecs = set->relay_timeout;
+	if (set->module_dir[0] != '\0')
+		puser->puser->module_dir = p_strdup(puser->user->pool, set->module_dir);
 	/* the order and the stopping rule: libpushcore, shared with pushadm */
 	T_BEGIN {
 		(void)pushcore_settings_add_blocks(puser->puser, names, count,

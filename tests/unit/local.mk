@@ -44,7 +44,10 @@ tests_unit_test_relay_proto_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_relay_proto_LDADD = lib/libpushcore.la
 
 # the relay's sending engine, with a resolver of its own
+# (and the redis module's XADD code, for the relay's resend batches)
 tests_unit_test_relay_queue_SOURCES = $(unit_common) tests/unit/test-relay-queue.c \
-	tools/pushadm/pushadm-relay-queue.h tools/pushadm/pushadm-relay-queue.c
+	tools/pushadm/pushadm-relay-queue.h tools/pushadm/pushadm-relay-queue.c \
+	lib/pushcore-redis.c lib/pushcore-redis-conn.c
 tests_unit_test_relay_queue_CPPFLAGS = $(unit_cppflags) -I$(top_srcdir)/tools/pushadm
-tests_unit_test_relay_queue_LDADD = lib/libpushcore.la -lpthread
+tests_unit_test_relay_queue_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS)
+tests_unit_test_relay_queue_LDADD = lib/libpushcore.la $(CURL_LIBS) $(HIREDIS_LIBS) $(SSL_LIBS) -lpthread

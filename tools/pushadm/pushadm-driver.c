@@ -40,7 +40,7 @@ struct pushcore_event *pushadm_event_add(struct pushcore_txn *txn,
 	struct pushcore_event *ev = pushcore_txn_add(txn, type, mailbox);
 	struct pushcore_pool *pool = txn->pool;
 
-	if (!pushcore_events[type].is_message) {
+	if (!pushcore_event_info(type)->is_message) {
 		if (type == PUSHCORE_EVENT_MAILBOX_RENAME)
 			pushcore_event_set_str(pool, ev, PUSHCORE_FIELD_MAILBOX_OLD, "Old");
 		return ev;
@@ -223,7 +223,7 @@ static const char *events_of(struct pushcore_pool *pool, uint32_t mask)
 	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++) {
 		if ((mask & PUSHCORE_EVENT_MASK(i)) != 0)
 			pushcore_buf_printf(&buf, "%s%s", buf.len == 0 ? "" : ",",
-					    pushcore_events[i].name);
+					    pushcore_event_info(i)->name);
 	}
 	ret = pushcore_pstrdup(pool, buf.data);
 	pushcore_buf_free(&buf);

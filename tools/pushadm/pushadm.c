@@ -171,12 +171,11 @@ int main(int argc, char *argv[])
 	log_debug = ctx.debug;
 	pushcore_log_set_handler(pushadm_log);
 	pushcore_drivers_init();
-	pushcore_driver_register(&push_driver_lua);
 	/* getopt restarts for the command's own options */
 	optind = 1;
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);
 	free(ctx.doveconf_error);
 	pushcore_http_deinit();
-	pushcore_redis_deinit();
+	pushcore_drivers_deinit();
 	return ret;
 }
