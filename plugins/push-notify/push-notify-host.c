@@ -9,14 +9,13 @@
 
 #define PRIVATE_PREFIX "/private/"
 
-/* host_ctx is the struct mail_user the line is about, or NULL. */
+/* host_ctx is the struct push_notify_user the line is about (the
+   context push-notify-user.c gave libpushcore), or NULL. */
 static void push_notify_log(enum pushcore_log_level level, void *host_ctx,
 			    const char *line)
 {
-	struct mail_user *user = host_ctx;
-	struct push_notify_user *puser =
-		user == NULL ? NULL : PUSH_NOTIFY_USER_CONTEXT(user);
-	struct event *event = user == NULL ? NULL : user->event;
+	struct push_notify_user *puser = host_ctx;
+	struct event *event = puser == NULL ? NULL : puser->user->event;
 
 	if (event == NULL) {
 		switch (level) {
@@ -42,8 +41,7 @@ static void push_notify_log(enum pushcore_log_level level, void *host_ctx,
 		e_debug(event, "push_notify: %s", line);
 		break;
 	case PUSHCORE_LOG_DLOG:
-		e_debug(puser != NULL ? puser->dlog_event : event,
-			"push_notify: %s", line);
+		e_debug(puser->dlog_event, "push_notify: %s", line);
 		break;
 	case PUSHCORE_LOG_INFO:
 		e_info(event, "push_notify: %s", line);
@@ -67,7 +65,8 @@ void push_notify_log_handler_init(void)
 static int push_notify_metadata_get(void *host_ctx, const char *key,
 				    const char **value_r, const char **error_r)
 {
-	struct mail_user *user = host_ctx;
+	struct push_notify_user *puser = host_ctx;
+	struct mail_user *user = puser->user;
 	struct mail_namespace *ns;
 	struct mailbox *inbox;
 	struct mail_attribute_value attr;
@@ -107,7 +106,8 @@ static int push_notify_metadata_get(void *host_ctx, const char *key,
 static int push_notify_mailbox_unseen(void *host_ctx, const char *mailbox,
 				      uint32_t *unseen_r, const char **error_r)
 {
-	struct mail_user *user = host_ctx;
+	struct push_notify_user *puser = host_ctx;
+	struct mail_user *user = puser->user;
 	struct mail_namespace *ns;
 	struct mailbox *box;
 	struct mailbox_status status;
@@ -128,13 +128,16 @@ static int push_notify_mailbox_unseen(void *host_ctx, const char *mailbox,
 
 static const char *push_notify_plugin_getenv(void *host_ctx, const char *name)
 {
-	return push_notify_settings_getenv(host_ctx, name);
+	struct push_notify_user *puser = host_ctx;
+
+	return push_notify_settings_getenv(puser->user, name);
 }
 
 /* What a script's user object shows of the mail user. */
 static const char *push_notify_user_field(void *host_ctx, const char *name)
 {
-	struct mail_user *user = host_ctx;
+	struct push_notify_user *puser = host_ctx;
+	struct mail_user *user = puser->user;
 	const char *home;
 
 	if (strcmp(name, "home") == 0)

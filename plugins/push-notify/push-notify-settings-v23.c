@@ -2,6 +2,7 @@
    reads them (push_notification_driver, _driver2, ...; userdb fields
    override them). Its 2.4 twin is push-notify-settings-v24.c. */
 #include "lib.h"
+#include "array.h"
 #include "mail-user.h"
 #include "pushcore.h"
 #include "pushcore-relay-client.h"
@@ -44,19 +45,29 @@ const char *push_notify_settings_getenv(struct mail_user *user, const char *name
 	return mail_user_plugin_getenv(user, name);
 }
 
+struct apply_ctx {
+	struct push_notify_user *puser;
+	ARRAY_TYPE(const_string) *errors;
+};
+
 static const char *setting_get(void *context, const char *name)
 {
-	struct push_notify_user *puser = context;
+	struct apply_ctx *ctx = context;
 
-	return mail_user_plugin_getenv(puser->user, name);
+	return mail_user_plugin_getenv(ctx->puser->user, name);
 }
 
 static void driver_tried(void *context, const char *name ATTR_UNUSED,
 			 const struct pushcore_spec *spec ATTR_UNUSED,
 			 const char *error)
 {
-	if (error != NULL)
-		push_notify_driver_failed(context, error);
+	struct apply_ctx *ctx = context;
+	const char *line;
+
+	if (error != NULL) {
+		line = PUSH_NOTIFY_DRIVER_FAILED(ctx->puser->user->pool, error);
+		array_push_back(ctx->errors, &line);
+	}
 }
 
 static void read_spool_settings(struct push_notify_user *puser)
@@ -70,7 +81,8 @@ static void read_spool_settings(struct push_notify_user *puser)
 }
 
 /* unset: the default socket; empty: no hand-off */
-static void read_relay_settings(struct push_notify_user *puser)
+static void read_relay_settings(struct push_notify_user *puser,
+				ARRAY_TYPE(const_string) *errors)
 {
 	const char *value = mail_user_plugin_getenv(puser->user, RELAY_SOCKET_SETTING);
 	unsigned int msecs;
@@ -81,15 +93,18 @@ static void read_relay_settings(struct push_notify_user *puser)
 	if (value == NULL || value[0] == '\0')
 		return;
 	if (!pushcore_parse_time_msecs(value, 1, &msecs)) {
-		pushcore_log(PUSHCORE_LOG_ERROR, puser->user, "Invalid %s=%s "
+		const char *line = p_strdup_printf(puser->user->pool, "Invalid %s=%s "
 			"(expected a time such as 250ms or 1s); using %u ms",
 			RELAY_TIMEOUT_SETTING, value, puser->puser->relay_timeout_msecs);
+
+		array_push_back(errors, &line);
 		return;
 	}
 	puser->puser->relay_timeout_msecs = msecs;
 }
 
-static void read_max_delay(struct push_notify_user *puser)
+static void read_max_delay(struct push_notify_user *puser,
+			   ARRAY_TYPE(const_string) *errors)
 {
 	const char *value = mail_user_plugin_getenv(puser->user, MAX_WAIT_SETTING);
 	unsigned int msecs;
@@ -97,21 +112,26 @@ static void read_max_delay(struct push_notify_user *puser)
 	if (value == NULL || value[0] == '\0')
 		return;
 	if (!pushcore_parse_time_msecs(value, 1000, &msecs)) {
-		pushcore_log(PUSHCORE_LOG_ERROR, puser->user, "Invalid %s=%s "
+		const char *line = p_strdup_printf(puser->user->pool, "Invalid %s=%s "
 			"(expected a time such as 2s or 500ms); using %u ms",
 			MAX_WAIT_SETTING, value, puser->puser->max_wait_msecs);
+
+		array_push_back(errors, &line);
 		return;
 	}
 	puser->puser->max_wait_msecs = msecs;
 }
 
-void push_notify_settings_apply(struct push_notify_user *puser)
+void push_notify_settings_apply(struct push_notify_user *puser,
+				ARRAY_TYPE(const_string) *errors)
 {
-	read_max_delay(puser);
+	struct apply_ctx ctx = { puser, errors };
+
+	read_max_delay(puser, errors);
 	read_spool_settings(puser);
-	read_relay_settings(puser);
+	read_relay_settings(puser, errors);
 	/* numbering, the legacy name and the stopping rule: libpushcore,
 	   shared with pushadm */
 	(void)pushcore_settings_add_drivers(puser->puser, setting_get,
-					    driver_tried, puser);
+					    driver_tried, &ctx);
 }

@@ -98,10 +98,15 @@ static void block_option(struct block_options *opts,
 /* A block's driver spec: its driver = (a driver name, or a whole 2.3 spec
    so 2.3 lines can be moved as they are) and its options, put together by
    libpushcore as pushadm does. */
+struct apply_ctx {
+	struct push_notify_user *puser;
+	ARRAY_TYPE(const_string) *errors;
+};
+
 static int block_spec(void *context, const char *name,
 		      const struct pushcore_spec **spec_r, const char **error_r)
 {
-	struct push_notify_user *puser = context;
+	struct push_notify_user *puser = ((struct apply_ctx *)context)->puser;
 	const struct push_notify_settings *set;
 	const struct setting_define *def;
 	struct block_options opts;
@@ -131,12 +136,19 @@ static void driver_tried(void *context, const char *name ATTR_UNUSED,
 			 const struct pushcore_spec *spec ATTR_UNUSED,
 			 const char *error)
 {
-	if (error != NULL)
-		push_notify_driver_failed(context, error);
+	struct apply_ctx *ctx = context;
+	const char *line;
+
+	if (error != NULL) {
+		line = PUSH_NOTIFY_DRIVER_FAILED(ctx->puser->user->pool, error);
+		array_push_back(ctx->errors, &line);
+	}
 }
 
-void push_notify_settings_apply(struct push_notify_user *puser)
+void push_notify_settings_apply(struct push_notify_user *puser,
+				ARRAY_TYPE(const_string) *errors)
 {
+	struct apply_ctx ctx = { puser, errors };
 	const struct push_notify_settings *set = push_notify_settings_read(puser->user);
 	const char *const *names;
 	unsigned int count = 0;
@@ -155,7 +167,7 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 	/* the order and the stopping rule: libpushcore, shared with pushadm */
 	T_BEGIN {
 		(void)pushcore_settings_add_blocks(puser->puser, names, count,
-						   block_spec, driver_tried, puser);
+						   block_spec, driver_tried, &ctx);
 	} T_END;
 	settings_free(set);
 }
