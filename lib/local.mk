@@ -31,6 +31,7 @@ lib_libpushcore_la_SOURCES = \
 	lib/pushcore-mem.c \
 	lib/pushcore-payload.c \
 	lib/pushcore-redact.c \
+	lib/pushcore-driver-private.h \
 	lib/pushcore-module.c \
 	lib/pushcore-settings.c \
 	lib/pushcore-relay-client.h \
@@ -49,7 +50,7 @@ lib_libpushcore_la_SOURCES = \
 # configuration names the driver (lib/pushcore-module.c)
 pushdriverdir = $(pkglibdir)/drivers
 
-lib_libpushcore_la_CPPFLAGS = -DPUSHCORE_MODULE_DIR='"$(pushdriverdir)"'
+lib_libpushcore_la_CPPFLAGS = -DPUSHCORE_INTERNAL -DPUSHCORE_MODULE_DIR='"$(pushdriverdir)"'
 lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) -fvisibility=default
 lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(DL_LIBS)
 lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined

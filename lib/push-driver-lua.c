@@ -120,7 +120,8 @@ static int l_log(lua_State *L, enum pushcore_log_level level)
 {
 	struct lua_script *s = lua_script_of(L);
 
-	pushcore_log(level, s->inst->user->host_ctx, "lua: %s", luaL_checkstring(L, 1));
+	pushcore_log(level, pushcore_user_host_ctx(pushcore_inst_user(s->inst)),
+		     "lua: %s", luaL_checkstring(L, 1));
 	return 0;
 }
 static int l_i_debug(lua_State *L) { return l_log(L, PUSHCORE_LOG_DLOG); }
@@ -136,8 +137,9 @@ static int l_os_exit(lua_State *L)
 static const char *lua_driver_setting(struct pushcore_driver_instance *inst,
 				      const char *name)
 {
-	const char **values = pushcore_spec_get_all(inst->user->pool, inst->spec,
-						    "setting");
+	const char **values =
+		pushcore_spec_get_all(pushcore_user_pool(pushcore_inst_user(inst)),
+				      pushcore_inst_spec(inst), "setting");
 	size_t len = strlen(name);
 
 	for (; *values != NULL; values++) {
@@ -150,11 +152,11 @@ static const char *lua_driver_setting(struct pushcore_driver_instance *inst,
 static int l_plugin_getenv(lua_State *L)
 {
 	struct lua_script *s = lua_script_of(L);
-	const struct pushcore_host *host = s->inst->user->host;
+	const struct pushcore_host *host = pushcore_user_host(pushcore_inst_user(s->inst));
 	const char *name = luaL_checkstring(L, 2), *value = NULL;
 
 	if (host != NULL && host->plugin_getenv != NULL)
-		value = host->plugin_getenv(s->inst->user->host_ctx, name);
+		value = host->plugin_getenv(pushcore_user_host_ctx(pushcore_inst_user(s->inst)), name);
 	/* then the driver's own setting=NAME:VALUE options (a 2.4 block's
 	   lua_settings { NAME = VALUE }): Dovecot 2.4 has no plugin {} */
 	if (value == NULL)
@@ -171,16 +173,16 @@ static void lua_push_user(struct lua_script *s)
 	static const char *const fields[] = {
 		"home", "uid", "gid", "service", "session_id", NULL
 	};
-	const struct pushcore_host *host = s->inst->user->host;
+	const struct pushcore_host *host = pushcore_user_host(pushcore_inst_user(s->inst));
 	const char *value;
 	unsigned int i;
 
 	lua_newtable(s->L);
-	lua_pushstring(s->L, s->inst->user->username);
+	lua_pushstring(s->L, pushcore_user_name(pushcore_inst_user(s->inst)));
 	lua_setfield(s->L, -2, "username");
 	for (i = 0; fields[i] != NULL; i++) {
 		value = host == NULL || host->user_field == NULL ? NULL :
-			host->user_field(s->inst->user->host_ctx, fields[i]);
+			host->user_field(pushcore_user_host_ctx(pushcore_inst_user(s->inst)), fields[i]);
 		if (value == NULL)
 			continue;
 		if (strcmp(fields[i], "uid") == 0 || strcmp(fields[i], "gid") == 0)
@@ -313,7 +315,7 @@ static void push_event(struct lua_script *s, const struct pushcore_event *ev)
 	lua_newtable(L);
 	lua_pushstring(L, pushcore_event_info(ev->type)->name);
 	lua_setfield(L, -2, "name");
-	lua_pushstring(L, s->inst->user->username);
+	lua_pushstring(L, pushcore_user_name(pushcore_inst_user(s->inst)));
 	lua_setfield(L, -2, "user");
 	lua_pushstring(L, ev->mailbox);
 	lua_setfield(L, -2, "mailbox");
@@ -336,18 +338,18 @@ static void push_event(struct lua_script *s, const struct pushcore_event *ev)
 
 static const char *lua_script_path(struct pushcore_driver_instance *inst)
 {
-	const struct pushcore_host *host = inst->user->host;
+	const struct pushcore_host *host = pushcore_user_host(pushcore_inst_user(inst));
 	const char *path = NULL;
 
 	/* the reference's order: the setting, file=, mail_lua's script */
 	if (host != NULL && host->plugin_getenv != NULL)
-		path = host->plugin_getenv(inst->user->host_ctx,
+		path = host->plugin_getenv(pushcore_user_host_ctx(pushcore_inst_user(inst)),
 					   "push_notification_lua_script_file");
 	if (path == NULL || path[0] == '\0')
-		path = pushcore_spec_get(inst->spec, "file");
+		path = pushcore_spec_get(pushcore_inst_spec(inst), "file");
 	if ((path == NULL || path[0] == '\0') && host != NULL &&
 	    host->plugin_getenv != NULL)
-		path = host->plugin_getenv(inst->user->host_ctx, "mail_lua_script");
+		path = host->plugin_getenv(pushcore_user_host_ctx(pushcore_inst_user(inst)), "mail_lua_script");
 	return path == NULL || path[0] == '\0' ? NULL : path;
 }
 
@@ -357,12 +359,13 @@ static bool lua_script_init(struct lua_script *s, const char **error_r)
 	int isnum;
 
 	if (luaL_loadfile(s->L, s->path) != LUA_OK) {
-		*error_r = pushcore_psprintf(s->inst->user->pool, "loading %s failed: %s",
+		*error_r = pushcore_psprintf(pushcore_user_pool(pushcore_inst_user(s->inst)),
+					     "loading %s failed: %s",
 					     s->path, lua_tostring(s->L, -1));
 		return false;
 	}
 	if (!lua_call_safe(s, "(main chunk)", 0, 0)) {
-		*error_r = pushcore_psprintf(s->inst->user->pool,
+		*error_r = pushcore_psprintf(pushcore_user_pool(pushcore_inst_user(s->inst)),
 					     "running %s failed (see the line above)", s->path);
 		return false;
 	}
@@ -376,7 +379,7 @@ static bool lua_script_init(struct lua_script *s, const char **error_r)
 	/* the reference insists on 0; nothing at all is fine here too */
 	ret = lua_tointegerx(s->L, -1, &isnum);
 	if (!lua_isnil(s->L, -1) && (!isnum || ret != 0)) {
-		*error_r = pushcore_psprintf(s->inst->user->pool,
+		*error_r = pushcore_psprintf(pushcore_user_pool(pushcore_inst_user(s->inst)),
 			"%s: script_init() returned %s, not 0", s->path,
 			luaL_tolstring(s->L, -1, NULL));
 		lua_pop(s->L, 2);
@@ -388,7 +391,9 @@ static bool lua_script_init(struct lua_script *s, const char **error_r)
 
 static int lua_driver_init(struct pushcore_driver_instance *inst, const char **error_r)
 {
-	struct lua_script *s = pushcore_palloc(inst->user->pool, sizeof(*s));
+	struct pushcore_pool *pool = pushcore_user_pool(pushcore_inst_user(inst));
+	struct lua_script *s = pushcore_palloc(pool, sizeof(*s));
+	uint32_t events = 0;
 	char fn[128];
 	int i;
 
@@ -404,7 +409,7 @@ static int lua_driver_init(struct pushcore_driver_instance *inst, const char **e
 		*error_r = "cannot create a Lua state";
 		return -1;
 	}
-	inst->context = s;
+	pushcore_inst_set_context(inst, s);
 	lua_setup_globals(s->L);
 	if (!lua_script_init(s, error_r)) {
 		lua_close(s->L);
@@ -415,9 +420,10 @@ static int lua_driver_init(struct pushcore_driver_instance *inst, const char **e
 	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++) {
 		snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_event_info(i)->lua_name);
 		if (lua_has_function(s->L, fn))
-			inst->events |= PUSHCORE_EVENT_MASK(i);
+			events |= PUSHCORE_EVENT_MASK(i);
 	}
-	if (inst->events == 0)
+	pushcore_inst_set_events(inst, events);
+	if (events == 0)
 		pushcore_driver_log(inst, PUSHCORE_LOG_DEBUG,
 				    "%s: No event handlers found in script", s->path);
 	return 0;
@@ -427,7 +433,7 @@ static bool lua_begin_txn(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn __attribute__((unused)),
 			  void **txn_ctx_r __attribute__((unused)))
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 
 	if (!lua_has_function(s->L, FN_PREFIX "begin_txn")) {
 		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR, "%s: Missing function "
@@ -447,7 +453,7 @@ static void lua_process(struct pushcore_driver_instance *inst,
 			void *txn_ctx __attribute__((unused)),
 			const struct pushcore_event *ev)
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 	char fn[128];
 
 	snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_event_info(ev->type)->lua_name);
@@ -461,7 +467,7 @@ static void lua_end_txn(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn __attribute__((unused)),
 			void *txn_ctx __attribute__((unused)))
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 
 	if (lua_has_function(s->L, FN_PREFIX "end_txn")) {
 		lua_getglobal(s->L, FN_PREFIX "end_txn");
@@ -479,7 +485,7 @@ static void lua_end_txn(struct pushcore_driver_instance *inst,
 
 static void lua_driver_deinit(struct pushcore_driver_instance *inst)
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 
 	if (s == NULL || s->L == NULL)
 		return;
@@ -498,7 +504,7 @@ static void lua_describe(struct pushcore_driver_instance *inst,
 					const char *state, bool problem),
 			 void *context)
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 	char fn[128];
 	bool defined, required;
 	int i;

@@ -3,7 +3,7 @@
    INBOX, users who opted in through METADATA), the same PUT request and the
    same JSON keys in the same order. From and Subject are sent decoded to
    UTF-8 rather than raw (docs/ox.md). */
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-http.h"
 #include "pushcore-json.h"
 #include "pushcore-mem.h"

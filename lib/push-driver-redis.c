@@ -40,24 +40,24 @@ struct redis_txn {
 
 static int redis_init(struct pushcore_driver_instance *inst, const char **error_r)
 {
-	struct pushcore_pool *pool = inst->user->pool;
+	struct pushcore_pool *pool = pushcore_user_pool(pushcore_inst_user(inst));
 	struct redis_config *cfg = pushcore_palloc(pool, sizeof(*cfg));
 	const char *str, *error;
 	unsigned int i, j;
 	bool tls;
 
-	for (i = 0; i < inst->spec->count; i++) {
+	for (i = 0; i < pushcore_inst_spec(inst)->count; i++) {
 		for (j = 0; redis_options[j] != NULL &&
-			    strcmp(redis_options[j], inst->spec->options[i].key) != 0; j++) ;
+			    strcmp(redis_options[j], pushcore_inst_spec(inst)->options[i].key) != 0; j++) ;
 		if (redis_options[j] == NULL) {
 			*error_r = pushcore_psprintf(pool, "unknown option '%s'",
-						     inst->spec->options[i].key);
+						     pushcore_inst_spec(inst)->options[i].key);
 			return -1;
 		}
 	}
-	cfg->url = pushcore_spec_get(inst->spec, "url");
-	cfg->stream = pushcore_spec_get(inst->spec, "stream");
-	cfg->tls_ca_file = pushcore_spec_get(inst->spec, "tls_ca_file");
+	cfg->url = pushcore_spec_get(pushcore_inst_spec(inst), "url");
+	cfg->stream = pushcore_spec_get(pushcore_inst_spec(inst), "stream");
+	cfg->tls_ca_file = pushcore_spec_get(pushcore_inst_spec(inst), "tls_ca_file");
 	if (cfg->url == NULL || cfg->stream == NULL || cfg->stream[0] == '\0') {
 		*error_r = "url= and stream= are required";
 		return -1;
@@ -78,25 +78,26 @@ static int redis_init(struct pushcore_driver_instance *inst, const char **error_
 		}
 	}
 	cfg->timeout_msecs = REDIS_DEFAULT_TIMEOUT_MSECS;
-	if (((str = pushcore_spec_get(inst->spec, "maxlen")) != NULL &&
+	if (((str = pushcore_spec_get(pushcore_inst_spec(inst), "maxlen")) != NULL &&
 	     !pushcore_parse_uint(str, &cfg->maxlen)) ||
-	    ((str = pushcore_spec_get(inst->spec, "timeout_msecs")) != NULL &&
+	    ((str = pushcore_spec_get(pushcore_inst_spec(inst), "timeout_msecs")) != NULL &&
 	     !pushcore_parse_uint(str, &cfg->timeout_msecs))) {
 		*error_r = pushcore_psprintf(pool, "invalid number '%s'", str);
 		return -1;
 	}
 	if (pushcore_filter_init(inst, &cfg->filter, error_r) < 0)
 		return -1;
-	inst->context = cfg;
+	pushcore_inst_set_context(inst, cfg);
 	return 0;
 }
 
 static bool redis_begin_txn(struct pushcore_driver_instance *inst __attribute__((unused)),
 			    struct pushcore_txn *txn, void **txn_ctx_r)
 {
-	struct redis_txn *rtxn = pushcore_palloc(txn->pool, sizeof(*rtxn));
+	struct redis_txn *rtxn = pushcore_palloc(pushcore_txn_pool(txn), sizeof(*rtxn));
 
-	rtxn->events = pushcore_palloc(txn->pool, sizeof(*rtxn->events) * txn->event_count);
+	rtxn->events = pushcore_palloc(pushcore_txn_pool(txn), sizeof(*rtxn->events) *
+				       pushcore_txn_event_count(txn));
 	*txn_ctx_r = rtxn;
 	return true;
 }
@@ -105,7 +106,7 @@ static void redis_process(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn __attribute__((unused)),
 			  void *txn_ctx, const struct pushcore_event *ev)
 {
-	struct redis_config *cfg = inst->context;
+	struct redis_config *cfg = pushcore_inst_context(inst);
 	struct redis_txn *rtxn = txn_ctx;
 
 	if (pushcore_filter_mailbox(&cfg->filter, ev->mailbox))
@@ -135,7 +136,7 @@ static void redis_request(struct pushcore_driver_instance *inst,
 			  const char *event, const char *id, const void *body,
 			  size_t body_len, struct pushcore_http_request *req)
 {
-	struct redis_config *cfg = inst->context;
+	struct redis_config *cfg = pushcore_inst_context(inst);
 	struct redis_resend_ctx *ctx = pushcore_palloc(pool, sizeof(*ctx));
 
 	ctx->stream = cfg->stream;
@@ -189,7 +190,7 @@ static void redis_entry(struct pushcore_driver_instance *inst,
 	struct pushcore_http_request req;
 
 	memset(e, 0, sizeof(*e));
-	redis_request(inst, txn->pool, add->user, add->event, add->id,
+	redis_request(inst, pushcore_txn_pool(txn), add->user, add->event, add->id,
 		      add->json, add->json_len, &req);
 	pushcore_driver_spool_entry(inst, txn, &req, add->id, e);
 }
@@ -203,8 +204,8 @@ static void redis_spool(struct pushcore_driver_instance *inst,
 	redis_entry(inst, txn, add, &e);
 	if (error != NULL) {
 		pushcore_driver_failed(inst, &e, error, 1, temporary, 0);
-	} else if (pushcore_spool_write(inst->user->spool_dir, PUSHCORE_SPOOL_NEW,
-					&e, &error) < 0) {
+	} else if (pushcore_spool_write(pushcore_user_spool_dir(pushcore_inst_user(inst)),
+					PUSHCORE_SPOOL_NEW, &e, &error) < 0) {
 		/* spool-only mode: straight to the dispatcher */
 		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR, "Notification %s: %s - "
 			"the notification is LOST (check push_notification_spool_dir)",
@@ -218,14 +219,14 @@ static void redis_send(struct pushcore_driver_instance *inst,
 		       struct pushcore_txn *txn, struct pushcore_redis_add *adds,
 		       unsigned int count)
 {
-	struct redis_config *cfg = inst->context;
+	struct redis_config *cfg = pushcore_inst_context(inst);
 	const char *error = NULL;
 	unsigned int i, added = 0, timeout;
 
 	/* the delivery's bound covers Redis too */
-	timeout = cfg->timeout_msecs < inst->user->max_wait_msecs ?
-		cfg->timeout_msecs : inst->user->max_wait_msecs;
-	if (!inst->user->spool_only &&
+	timeout = cfg->timeout_msecs < pushcore_user_max_wait_msecs(pushcore_inst_user(inst)) ?
+		cfg->timeout_msecs : pushcore_user_max_wait_msecs(pushcore_inst_user(inst));
+	if (!pushcore_user_spool_only(pushcore_inst_user(inst)) &&
 	    pushcore_redis_xadd(cfg->url, cfg->tls_ca_file, timeout, adds,
 				count, &added, &error) == 0)
 		return;
@@ -253,9 +254,9 @@ static void redis_relay(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn, struct pushcore_redis_add *adds,
 			unsigned int count)
 {
-	struct redis_fallback *fb = pushcore_palloc(txn->pool, sizeof(*fb));
+	struct redis_fallback *fb = pushcore_palloc(pushcore_txn_pool(txn), sizeof(*fb));
 	struct pushcore_spool_entry *entries =
-		pushcore_palloc(txn->pool, sizeof(*entries) * count);
+		pushcore_palloc(pushcore_txn_pool(txn), sizeof(*entries) * count);
 	unsigned int i;
 
 	*fb = (struct redis_fallback){ inst, txn, adds, count };
@@ -316,7 +317,7 @@ static int redis_rebuild(struct pushcore_driver_instance *inst,
 static void redis_end_txn(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn, void *txn_ctx)
 {
-	struct redis_config *cfg = inst->context;
+	struct redis_config *cfg = pushcore_inst_context(inst);
 	struct redis_txn *rtxn = txn_ctx;
 	struct pushcore_redis_add *adds;
 	struct pushcore_json *json;
@@ -326,21 +327,22 @@ static void redis_end_txn(struct pushcore_driver_instance *inst,
 
 	if (rtxn->count == 0)
 		return;
-	adds = pushcore_palloc(txn->pool, sizeof(*adds) * rtxn->count);
+	adds = pushcore_palloc(pushcore_txn_pool(txn), sizeof(*adds) * rtxn->count);
 	for (i = 0; i < rtxn->count; i++) {
 		json = pushcore_json_new();
-		pushcore_payload_event(json, inst->user->username, rtxn->events[i]);
+		pushcore_payload_event(json, pushcore_user_name(pushcore_inst_user(inst)),
+				       rtxn->events[i]);
 		doc = pushcore_json_result(json, &len);
-		adds[i].json = pushcore_pstrndup(txn->pool, doc, len);
+		adds[i].json = pushcore_pstrndup(pushcore_txn_pool(txn), doc, len);
 		adds[i].json_len = len;
 		pushcore_json_free(&json);
 		adds[i].stream = cfg->stream;
 		adds[i].maxlen = cfg->maxlen;
-		adds[i].user = inst->user->username;
+		adds[i].user = pushcore_user_name(pushcore_inst_user(inst));
 		adds[i].event = pushcore_event_name(rtxn->events[i]->type);
 		adds[i].id = rtxn->events[i]->id;
 	}
-	if (pushcore_relay_wanted(inst->user))
+	if (pushcore_relay_wanted(pushcore_inst_user(inst)))
 		redis_relay(inst, txn, adds, rtxn->count);
 	else
 		redis_send(inst, txn, adds, rtxn->count);

@@ -1,5 +1,5 @@
 /* The driver registry, users and transactions. */
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-http.h"
 #include "pushcore-mem.h"
 #include "pushcore-relay-client.h"
@@ -448,6 +448,20 @@ pushcore_user_find_driver(struct pushcore_user *user, const char *name)
 	return NULL;
 }
 
+unsigned int pushcore_user_keep_driver(struct pushcore_user *user, const char *name)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < user->instance_count; i++) {
+		if (strcmp(user->instances[i]->setting_name, name) == 0)
+			user->instances[n++] = user->instances[i];
+		else if (user->instances[i]->driver->deinit != NULL)
+			user->instances[i]->driver->deinit(user->instances[i]);
+	}
+	user->instance_count = n;
+	return n;
+}
+
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
 			 enum pushcore_log_level level, const char *fmt, ...)
 {
@@ -461,4 +475,152 @@ void pushcore_driver_log(struct pushcore_driver_instance *inst,
 	pushcore_log(level, inst->user->host_ctx, "%s (%s): %s",
 		     inst->setting_name, inst->driver->name, buf.data);
 	pushcore_buf_free(&buf);
+}
+
+/* --- accessors of the opaque structs ------------------------------------ */
+
+const struct pushcore_driver *
+pushcore_inst_driver(const struct pushcore_driver_instance *inst)
+{
+	return inst->driver;
+}
+
+struct pushcore_user *pushcore_inst_user(const struct pushcore_driver_instance *inst)
+{
+	return inst->user;
+}
+
+const char *pushcore_inst_setting_name(const struct pushcore_driver_instance *inst)
+{
+	return inst->setting_name;
+}
+
+const struct pushcore_spec *pushcore_inst_spec(const struct pushcore_driver_instance *inst)
+{
+	return inst->spec;
+}
+
+uint32_t pushcore_inst_events(const struct pushcore_driver_instance *inst)
+{
+	return inst->events;
+}
+
+void pushcore_inst_set_events(struct pushcore_driver_instance *inst, uint32_t mask)
+{
+	inst->events = mask;
+}
+
+void *pushcore_inst_context(const struct pushcore_driver_instance *inst)
+{
+	return inst->context;
+}
+
+void pushcore_inst_set_context(struct pushcore_driver_instance *inst, void *context)
+{
+	inst->context = context;
+}
+
+void pushcore_inst_set_relay_only(struct pushcore_driver_instance *inst, bool relay_only)
+{
+	inst->relay_only = relay_only;
+}
+
+struct pushcore_pool *pushcore_user_pool(const struct pushcore_user *user)
+{
+	return user->pool;
+}
+
+const char *pushcore_user_name(const struct pushcore_user *user)
+{
+	return user->username;
+}
+
+const struct pushcore_host *pushcore_user_host(const struct pushcore_user *user)
+{
+	return user->host;
+}
+
+void *pushcore_user_host_ctx(const struct pushcore_user *user)
+{
+	return user->host_ctx;
+}
+
+unsigned int pushcore_user_max_wait_msecs(const struct pushcore_user *user)
+{
+	return user->max_wait_msecs;
+}
+
+void pushcore_user_set_max_wait_msecs(struct pushcore_user *user, unsigned int msecs)
+{
+	user->max_wait_msecs = msecs;
+}
+
+const char *pushcore_user_spool_dir(const struct pushcore_user *user)
+{
+	return user->spool_dir;
+}
+
+void pushcore_user_set_spool_dir(struct pushcore_user *user, const char *dir)
+{
+	user->spool_dir = dir == NULL ? NULL : pushcore_pstrdup(user->pool, dir);
+}
+
+bool pushcore_user_spool_only(const struct pushcore_user *user)
+{
+	return user->spool_only;
+}
+
+void pushcore_user_set_spool_only(struct pushcore_user *user, bool spool_only)
+{
+	user->spool_only = spool_only;
+}
+
+void pushcore_user_set_relay(struct pushcore_user *user, const char *socket_path,
+			     unsigned int timeout_msecs)
+{
+	user->relay_socket = socket_path == NULL ? NULL :
+		pushcore_pstrdup(user->pool, socket_path);
+	user->relay_timeout_msecs = timeout_msecs;
+}
+
+unsigned int pushcore_user_relay_timeout_msecs(const struct pushcore_user *user)
+{
+	return user->relay_timeout_msecs;
+}
+
+void pushcore_user_set_module_dir(struct pushcore_user *user, const char *dir)
+{
+	user->module_dir = dir == NULL || dir[0] == '\0' ? NULL :
+		pushcore_pstrdup(user->pool, dir);
+}
+
+unsigned int pushcore_user_driver_count(const struct pushcore_user *user)
+{
+	return user->instance_count;
+}
+
+struct pushcore_driver_instance *
+pushcore_user_driver(const struct pushcore_user *user, unsigned int i)
+{
+	return i < user->instance_count ? user->instances[i] : NULL;
+}
+
+struct pushcore_pool *pushcore_txn_pool(const struct pushcore_txn *txn)
+{
+	return txn->pool;
+}
+
+struct pushcore_user *pushcore_txn_user(const struct pushcore_txn *txn)
+{
+	return txn->user;
+}
+
+unsigned int pushcore_txn_event_count(const struct pushcore_txn *txn)
+{
+	return txn->event_count;
+}
+
+struct pushcore_event *pushcore_txn_events(const struct pushcore_txn *txn)
+{
+	return txn->events;
 }

@@ -88,53 +88,64 @@ struct pushcore_driver {
 			 void *context);
 };
 
-struct pushcore_driver_instance {
-	const struct pushcore_driver *driver;
-	struct pushcore_user *user;
-	/* the setting it came from, e.g. "push_notification_driver2" */
-	const char *setting_name;
-	const struct pushcore_spec *spec;
-	/* PUSHCORE_EVENT_MASK() of the events it wants */
-	uint32_t events;
-	/* true: its requests can't be finished in this process (the http
-	   driver's secret_file is root's): they are handed to the relay or
-	   written to the spool, never sent from here unsigned */
-	bool relay_only;
-	void *context;
-};
+/* A driver instance: one configured driver of a user. Opaque; a driver
+   reads and sets what it needs through these. */
+const struct pushcore_driver *
+pushcore_inst_driver(const struct pushcore_driver_instance *inst);
+struct pushcore_user *pushcore_inst_user(const struct pushcore_driver_instance *inst);
+/* the setting it came from, e.g. "push_notification_driver2" (2.4: the
+   block's name) */
+const char *pushcore_inst_setting_name(const struct pushcore_driver_instance *inst);
+const struct pushcore_spec *pushcore_inst_spec(const struct pushcore_driver_instance *inst);
+/* PUSHCORE_EVENT_MASK() of the events it wants (init sets it) */
+uint32_t pushcore_inst_events(const struct pushcore_driver_instance *inst);
+void pushcore_inst_set_events(struct pushcore_driver_instance *inst, uint32_t mask);
+/* the driver's own data (init sets it) */
+void *pushcore_inst_context(const struct pushcore_driver_instance *inst);
+void pushcore_inst_set_context(struct pushcore_driver_instance *inst, void *context);
+/* true: its requests can't be finished in this process (the http
+   driver's secret_file is root's): they are handed to the relay or
+   written to the spool, never sent from here unsigned */
+void pushcore_inst_set_relay_only(struct pushcore_driver_instance *inst, bool relay_only);
 
-struct pushcore_user {
-	struct pushcore_pool *pool;
-	const char *username;
-	const struct pushcore_host *host;
-	void *host_ctx;
-	/* the longest a commit may wait for endpoints, all drivers together */
-	unsigned int max_wait_msecs;
-	/* where notifications that could not be sent go (docs/spool.md);
-	   NULL: nowhere (pushadm driver test) */
-	const char *spool_dir;
-	/* true: never send from here, hand everything to the dispatcher */
-	bool spool_only;
-	/* the relay's socket (NULL or "": no hand-off) and how long a commit
-	   waits for its acknowledgement (pushcore-relay-client.h) */
-	const char *relay_socket;
-	unsigned int relay_timeout_msecs;
-	/* where driver modules are looked for (NULL: the directory
-	   configure chose, PUSHCORE_MODULE_DIR); the setting
-	   push_notification_module_dir (2.4: push_notify_module_dir) */
-	const char *module_dir;
-	unsigned int instance_count;
-	struct pushcore_driver_instance **instances;
-};
+/* A user of the host. Opaque; the host sets it up through these before
+   adding drivers. Strings are copied into the user's pool. */
+struct pushcore_pool *pushcore_user_pool(const struct pushcore_user *user);
+const char *pushcore_user_name(const struct pushcore_user *user);
+const struct pushcore_host *pushcore_user_host(const struct pushcore_user *user);
+void *pushcore_user_host_ctx(const struct pushcore_user *user);
+/* the longest a commit may wait for endpoints, all drivers together
+   (default PUSHCORE_DEFAULT_MAX_WAIT_MSECS) */
+unsigned int pushcore_user_max_wait_msecs(const struct pushcore_user *user);
+void pushcore_user_set_max_wait_msecs(struct pushcore_user *user, unsigned int msecs);
+/* where notifications that could not be sent go (docs/spool.md; default
+   PUSHCORE_DEFAULT_SPOOL_DIR); NULL: nowhere (pushadm driver test) */
+const char *pushcore_user_spool_dir(const struct pushcore_user *user);
+void pushcore_user_set_spool_dir(struct pushcore_user *user, const char *dir);
+/* true: never send from here, hand everything to the dispatcher */
+bool pushcore_user_spool_only(const struct pushcore_user *user);
+void pushcore_user_set_spool_only(struct pushcore_user *user, bool spool_only);
+/* the relay's socket (NULL or "": no hand-off; the default) and how long a
+   commit waits for its acknowledgement (pushcore-relay-client.h) */
+void pushcore_user_set_relay(struct pushcore_user *user, const char *socket_path,
+			     unsigned int timeout_msecs);
+unsigned int pushcore_user_relay_timeout_msecs(const struct pushcore_user *user);
+/* where driver modules are looked for (NULL: the directory configure
+   chose); the setting push_notification_module_dir (2.4:
+   push_notify_module_dir) */
+void pushcore_user_set_module_dir(struct pushcore_user *user, const char *dir);
+/* the drivers that started, in order */
+unsigned int pushcore_user_driver_count(const struct pushcore_user *user);
+struct pushcore_driver_instance *
+pushcore_user_driver(const struct pushcore_user *user, unsigned int i);
 
-struct pushcore_txn {
-	struct pushcore_pool *pool;
-	struct pushcore_user *user;
-	struct pushcore_event *events, **events_tail;
-	unsigned int event_count;
-	/* what goes to the relay when it commits, NULL if nothing */
-	struct pushcore_relay_batch *relay;
-};
+/* A transaction. Opaque. */
+struct pushcore_pool *pushcore_txn_pool(const struct pushcore_txn *txn);
+struct pushcore_user *pushcore_txn_user(const struct pushcore_txn *txn);
+unsigned int pushcore_txn_event_count(const struct pushcore_txn *txn);
+/* the first event (ev->next the others), in the order they were added;
+   the host may still change them until the commit */
+struct pushcore_event *pushcore_txn_events(const struct pushcore_txn *txn);
 
 void pushcore_driver_register(const struct pushcore_driver *driver);
 void pushcore_driver_unregister(const struct pushcore_driver *driver);
@@ -254,6 +265,9 @@ int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
    as a record's driver field names it; NULL if none. */
 struct pushcore_driver_instance *
 pushcore_user_find_driver(struct pushcore_user *user, const char *name);
+/* Stops every driver of user but the one named name (pushadm driver test
+   SETTING); returns how many are left (0 or 1). */
+unsigned int pushcore_user_keep_driver(struct pushcore_user *user, const char *name);
 
 /* Logs on behalf of a driver instance: "<setting> (<driver>): <text>". */
 void pushcore_driver_log(struct pushcore_driver_instance *inst,

@@ -1,6 +1,6 @@
 /* Driver modules: loading a driver's shared object the first time a
    configuration names it (pushcore-driver.h, docs/driver-api.md). */
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-log.h"
 
 #include <dlfcn.h>

@@ -20,7 +20,9 @@ void pushcore_payload_batch(struct pushcore_json *json, const char *id,
 			    const struct pushcore_event *const *events,
 			    unsigned int count);
 
+#ifdef PUSHCORE_INTERNAL	/* libpushcore's own (not exported) */
 /* ISO 8601 UTC with microseconds: "2026-11-24T22:55:36.123456Z". */
 void pushcore_payload_time(char buf[64], long long time_usecs);
+#endif
 
 #endif

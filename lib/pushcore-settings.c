@@ -1,6 +1,6 @@
 /* Settings into drivers, for every host (see pushcore-settings.h). */
 #include "pushcore-settings.h"
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
 

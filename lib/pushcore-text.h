@@ -10,12 +10,14 @@
 struct pushcore_pool;
 struct pushcore_buf;
 
+#ifdef PUSHCORE_INTERNAL	/* libpushcore's own (not exported) */
 /* Appends data as valid UTF-8: every byte of an invalid or overlong sequence,
    surrogate or code point above U+10FFFF becomes U+FFFD; NUL bytes are
    dropped. */
 void pushcore_utf8_append_valid(struct pushcore_buf *buf,
 				const void *data, size_t len);
 bool pushcore_utf8_is_valid(const void *data, size_t len);
+#endif
 
 /* A header value as one clean line: valid UTF-8, folding undone (CR and LF
    dropped, so a line break and the white space after it become that white
@@ -23,9 +25,11 @@ bool pushcore_utf8_is_valid(const void *data, size_t len);
    trailing white space trimmed. */
 char *pushcore_header_clean(struct pushcore_pool *pool, const char *value);
 
+#ifdef PUSHCORE_INTERNAL	/* libpushcore's own (not exported) */
 /* Appends str for a one-line log: printable text as is, quotes, backslashes
    and control characters escaped, surrounded by double quotes. A hostile
    value can never start a new log line. */
 void pushcore_append_quoted(struct pushcore_buf *buf, const char *str);
+#endif
 
 #endif

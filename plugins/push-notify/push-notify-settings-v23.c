@@ -75,9 +75,9 @@ static void read_spool_settings(struct push_notify_user *puser)
 	const char *value = mail_user_plugin_getenv(puser->user, SPOOL_DIR_SETTING);
 
 	if (value != NULL && value[0] != '\0')
-		puser->puser->spool_dir = p_strdup(puser->user->pool, value);
-	puser->puser->spool_only =
-		mail_user_plugin_getenv_bool(puser->user, SPOOL_ONLY_SETTING);
+		pushcore_user_set_spool_dir(puser->puser, value);
+	pushcore_user_set_spool_only(puser->puser,
+		mail_user_plugin_getenv_bool(puser->user, SPOOL_ONLY_SETTING));
 }
 
 /* unset: the default socket; empty: no hand-off */
@@ -85,22 +85,21 @@ static void read_relay_settings(struct push_notify_user *puser,
 				ARRAY_TYPE(const_string) *errors)
 {
 	const char *value = mail_user_plugin_getenv(puser->user, RELAY_SOCKET_SETTING);
-	unsigned int msecs;
+	const char *socket_path = value != NULL ? value : PUSHCORE_DEFAULT_RELAY_SOCKET;
+	unsigned int msecs = pushcore_user_relay_timeout_msecs(puser->puser);
 
-	puser->puser->relay_socket = value != NULL ?
-		p_strdup(puser->user->pool, value) : PUSHCORE_DEFAULT_RELAY_SOCKET;
 	value = mail_user_plugin_getenv(puser->user, RELAY_TIMEOUT_SETTING);
-	if (value == NULL || value[0] == '\0')
-		return;
-	if (!pushcore_parse_time_msecs(value, 1, &msecs)) {
+	if (value != NULL && value[0] != '\0' &&
+	    !pushcore_parse_time_msecs(value, 1, &msecs)) {
 		const char *line = p_strdup_printf(puser->user->pool, "Invalid %s=%s "
 			"(expected a time such as 250ms or 1s); using %u ms",
-			RELAY_TIMEOUT_SETTING, value, puser->puser->relay_timeout_msecs);
+			RELAY_TIMEOUT_SETTING, value,
+			pushcore_user_relay_timeout_msecs(puser->puser));
 
 		array_push_back(errors, &line);
-		return;
+		msecs = pushcore_user_relay_timeout_msecs(puser->puser);
 	}
-	puser->puser->relay_timeout_msecs = msecs;
+	pushcore_user_set_relay(puser->puser, socket_path, msecs);
 }
 
 static void read_max_delay(struct push_notify_user *puser,
@@ -114,12 +113,13 @@ static void read_max_delay(struct push_notify_user *puser,
 	if (!pushcore_parse_time_msecs(value, 1000, &msecs)) {
 		const char *line = p_strdup_printf(puser->user->pool, "Invalid %s=%s "
 			"(expected a time such as 2s or 500ms); using %u ms",
-			MAX_WAIT_SETTING, value, puser->puser->max_wait_msecs);
+			MAX_WAIT_SETTING, value,
+			pushcore_user_max_wait_msecs(puser->puser));
 
 		array_push_back(errors, &line);
 		return;
 	}
-	puser->puser->max_wait_msecs = msecs;
+	pushcore_user_set_max_wait_msecs(puser->puser, msecs);
 }
 
 void push_notify_settings_apply(struct push_notify_user *puser,

@@ -125,7 +125,7 @@ static int block_spec(void *context, const char *name,
 			block_option(&opts, set, def);
 	}
 	/* the spec lives in the user's pool, as long as its drivers */
-	*spec_r = pushcore_settings_block_spec(puser->puser->pool, name,
+	*spec_r = pushcore_settings_block_spec(pushcore_user_pool(puser->puser), name,
 		set->driver, array_front(&opts.keys), array_front(&opts.values),
 		array_count(&opts.keys), error_r);
 	settings_free(set);
@@ -157,13 +157,11 @@ void push_notify_settings_apply(struct push_notify_user *puser,
 		return;
 	names = !array_is_created(&set->push_notifies) ? NULL :
 		array_get(&set->push_notifies, &count);
-	puser->puser->max_wait_msecs = set->max_delay;
-	puser->puser->spool_dir = p_strdup(puser->user->pool, set->spool_dir);
-	puser->puser->spool_only = set->spool_only;
-	puser->puser->relay_socket = p_strdup(puser->user->pool, set->relay_socket);
-	puser->puser->relay_timeout_msecs = set->relay_timeout;
-	if (set->module_dir[0] != '\0')
-		puser->puser->module_dir = p_strdup(puser->user->pool, set->module_dir);
+	pushcore_user_set_max_wait_msecs(puser->puser, set->max_delay);
+	pushcore_user_set_spool_dir(puser->puser, set->spool_dir);
+	pushcore_user_set_spool_only(puser->puser, set->spool_only);
+	pushcore_user_set_relay(puser->puser, set->relay_socket, set->relay_timeout);
+	pushcore_user_set_module_dir(puser->puser, set->module_dir);
 	/* the order and the stopping rule: libpushcore, shared with pushadm */
 	T_BEGIN {
 		(void)pushcore_settings_add_blocks(puser->puser, names, count,

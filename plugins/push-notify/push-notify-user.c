@@ -76,7 +76,7 @@ struct push_notify_user *push_notify_user_get(struct mail_user *user)
 {
 	struct push_notify_user *puser = PUSH_NOTIFY_USER_CONTEXT(user);
 
-	if (puser == NULL || puser->puser->instance_count == 0)
+	if (puser == NULL || pushcore_user_driver_count(puser->puser) == 0)
 		return NULL;
 	return puser;
 }

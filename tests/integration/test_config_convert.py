@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 
-from built import PUSHADM, ours
+from built import DRIVER_DIR, PUSHADM, ours
 from pushtest import (Dovecot, Receiver, dovecot23_only, dovecot24_only, free_port,
                       is_24, make_message, wait_until)
 
@@ -173,10 +173,12 @@ def test_convert_through_doveconf_23_is_the_file_reading():
     d = configured(plugin)
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
-    # the harness points the relay socket into its temp dir
+    # the harness points the relay socket into its temp dir, and the
+    # driver modules at the build tree's
     assert out == CONVERTED.replace(
         "push_notify_spool_only = no\n", "push_notify_spool_only = no\n"
-        "push_notify_relay_socket = %s\n" % d.relay_socket), out
+        "push_notify_relay_socket = %s\n"
+        "push_notify_module_dir = %s\n" % (d.relay_socket, DRIVER_DIR)), out
 
 
 @dovecot24_only("Dovecot 2.4 reads the converted form")
@@ -384,9 +386,10 @@ def test_plugin_and_pushadm_honour_push_notification_backend():
             ("push_notification_backend", "ok")], out
         rc, out, err = pushadm(d.config, "-P", "config", "convert")
         assert out == ("push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n"
+                       "push_notify_module_dir = %s\n"
                        "push_notify push_notification_backend {\n"
                        "  driver = http\n  url = %s/legacy\n  events = MessageNew\n}\n" %
-                       (d.spool_dir, d.relay_socket, r.url)), out
+                       (d.spool_dir, d.relay_socket, DRIVER_DIR, r.url)), out
 
 
 @dovecot24_only("push_notify blocks")

@@ -13,7 +13,7 @@ unit_tests = \
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
-unit_cppflags = -I$(top_srcdir)/lib -I$(top_srcdir)/tests/unit
+unit_cppflags = -DPUSHCORE_INTERNAL -I$(top_srcdir)/lib -I$(top_srcdir)/tests/unit
 unit_common = tests/unit/unit-test.h tests/unit/unit-test.c
 
 tests_unit_test_spool_SOURCES = $(unit_common) tests/unit/test-spool.c

@@ -39,7 +39,7 @@ static unsigned int run(const char *const *settings, struct fake *f)
 	f->settings = settings;
 	f->tried[0] = '\0';
 	n = pushcore_settings_add_drivers(user, fake_get, fake_tried, f);
-	test_assert(n == user->instance_count);
+	test_assert(n == pushcore_user_driver_count(user));
 	pushcore_user_free(&user);
 	return n;
 }

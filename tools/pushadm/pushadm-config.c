@@ -378,7 +378,8 @@ unsigned int pushadm_config_start_drivers(struct pushadm_config *cfg,
 
 	/* 2.3: pushcore_settings_add_drivers() reads it, as in the plugin */
 	if (cfg->dovecot24)
-		puser->module_dir = pushadm_config_get(cfg, PUSHCORE_SETTING_MODULE_DIR);
+		pushcore_user_set_module_dir(puser,
+			pushadm_config_get(cfg, PUSHCORE_SETTING_MODULE_DIR));
 	if (!cfg->dovecot24)
 		return pushcore_settings_add_drivers(puser, start_get, start_tried, &ctx);
 	for (i = 0; i < cfg->block_count; i++)

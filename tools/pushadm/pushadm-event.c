@@ -118,13 +118,13 @@ static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 		return ret;
 	puser = pushadm_user_new(cfg.pool, user);
 	if ((dir = pushadm_config_get(&cfg, "push_notification_spool_dir")) != NULL)
-		puser->spool_dir = dir;
+		pushcore_user_set_spool_dir(puser, dir);
 	/* the drivers a delivery would use: it stops at a broken one too */
 	(void)pushadm_config_start_drivers(&cfg, puser, print_failed, ctx);
 	txn = pushcore_txn_begin(puser);
 	ev = pushadm_event_add(txn, type, mailbox);
 	for (i = (unsigned int)optind; i < (unsigned int)argc; i++) {
-		if (set_field(txn->pool, ev, argv[i]) < 0) {
+		if (set_field(pushcore_txn_pool(txn), ev, argv[i]) < 0) {
 			pushcore_txn_rollback(&txn);
 			pushcore_user_free(&puser);
 			pushadm_config_free(&cfg);

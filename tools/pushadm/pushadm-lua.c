@@ -37,7 +37,7 @@ static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	   configuration leaves the built-in directory) */
 	module_dir = pushadm_module_dir_get(ctx);
 	if (module_dir != NULL)
-		puser->module_dir = pushcore_pstrdup(pool, module_dir);
+		pushcore_user_set_module_dir(puser, module_dir);
 	free(module_dir);
 	if (pushcore_user_add_driver(puser, "script",
 				     pushcore_psprintf(pool, "lua:file=%s", argv[1]),
@@ -47,14 +47,14 @@ static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 		pushcore_pool_free(&pool);
 		return PUSHADM_EXIT_DATAERR;
 	}
-	inst = puser->instances[0];
+	inst = pushcore_user_driver(puser, 0);
 	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
 	pushadm_print_header("function", "Function");
 	pushadm_print_header("status", "Status");
-	if (inst->driver->describe != NULL)
-		inst->driver->describe(inst, lua_check_row, &problems);
+	if (pushcore_inst_driver(inst)->describe != NULL)
+		pushcore_inst_driver(inst)->describe(inst, lua_check_row, &problems);
 	pushadm_print_flush();
-	if (inst->events == 0) {
+	if (pushcore_inst_events(inst) == 0) {
 		fprintf(stderr, "pushadm: %s handles no event\n", argv[1]);
 		problems++;
 	}
