@@ -1,5 +1,8 @@
-# libpushcore: no Dovecot code in here.
+# libpushcore: no Dovecot code in here. Its objects are a convenience
+# library, which the unit tests link whole (internals included);
+# libpushcore.so exports what lib/pushcore.map announces, nothing else.
 lib_LTLIBRARIES += lib/libpushcore.la
+noinst_LTLIBRARIES += lib/libpushcore-internal.la
 
 pushcore_headers = \
 	lib/pushcore.h \
@@ -19,7 +22,7 @@ pushcore_headers = \
 	lib/pushcore-spool.h \
 	lib/pushcore-text.h
 
-lib_libpushcore_la_SOURCES = \
+lib_libpushcore_internal_la_SOURCES = \
 	$(pushcore_headers) \
 	lib/pushcore-driver.c \
 	lib/pushcore-event.c \
@@ -50,10 +53,30 @@ lib_libpushcore_la_SOURCES = \
 # configuration names the driver (lib/pushcore-module.c)
 pushdriverdir = $(pkglibdir)/drivers
 
-lib_libpushcore_la_CPPFLAGS = -DPUSHCORE_INTERNAL -DPUSHCORE_MODULE_DIR='"$(pushdriverdir)"'
-lib_libpushcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) -fvisibility=default
-lib_libpushcore_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(DL_LIBS)
-lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined
+lib_libpushcore_internal_la_CPPFLAGS = -DPUSHCORE_INTERNAL -DPUSHCORE_MODULE_DIR='"$(pushdriverdir)"'
+lib_libpushcore_internal_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS)
+lib_libpushcore_internal_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(DL_LIBS)
+
+lib_libpushcore_la_SOURCES =
+lib_libpushcore_la_LIBADD = lib/libpushcore-internal.la
+lib_libpushcore_la_LDFLAGS = -version-info $(PUSHCORE_LT_VERSION) -no-undefined \
+	-Wl,--version-script=$(srcdir)/lib/pushcore.map -Wl,--no-undefined-version
+EXTRA_lib_libpushcore_la_DEPENDENCIES = lib/pushcore.map
+
+# The ABI check (build-aux/abi-check.sh): the build fails when the
+# library's exports, lib/pushcore.map, the headers' PUSHCORE_API
+# declarations and debian/libpushcore0.symbols disagree.
+pushcore_private_headers =
+EXTRA_DIST += lib/pushcore.map build-aux/abi-check.sh build-aux/abi-decls.py \
+	build-aux/abi-symbols.sh
+all-local: lib/abi-check.stamp
+lib/abi-check.stamp: lib/libpushcore.la $(srcdir)/lib/pushcore.map $(pushcore_headers) \
+		$(srcdir)/build-aux/abi-check.sh $(srcdir)/build-aux/abi-decls.py
+	$(AM_V_GEN)(cd $(srcdir) && $(SHELL) build-aux/abi-check.sh lib/pushcore.map \
+		$(abs_builddir)/lib/.libs/libpushcore.so debian/libpushcore0.symbols \
+		$(PUSHCORE_DRIVER_ABI_VERSION) -- $(pushcore_headers) -- \
+		$(pushcore_private_headers)) >/dev/null && touch $@
+CLEANFILES += lib/abi-check.stamp
 
 # the modules: each links libpushcore and its own libraries, nothing more
 pushdriver_LTLIBRARIES = lib/drivers/push_driver_lua.la lib/drivers/push_driver_redis.la
