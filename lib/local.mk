@@ -6,6 +6,7 @@ noinst_LTLIBRARIES += lib/libpushcore-internal.la
 
 pushcore_headers = \
 	lib/pushcore.h \
+	lib/pushcore-api.h \
 	lib/pushcore-driver.h \
 	lib/pushcore-event.h \
 	lib/pushcore-file.h \
@@ -54,7 +55,9 @@ lib_libpushcore_internal_la_SOURCES = \
 pushdriverdir = $(pkglibdir)/drivers
 
 lib_libpushcore_internal_la_CPPFLAGS = -DPUSHCORE_INTERNAL -DPUSHCORE_MODULE_DIR='"$(pushdriverdir)"'
-lib_libpushcore_internal_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS)
+# hidden: only what the headers mark PUSHCORE_API is exported
+lib_libpushcore_internal_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(YAJL_CFLAGS) $(CRYPTO_CFLAGS) \
+	-fvisibility=hidden
 lib_libpushcore_internal_la_LIBADD = $(CURL_LIBS) $(YAJL_LIBS) $(CRYPTO_LIBS) $(DL_LIBS)
 
 lib_libpushcore_la_SOURCES =
@@ -66,7 +69,7 @@ EXTRA_lib_libpushcore_la_DEPENDENCIES = lib/pushcore.map
 # The ABI check (build-aux/abi-check.sh): the build fails when the
 # library's exports, lib/pushcore.map, the headers' PUSHCORE_API
 # declarations and debian/libpushcore0.symbols disagree.
-pushcore_private_headers =
+pushcore_private_headers = lib/pushcore-relay-client.h lib/pushcore-relay-proto.h
 EXTRA_DIST += lib/pushcore.map build-aux/abi-check.sh build-aux/abi-decls.py \
 	build-aux/abi-symbols.sh
 all-local: lib/abi-check.stamp
@@ -83,7 +86,7 @@ pushdriver_LTLIBRARIES = lib/drivers/push_driver_lua.la lib/drivers/push_driver_
 pushdriver_ldflags = -module -avoid-version -shared -no-undefined
 
 lib_drivers_push_driver_lua_la_SOURCES = lib/push-driver-lua.c
-lib_drivers_push_driver_lua_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS)
+lib_drivers_push_driver_lua_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) -fvisibility=hidden
 lib_drivers_push_driver_lua_la_LIBADD = lib/libpushcore.la $(LUA_LIBS)
 lib_drivers_push_driver_lua_la_LDFLAGS = $(pushdriver_ldflags)
 
@@ -93,7 +96,8 @@ lib_drivers_push_driver_redis_la_SOURCES = \
 	lib/pushcore-redis.c \
 	lib/pushcore-redis-conn.h \
 	lib/pushcore-redis-conn.c
-lib_drivers_push_driver_redis_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS)
+lib_drivers_push_driver_redis_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS) \
+	-fvisibility=hidden
 lib_drivers_push_driver_redis_la_LIBADD = lib/libpushcore.la $(CURL_LIBS) $(HIREDIS_LIBS) $(SSL_LIBS)
 lib_drivers_push_driver_redis_la_LDFLAGS = $(pushdriver_ldflags)
 

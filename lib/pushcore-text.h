@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_TEXT_H
 #define PUSHCORE_TEXT_H
 
+#include "pushcore-api.h"
+
 /* Text from messages is untrusted: these turn it into something safe to put
    into JSON, a log line or a Lua string. */
 
@@ -23,7 +25,7 @@ bool pushcore_utf8_is_valid(const void *data, size_t len);
    dropped, so a line break and the white space after it become that white
    space, RFC 5322 2.2.3), tabs turned into spaces, NUL dropped, leading and
    trailing white space trimmed. */
-char *pushcore_header_clean(struct pushcore_pool *pool, const char *value);
+PUSHCORE_API char *pushcore_header_clean(struct pushcore_pool *pool, const char *value);
 
 #ifdef PUSHCORE_INTERNAL	/* libpushcore's own (not exported) */
 /* Appends str for a one-line log: printable text as is, quotes, backslashes
