@@ -51,9 +51,10 @@ struct pushcore_host {
 
 struct pushcore_driver {
 	const char *name;
-	/* Parses the spec's options into inst->context and sets
-	   inst->events. Returns -1 with *error_r (the cause, for a log line
-	   that names the driver) if they are unusable. */
+	/* Parses the spec's options into the instance's context and sets
+	   its events (pushcore_inst_set_context(), _set_events()). Returns
+	   -1 with *error_r (the cause, for a log line that names the driver)
+	   if they are unusable. */
 	int (*init)(struct pushcore_driver_instance *inst,
 		    const char **error_r);
 	/* Optional: called once per transaction that has events for this
@@ -201,7 +202,7 @@ int pushcore_user_add_driver(struct pushcore_user *user,
 			     const char *setting_name, const char *spec_str,
 			     const char **error_r);
 /* The same for a spec the host built (pushcore_spec_new/_add); the spec
-   must live as long as the user (allocate it from user->pool). */
+   must live as long as the user (allocate it from pushcore_user_pool()). */
 PUSHCORE_API
 int pushcore_user_add_driver_spec(struct pushcore_user *user,
 				  const char *setting_name,
@@ -230,10 +231,11 @@ struct pushcore_http_request;
    outcome: success at debug level, failure as an error naming the driver,
    the endpoint (credentials hidden) and the cause. A temporary failure is
    written to the spool for the dispatcher to retry, a permanent one to the
-   spool's failed area. With user->spool_only nothing is sent here: the
-   request goes straight to the spool. req->callback and req->context are
-   ignored (this sets its own); id is the notification's unique id. The
-   request goes out when the transaction commits. */
+   spool's failed area. With spool_only (pushcore_user_set_spool_only())
+   nothing is sent here: the request goes straight to the spool.
+   req->callback and req->context are ignored (this sets its own); id is
+   the notification's unique id. The request goes out when the
+   transaction commits. */
 PUSHCORE_API
 void pushcore_driver_send(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn,

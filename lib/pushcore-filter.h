@@ -17,7 +17,7 @@ struct pushcore_filter {
 	const char **mailboxes;		/* NULL: every mailbox */
 };
 
-/* Sets inst->events from events= (all if absent) and filter_r from
+/* Sets the instance's events from events= (all if absent) and filter_r from
    mailboxes=. Returns -1 with *error_r naming a bad value. */
 PUSHCORE_API
 int pushcore_filter_init(struct pushcore_driver_instance *inst,
