@@ -69,7 +69,15 @@ differ "$tmp/map.priv" "$tmp/decl.priv" "in $map's private node but declared PUS
 
 # debian/libpushcore0.symbols: " name@NODE version"
 if [ -f "$symbols" ]; then
-	sed -n 's/^ \([A-Za-z_][A-Za-z0-9_]*\)@\([A-Za-z0-9_.]*\) .*/\2 \1/p' "$symbols" | sort >"$tmp/symbols"
+	# (without the version nodes' own lines, " NODE@NODE version")
+	sed -n 's/^ \([A-Za-z_][A-Za-z0-9_]*\)@\([A-Za-z0-9_.]*\) .*/\2 \1/p' "$symbols" |
+		awk '$1 != $2' | sort >"$tmp/symbols"
+	for node in $(awk '{ print $1 }' "$tmp/map" | sort -u); do
+		grep -q "^ $node@$node " "$symbols" || {
+			echo "abi-check: $symbols lacks the version node $node@$node" >&2
+			failed=1
+		}
+	done
 	differ "$tmp/map" "$tmp/symbols" "missing from $symbols (build-aux/abi-symbols.sh writes it)"
 	differ "$tmp/symbols" "$tmp/map" "in $symbols but not announced in $map"
 fi

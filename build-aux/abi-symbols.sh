@@ -10,6 +10,11 @@ tmp=$symbols.tmp
 {
 	echo "libpushcore.so.0 libpushcore0 #MINVER#"
 	echo "* Build-Depends-Package: libpushcore-dev"
+	# the version nodes are symbols too (a binary needs its node)
+	awk '/^[A-Za-z_][A-Za-z0-9_.]* *\{/ { print $1 "@" $1 }' "$map" | while read -r sym; do
+		version=$(printf '%s\n' "$old" | awk -v s="$sym" '$1 == s { print $2; exit }')
+		echo " $sym ${version:-$new}"
+	done
 	awk '/^[A-Za-z_][A-Za-z0-9_.]* *\{/ { node = $1 }
 	     /^[ \t]+[A-Za-z_][A-Za-z0-9_]*;/ { gsub(/[ \t;]/, ""); print $0 "@" node }' "$map" |
 	sort | while read -r sym; do

@@ -257,9 +257,12 @@ def test_convert_dovecot_own_blocks_and_check_warns():
     assert (rc, err) == (0, "pushadm: push_notification_driver = dlog is not converted: "
                          "outside a block Dovecot 2.4 does not read it either\n"), err
     # one order, whatever order doveconf prints a block's settings in
-    # the harness points the relay socket into its temp dir
-    assert out == "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n%s" % (
-        d.spool_dir, d.relay_socket, DOVECOT_BLOCKS_CONVERTED % values), out
+    # the harness points the relay socket into its temp dir, the driver
+    # modules at the build tree's
+    assert out == ("push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n"
+                   "push_notify_module_dir = %s\n%s" % (
+                       d.spool_dir, d.relay_socket, DRIVER_DIR,
+                       DOVECOT_BLOCKS_CONVERTED % values)), out
     os.makedirs(d.spool_dir, exist_ok=True)
     rc, out, err = pushadm(d.config, "config", "check")
     assert rc == 78, (rc, out, err)
@@ -479,11 +482,13 @@ def test_converted_full_example_is_accepted_by_dovecot24():
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
     # doveconf leaves out what is at its default (the spool settings
-    # here); the harness points the relay socket into its temp dir
+    # here); the harness points the relay socket into its temp dir, the
+    # driver modules at the build tree's
     assert out == CONVERTED.replace(
         "push_notify_spool_dir = /var/spool/dovecot-push-notify\n"
         "push_notify_spool_only = no\n",
-        "push_notify_relay_socket = %s\n" % d.relay_socket), out
+        "push_notify_relay_socket = %s\npush_notify_module_dir = %s\n" % (
+            d.relay_socket, DRIVER_DIR)), out
 
 
 @dovecot24_only("Dovecot 2.4 checks the URL of its own ox block")

@@ -186,7 +186,11 @@ check "libpushcore holds exactly its files" rpm_files libpushcore \
 check "libpushcore-devel holds exactly its files" rpm_files libpushcore-devel \
 	/usr/include/pushcore $(sed -n '/^pushcore_headers =/,/^$/p' "$top/lib/local.mk" |
 		grep -o 'pushcore[a-z-]*\.h' | sed 's|^|/usr/include/pushcore/|') \
-	"$libdir/libpushcore.so" "$libdir/pkgconfig/pushcore.pc"
+	"$libdir/libpushcore.so" "$libdir/pkgconfig/pushcore.pc" \
+	/usr/share/doc/libpushcore-devel /usr/share/doc/libpushcore-devel/driver-api.md \
+	/usr/share/doc/libpushcore-devel/example-driver \
+	/usr/share/doc/libpushcore-devel/example-driver/Makefile \
+	/usr/share/doc/libpushcore-devel/example-driver/example-driver.c
 check "push-notify-tools holds exactly its files" rpm_files push-notify-tools \
 	/usr/bin/pushadm /usr/lib/systemd/system/pushadm-relay.service /usr/share/man/man1/pushadm.1 \
 	/usr/share/licenses/push-notify-tools /usr/share/licenses/push-notify-tools/LICENSE
