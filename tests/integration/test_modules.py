@@ -88,3 +88,21 @@ def test_pushadm_lua_check_names_the_package_without_the_module():
         rc, out, err = pushadm(d, "lua", "check", RECORDER)
         assert rc == 65, (rc, out, err)
         assert "install the package dovecot-push-notify-lua" in err, err
+
+
+def test_pushadm_driver_test_loads_the_module_of_a_command_line_spec():
+    """`pushadm driver test SPEC` takes the module from the configured
+    directory too: the redis module loads (and reports the dead server), or
+    the error names the package when the directory has none."""
+    spec = "redis:url=redis://127.0.0.1:9 stream=s timeout_msecs=500"
+    with Dovecot(**ours({"push_notification_driver": "dlog"})) as d:
+        rc, out, err = pushadm(d, "driver", "test", spec)
+        # it started (XADD is not HTTP: driver test has nothing to show)
+        assert "not installed" not in out + err and "Unknown" not in out + err, out + err
+        assert "doesn't speak HTTP" in err, out + err
+    plugin = {"push_notification_driver": "dlog",
+              "push_notification_module_dir": empty_module_dir()}
+    with Dovecot(**ours(plugin)) as d:
+        rc, out, err = pushadm(d, "driver", "test", spec)
+        assert rc != 0 and "install the package dovecot-push-notify-redis" in out + err, \
+            out + err

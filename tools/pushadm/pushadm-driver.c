@@ -366,7 +366,10 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 	puser = pushadm_user_new(cfg.pool, user == NULL ? "pushadm-test" : user);
 	pushcore_user_set_spool_dir(puser, NULL);	/* a test is never retried later */
 	if (optind < argc && strchr(argv[optind], ':') != NULL) {
-		/* a driver spec given on the command line */
+		/* a driver spec given on the command line; its module from
+		   where the configuration says (as configured drivers') */
+		pushcore_user_set_module_dir(puser,
+			pushadm_config_get(&cfg, PUSHCORE_SETTING_MODULE_DIR));
 		if (pushadm_driver_add_spec(puser, "command line", argv[optind],
 					    &error) < 0)
 			tc.failed = ctx->show_secrets ? error :
