@@ -281,8 +281,9 @@ def test_convert_dovecot_own_blocks_and_check_warns():
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
     rc, out, err = pushadm(d2.config, "-P", "config", "convert")
-    assert (rc, out) == (0, "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n%s" % (
-        d2.spool_dir, d2.relay_socket, converted)), (out, err)
+    assert (rc, out) == (0, "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n"
+                         "push_notify_module_dir = %s\n%s" % (
+                             d2.spool_dir, d2.relay_socket, DRIVER_DIR, converted)), (out, err)
 
 
 @dovecot24_only("a Dovecot 2.3 file met by Dovecot 2.4")
