@@ -178,6 +178,7 @@ check "dovecot-push-notify-lua holds exactly its files" rpm_files dovecot-push-n
 	/usr/share/licenses/dovecot-push-notify-lua /usr/share/licenses/dovecot-push-notify-lua/LICENSE
 check "dovecot-push-notify-redis holds exactly its files" rpm_files dovecot-push-notify-redis \
 	"$libdir/dovecot-push-notify/drivers/push_driver_redis.so" \
+	/usr/share/doc/dovecot-push-notify-redis /usr/share/doc/dovecot-push-notify-redis/redis.md \
 	/usr/share/licenses/dovecot-push-notify-redis /usr/share/licenses/dovecot-push-notify-redis/LICENSE
 check "libpushcore holds exactly its files" rpm_files libpushcore \
 	"$libdir/libpushcore.so.0" "$libdir/libpushcore.so.0.0.0" \
@@ -335,7 +336,10 @@ rpm_root() {
 }
 installed() { rpm --root "$1" --dbpath /var/lib/rpm -qa --qf '%{name}-%{version}-%{release}\n' | sort; }
 all_of() { for p in $packages; do echo "$p-$version-$1"; done | sort; }
-rpms() { for p in $packages; do echo "$1/$p-$version-$2.$arch.rpm"; done; }
+# (release 1, 0.1.0-1, had no redis package)
+rpms() { for p in $packages; do
+	[ "$2" = 1 ] && [ "$p" = dovecot-push-notify-redis ] && continue
+	echo "$1/$p-$version-$2.$arch.rpm"; done; }
 snippet=/etc/dovecot/conf.d/95-push-notify.conf
 unit=/usr/lib/systemd/system
 
