@@ -50,6 +50,8 @@ def test_absent_module_names_the_package_and_mail_is_delivered():
             # pushadm reads the same setting and says the same
             rc, out, err = pushadm(d, "driver", "list")
             assert "install the package %s" % package in out + err, out + err
+            rc, out, err = pushadm(d, "config", "check")
+            assert rc != 0 and "install the package %s" % package in out + err, out + err
 
 
 SCRIPT = """
