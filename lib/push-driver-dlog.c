@@ -1,7 +1,7 @@
 /* dlog: every event with all its fields, one line each, in the debug log.
    Unlike the reference, which logs a fixed text per event and never the
    message fields, this shows exactly what the other drivers would send. */
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-mem.h"
 #include "pushcore-text.h"
 

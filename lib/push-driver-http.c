@@ -2,7 +2,7 @@
    (or of each transaction with `batch`), signed the Standard Webhooks way
    when a secret file is given. docs/webhook.md documents it. */
 #include "config.h"
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-file.h"
 #include "pushcore-filter.h"
 #include "pushcore-http.h"

@@ -5,9 +5,9 @@
    No script can stop or crash a delivery: every call runs protected, with
    a memory cap and a time budget, and os.exit is disabled. docs/lua.md.
 
-   Registered by the push_notify_lua plugin (and pushadm), not by
-   pushcore_drivers_init(): like the reference, "lua" is only known where the
-   Lua plugin is loaded. */
+   A module of its own (push_driver_lua.so, package dovecot-push-notify-lua):
+   libpushcore loads it when a configuration names "lua", so only processes
+   that run scripts have Lua in them. */
 #include "pushcore-driver.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
@@ -120,7 +120,8 @@ static int l_log(lua_State *L, enum pushcore_log_level level)
 {
 	struct lua_script *s = lua_script_of(L);
 
-	pushcore_log(level, s->inst->user->host_ctx, "lua: %s", luaL_checkstring(L, 1));
+	pushcore_log(level, pushcore_user_host_ctx(pushcore_inst_user(s->inst)),
+		     "lua: %s", luaL_checkstring(L, 1));
 	return 0;
 }
 static int l_i_debug(lua_State *L) { return l_log(L, PUSHCORE_LOG_DLOG); }
@@ -136,8 +137,9 @@ static int l_os_exit(lua_State *L)
 static const char *lua_driver_setting(struct pushcore_driver_instance *inst,
 				      const char *name)
 {
-	const char **values = pushcore_spec_get_all(inst->user->pool, inst->spec,
-						    "setting");
+	const char **values =
+		pushcore_spec_get_all(pushcore_user_pool(pushcore_inst_user(inst)),
+				      pushcore_inst_spec(inst), "setting");
 	size_t len = strlen(name);
 
 	for (; *values != NULL; values++) {
@@ -150,11 +152,11 @@ static const char *lua_driver_setting(struct pushcore_driver_instance *inst,
 static int l_plugin_getenv(lua_State *L)
 {
 	struct lua_script *s = lua_script_of(L);
-	const struct pushcore_host *host = s->inst->user->host;
+	const struct pushcore_host *host = pushcore_user_host(pushcore_inst_user(s->inst));
 	const char *name = luaL_checkstring(L, 2), *value = NULL;
 
 	if (host != NULL && host->plugin_getenv != NULL)
-		value = host->plugin_getenv(s->inst->user->host_ctx, name);
+		value = host->plugin_getenv(pushcore_user_host_ctx(pushcore_inst_user(s->inst)), name);
 	/* then the driver's own setting=NAME:VALUE options (a 2.4 block's
 	   lua_settings { NAME = VALUE }): Dovecot 2.4 has no plugin {} */
 	if (value == NULL)
@@ -171,16 +173,16 @@ static void lua_push_user(struct lua_script *s)
 	static const char *const fields[] = {
 		"home", "uid", "gid", "service", "session_id", NULL
 	};
-	const struct pushcore_host *host = s->inst->user->host;
+	const struct pushcore_host *host = pushcore_user_host(pushcore_inst_user(s->inst));
 	const char *value;
 	unsigned int i;
 
 	lua_newtable(s->L);
-	lua_pushstring(s->L, s->inst->user->username);
+	lua_pushstring(s->L, pushcore_user_name(pushcore_inst_user(s->inst)));
 	lua_setfield(s->L, -2, "username");
 	for (i = 0; fields[i] != NULL; i++) {
 		value = host == NULL || host->user_field == NULL ? NULL :
-			host->user_field(s->inst->user->host_ctx, fields[i]);
+			host->user_field(pushcore_user_host_ctx(pushcore_inst_user(s->inst)), fields[i]);
 		if (value == NULL)
 			continue;
 		if (strcmp(fields[i], "uid") == 0 || strcmp(fields[i], "gid") == 0)
@@ -219,10 +221,10 @@ static void push_flags(lua_State *L, long long flags)
 	unsigned int i;
 
 	lua_newtable(L);
-	for (i = 0; pushcore_flag_names[i] != NULL; i++) {
+	for (i = 0; pushcore_flag_name(i) != NULL; i++) {
 		if ((flags & (1LL << i)) == 0)
 			continue;
-		lua_pushstring(L, pushcore_flag_names[i]);
+		lua_pushstring(L, pushcore_flag_name(i));
 		lua_rawseti(L, -2, n++);
 	}
 }
@@ -241,7 +243,7 @@ static void push_list(lua_State *L, const char *const *list)
 static void push_value(lua_State *L, enum pushcore_field f,
 		       const struct pushcore_value *v)
 {
-	switch (pushcore_fields[f].type) {
+	switch (pushcore_field_info(f)->type) {
 	case PUSHCORE_FIELD_TYPE_STRING: lua_pushstring(L, v->str); break;
 	case PUSHCORE_FIELD_TYPE_INT: lua_pushinteger(L, v->num); break;
 	case PUSHCORE_FIELD_TYPE_FLAGS: push_flags(L, v->num); break;
@@ -267,7 +269,7 @@ static void push_reference_fields(lua_State *L, const struct pushcore_event *ev)
 		for (i = 0; i < sizeof(empty_strings) / sizeof(empty_strings[0]); i++) {
 			if (!f[empty_strings[i]].set) {
 				lua_pushstring(L, "");
-				lua_setfield(L, -2, pushcore_fields[empty_strings[i]].name);
+				lua_setfield(L, -2, pushcore_field_info(empty_strings[i])->name);
 			}
 		}
 		break;
@@ -282,7 +284,7 @@ static void push_reference_fields(lua_State *L, const struct pushcore_event *ev)
 		lua_setfield(L, -2, "keywords");
 		if (!f[kw].set) {
 			push_list(L, NULL);
-			lua_setfield(L, -2, pushcore_fields[kw].name);
+			lua_setfield(L, -2, pushcore_field_info(kw)->name);
 		}
 		if (!f[PUSHCORE_FIELD_FLAGS].set) {
 			push_flags(L, 0);
@@ -311,23 +313,23 @@ static void push_event(struct lua_script *s, const struct pushcore_event *ev)
 	const enum pushcore_field *f;
 
 	lua_newtable(L);
-	lua_pushstring(L, pushcore_events[ev->type].name);
+	lua_pushstring(L, pushcore_event_info(ev->type)->name);
 	lua_setfield(L, -2, "name");
-	lua_pushstring(L, s->inst->user->username);
+	lua_pushstring(L, pushcore_user_name(pushcore_inst_user(s->inst)));
 	lua_setfield(L, -2, "user");
 	lua_pushstring(L, ev->mailbox);
 	lua_setfield(L, -2, "mailbox");
-	if (pushcore_events[ev->type].is_message) {
+	if (pushcore_event_info(ev->type)->is_message) {
 		lua_pushinteger(L, ev->uid);
 		lua_setfield(L, -2, "uid");
 		lua_pushinteger(L, ev->uidvalidity);
 		lua_setfield(L, -2, "uid_validity");
 	}
-	for (f = pushcore_events[ev->type].fields; *f != PUSHCORE_FIELD_COUNT; f++) {
+	for (f = pushcore_event_info(ev->type)->fields; *f != PUSHCORE_FIELD_COUNT; f++) {
 		if (!ev->fields[*f].set)
 			continue;
 		push_value(L, *f, &ev->fields[*f]);
-		lua_setfield(L, -2, pushcore_fields[*f].name);
+		lua_setfield(L, -2, pushcore_field_info(*f)->name);
 	}
 	push_reference_fields(L, ev);
 }
@@ -336,18 +338,18 @@ static void push_event(struct lua_script *s, const struct pushcore_event *ev)
 
 static const char *lua_script_path(struct pushcore_driver_instance *inst)
 {
-	const struct pushcore_host *host = inst->user->host;
+	const struct pushcore_host *host = pushcore_user_host(pushcore_inst_user(inst));
 	const char *path = NULL;
 
 	/* the reference's order: the setting, file=, mail_lua's script */
 	if (host != NULL && host->plugin_getenv != NULL)
-		path = host->plugin_getenv(inst->user->host_ctx,
+		path = host->plugin_getenv(pushcore_user_host_ctx(pushcore_inst_user(inst)),
 					   "push_notification_lua_script_file");
 	if (path == NULL || path[0] == '\0')
-		path = pushcore_spec_get(inst->spec, "file");
+		path = pushcore_spec_get(pushcore_inst_spec(inst), "file");
 	if ((path == NULL || path[0] == '\0') && host != NULL &&
 	    host->plugin_getenv != NULL)
-		path = host->plugin_getenv(inst->user->host_ctx, "mail_lua_script");
+		path = host->plugin_getenv(pushcore_user_host_ctx(pushcore_inst_user(inst)), "mail_lua_script");
 	return path == NULL || path[0] == '\0' ? NULL : path;
 }
 
@@ -357,12 +359,13 @@ static bool lua_script_init(struct lua_script *s, const char **error_r)
 	int isnum;
 
 	if (luaL_loadfile(s->L, s->path) != LUA_OK) {
-		*error_r = pushcore_psprintf(s->inst->user->pool, "loading %s failed: %s",
+		*error_r = pushcore_psprintf(pushcore_user_pool(pushcore_inst_user(s->inst)),
+					     "loading %s failed: %s",
 					     s->path, lua_tostring(s->L, -1));
 		return false;
 	}
 	if (!lua_call_safe(s, "(main chunk)", 0, 0)) {
-		*error_r = pushcore_psprintf(s->inst->user->pool,
+		*error_r = pushcore_psprintf(pushcore_user_pool(pushcore_inst_user(s->inst)),
 					     "running %s failed (see the line above)", s->path);
 		return false;
 	}
@@ -376,7 +379,7 @@ static bool lua_script_init(struct lua_script *s, const char **error_r)
 	/* the reference insists on 0; nothing at all is fine here too */
 	ret = lua_tointegerx(s->L, -1, &isnum);
 	if (!lua_isnil(s->L, -1) && (!isnum || ret != 0)) {
-		*error_r = pushcore_psprintf(s->inst->user->pool,
+		*error_r = pushcore_psprintf(pushcore_user_pool(pushcore_inst_user(s->inst)),
 			"%s: script_init() returned %s, not 0", s->path,
 			luaL_tolstring(s->L, -1, NULL));
 		lua_pop(s->L, 2);
@@ -388,7 +391,9 @@ static bool lua_script_init(struct lua_script *s, const char **error_r)
 
 static int lua_driver_init(struct pushcore_driver_instance *inst, const char **error_r)
 {
-	struct lua_script *s = pushcore_palloc(inst->user->pool, sizeof(*s));
+	struct pushcore_pool *pool = pushcore_user_pool(pushcore_inst_user(inst));
+	struct lua_script *s = pushcore_palloc(pool, sizeof(*s));
+	uint32_t events = 0;
 	char fn[128];
 	int i;
 
@@ -404,7 +409,7 @@ static int lua_driver_init(struct pushcore_driver_instance *inst, const char **e
 		*error_r = "cannot create a Lua state";
 		return -1;
 	}
-	inst->context = s;
+	pushcore_inst_set_context(inst, s);
 	lua_setup_globals(s->L);
 	if (!lua_script_init(s, error_r)) {
 		lua_close(s->L);
@@ -413,11 +418,12 @@ static int lua_driver_init(struct pushcore_driver_instance *inst, const char **e
 	}
 	/* ask only for the events the script handles */
 	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++) {
-		snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_events[i].lua_name);
+		snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_event_info(i)->lua_name);
 		if (lua_has_function(s->L, fn))
-			inst->events |= PUSHCORE_EVENT_MASK(i);
+			events |= PUSHCORE_EVENT_MASK(i);
 	}
-	if (inst->events == 0)
+	pushcore_inst_set_events(inst, events);
+	if (events == 0)
 		pushcore_driver_log(inst, PUSHCORE_LOG_DEBUG,
 				    "%s: No event handlers found in script", s->path);
 	return 0;
@@ -427,7 +433,7 @@ static bool lua_begin_txn(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn __attribute__((unused)),
 			  void **txn_ctx_r __attribute__((unused)))
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 
 	if (!lua_has_function(s->L, FN_PREFIX "begin_txn")) {
 		pushcore_driver_log(inst, PUSHCORE_LOG_ERROR, "%s: Missing function "
@@ -447,10 +453,10 @@ static void lua_process(struct pushcore_driver_instance *inst,
 			void *txn_ctx __attribute__((unused)),
 			const struct pushcore_event *ev)
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 	char fn[128];
 
-	snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_events[ev->type].lua_name);
+	snprintf(fn, sizeof(fn), FN_PREFIX "event_%s", pushcore_event_info(ev->type)->lua_name);
 	lua_getglobal(s->L, fn);
 	lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->ctx_ref);
 	push_event(s, ev);
@@ -461,7 +467,7 @@ static void lua_end_txn(struct pushcore_driver_instance *inst,
 			struct pushcore_txn *txn __attribute__((unused)),
 			void *txn_ctx __attribute__((unused)))
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 
 	if (lua_has_function(s->L, FN_PREFIX "end_txn")) {
 		lua_getglobal(s->L, FN_PREFIX "end_txn");
@@ -479,7 +485,7 @@ static void lua_end_txn(struct pushcore_driver_instance *inst,
 
 static void lua_driver_deinit(struct pushcore_driver_instance *inst)
 {
-	struct lua_script *s = inst->context;
+	struct lua_script *s = pushcore_inst_context(inst);
 
 	if (s == NULL || s->L == NULL)
 		return;
@@ -491,19 +497,50 @@ static void lua_driver_deinit(struct pushcore_driver_instance *inst)
 	s->L = NULL;
 }
 
-const struct pushcore_driver push_driver_lua = {
+/* pushadm lua check: every function a script may define, and whether
+   it does. */
+static void lua_describe(struct pushcore_driver_instance *inst,
+			 void (*report)(void *context, const char *item,
+					const char *state, bool problem),
+			 void *context)
+{
+	struct lua_script *s = pushcore_inst_context(inst);
+	char fn[128];
+	bool defined, required;
+	int i;
+
+	for (i = -1; i <= PUSHCORE_EVENT_COUNT; i++) {
+		if (i == -1)
+			snprintf(fn, sizeof(fn), FN_PREFIX "begin_txn");
+		else if (i == PUSHCORE_EVENT_COUNT)
+			snprintf(fn, sizeof(fn), FN_PREFIX "end_txn");
+		else
+			snprintf(fn, sizeof(fn), FN_PREFIX "event_%s",
+				 pushcore_event_info(i)->lua_name);
+		defined = s != NULL && s->L != NULL && lua_has_function(s->L, fn);
+		required = i == -1 || i == PUSHCORE_EVENT_COUNT;
+		report(context, fn, defined ? "defined" : required ?
+		       "MISSING (required)" : "not defined (event skipped)",
+		       !defined && required);
+	}
+}
+
+static const struct pushcore_driver push_driver_lua = {
 	.name = "lua",
 	.init = lua_driver_init,
 	.begin_txn = lua_begin_txn,
 	.process = lua_process,
 	.end_txn = lua_end_txn,
 	.deinit = lua_driver_deinit,
+	.describe = lua_describe,
 };
 
-bool push_driver_lua_has_function(const struct pushcore_driver_instance *inst,
-				  const char *name)
-{
-	const struct lua_script *s = inst->context;
+static const struct pushcore_driver *const lua_drivers[] = {
+	&push_driver_lua, NULL
+};
 
-	return s != NULL && s->L != NULL && lua_has_function(s->L, name);
-}
+/* the module's entry (pushcore-driver.h): push_driver_lua.so */
+PUSHCORE_DRIVER_MODULE_EXPORT const struct pushcore_driver_module pushcore_driver_module = {
+	.abi_version = PUSHCORE_DRIVER_ABI_VERSION,
+	.drivers = lua_drivers,
+};

@@ -3,7 +3,7 @@
    INBOX, users who opted in through METADATA), the same PUT request and the
    same JSON keys in the same order. From and Subject are sent decoded to
    UTF-8 rather than raw (docs/ox.md). */
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-http.h"
 #include "pushcore-json.h"
 #include "pushcore-mem.h"
@@ -229,7 +229,7 @@ static void ox_build_body(struct pushcore_json *json, const char *user,
 	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
 		if (!ev->fields[optional[i]].set)
 			continue;
-		pushcore_json_key(json, pushcore_fields[optional[i]].name);
+		pushcore_json_key(json, pushcore_field_info(optional[i])->name);
 		pushcore_json_string(json, ev->fields[optional[i]].str);
 	}
 	if (have_unseen) {

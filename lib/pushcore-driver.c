@@ -1,5 +1,5 @@
 /* The driver registry, users and transactions. */
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-http.h"
 #include "pushcore-mem.h"
 #include "pushcore-relay-client.h"
@@ -19,7 +19,6 @@
 extern const struct pushcore_driver push_driver_dlog;
 extern const struct pushcore_driver push_driver_ox;
 extern const struct pushcore_driver push_driver_http;
-extern const struct pushcore_driver push_driver_redis;
 
 static const struct pushcore_driver *drivers[MAX_DRIVERS];
 static unsigned int driver_count = 0;
@@ -60,7 +59,6 @@ void pushcore_drivers_init(void)
 	pushcore_driver_register(&push_driver_dlog);
 	pushcore_driver_register(&push_driver_ox);
 	pushcore_driver_register(&push_driver_http);
-	pushcore_driver_register(&push_driver_redis);
 }
 
 struct pushcore_user *
@@ -106,11 +104,10 @@ int pushcore_user_add_driver_spec(struct pushcore_user *user,
 	const char *error;
 
 	inst = pushcore_palloc(user->pool, sizeof(*inst));
-	inst->driver = pushcore_driver_lookup(spec->name);
-	if (inst->driver == NULL) {
-		*error_r = pushcore_psprintf(user->pool,
-			"%s: Unknown push notification driver: %s",
-			setting_name, spec->name);
+	if (pushcore_driver_load(spec->name, user->module_dir, &inst->driver,
+				 &error) < 0) {
+		*error_r = pushcore_psprintf(user->pool, "%s: %s",
+					     setting_name, error);
 		return -1;
 	}
 	inst->user = user;
@@ -198,7 +195,7 @@ static void txn_run_instance(struct pushcore_txn *txn,
 	for (ev = txn->events; ev != NULL; ev = ev->next) {
 		if ((inst->events & PUSHCORE_EVENT_MASK(ev->type)) == 0)
 			continue;
-		txn->current_event = pushcore_events[ev->type].name;
+		txn->current_event = pushcore_event_name(ev->type);
 		txn->current_mailbox = ev->mailbox;
 		if (first == NULL) {
 			first = ev;
@@ -211,7 +208,7 @@ static void txn_run_instance(struct pushcore_txn *txn,
 		inst->driver->process(inst, txn, txn_ctx, ev);
 	}
 	/* a notification made now may carry all of them (a batch) */
-	txn->current_event = same_type ? pushcore_events[first->type].name : NULL;
+	txn->current_event = same_type ? pushcore_event_name(first->type) : NULL;
 	txn->current_mailbox = same_mailbox ? first->mailbox : NULL;
 	if (inst->driver->end_txn != NULL)
 		inst->driver->end_txn(inst, txn, txn_ctx);
@@ -463,6 +460,24 @@ int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
 	return inst->driver->rebuild(inst, pool, e, req_r, error_r);
 }
 
+int pushcore_resend(const struct pushcore_http_request *const *reqs,
+		    unsigned int count, unsigned int timeout_msecs,
+		    unsigned int *sent_r, const char **error_r)
+{
+	unsigned int i;
+
+	*sent_r = 0;
+	if (count == 0)
+		return 0;
+	for (i = 0; i < count; i++) {
+		if (reqs[i]->resend == NULL || reqs[i]->resend != reqs[0]->resend) {
+			*error_r = "requests of different transports in one batch";
+			return -1;
+		}
+	}
+	return reqs[0]->resend->send(reqs, count, timeout_msecs, sent_r, error_r);
+}
+
 struct pushcore_driver_instance *
 pushcore_user_find_driver(struct pushcore_user *user, const char *name)
 {
@@ -473,6 +488,20 @@ pushcore_user_find_driver(struct pushcore_user *user, const char *name)
 			return user->instances[i];
 	}
 	return NULL;
+}
+
+unsigned int pushcore_user_keep_driver(struct pushcore_user *user, const char *name)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < user->instance_count; i++) {
+		if (strcmp(user->instances[i]->setting_name, name) == 0)
+			user->instances[n++] = user->instances[i];
+		else if (user->instances[i]->driver->deinit != NULL)
+			user->instances[i]->driver->deinit(user->instances[i]);
+	}
+	user->instance_count = n;
+	return n;
 }
 
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
@@ -492,4 +521,152 @@ void pushcore_driver_log(struct pushcore_driver_instance *inst,
 	va_end(args);
 	pushcore_log_from(level, &origin, "%s", buf.data);
 	pushcore_buf_free(&buf);
+}
+
+/* --- accessors of the opaque structs ------------------------------------ */
+
+const struct pushcore_driver *
+pushcore_inst_driver(const struct pushcore_driver_instance *inst)
+{
+	return inst->driver;
+}
+
+struct pushcore_user *pushcore_inst_user(const struct pushcore_driver_instance *inst)
+{
+	return inst->user;
+}
+
+const char *pushcore_inst_setting_name(const struct pushcore_driver_instance *inst)
+{
+	return inst->setting_name;
+}
+
+const struct pushcore_spec *pushcore_inst_spec(const struct pushcore_driver_instance *inst)
+{
+	return inst->spec;
+}
+
+uint32_t pushcore_inst_events(const struct pushcore_driver_instance *inst)
+{
+	return inst->events;
+}
+
+void pushcore_inst_set_events(struct pushcore_driver_instance *inst, uint32_t mask)
+{
+	inst->events = mask;
+}
+
+void *pushcore_inst_context(const struct pushcore_driver_instance *inst)
+{
+	return inst->context;
+}
+
+void pushcore_inst_set_context(struct pushcore_driver_instance *inst, void *context)
+{
+	inst->context = context;
+}
+
+void pushcore_inst_set_relay_only(struct pushcore_driver_instance *inst, bool relay_only)
+{
+	inst->relay_only = relay_only;
+}
+
+struct pushcore_pool *pushcore_user_pool(const struct pushcore_user *user)
+{
+	return user->pool;
+}
+
+const char *pushcore_user_name(const struct pushcore_user *user)
+{
+	return user->username;
+}
+
+const struct pushcore_host *pushcore_user_host(const struct pushcore_user *user)
+{
+	return user->host;
+}
+
+void *pushcore_user_host_ctx(const struct pushcore_user *user)
+{
+	return user->host_ctx;
+}
+
+unsigned int pushcore_user_max_wait_msecs(const struct pushcore_user *user)
+{
+	return user->max_wait_msecs;
+}
+
+void pushcore_user_set_max_wait_msecs(struct pushcore_user *user, unsigned int msecs)
+{
+	user->max_wait_msecs = msecs;
+}
+
+const char *pushcore_user_spool_dir(const struct pushcore_user *user)
+{
+	return user->spool_dir;
+}
+
+void pushcore_user_set_spool_dir(struct pushcore_user *user, const char *dir)
+{
+	user->spool_dir = dir == NULL ? NULL : pushcore_pstrdup(user->pool, dir);
+}
+
+bool pushcore_user_spool_only(const struct pushcore_user *user)
+{
+	return user->spool_only;
+}
+
+void pushcore_user_set_spool_only(struct pushcore_user *user, bool spool_only)
+{
+	user->spool_only = spool_only;
+}
+
+void pushcore_user_set_relay(struct pushcore_user *user, const char *socket_path,
+			     unsigned int timeout_msecs)
+{
+	user->relay_socket = socket_path == NULL ? NULL :
+		pushcore_pstrdup(user->pool, socket_path);
+	user->relay_timeout_msecs = timeout_msecs;
+}
+
+unsigned int pushcore_user_relay_timeout_msecs(const struct pushcore_user *user)
+{
+	return user->relay_timeout_msecs;
+}
+
+void pushcore_user_set_module_dir(struct pushcore_user *user, const char *dir)
+{
+	user->module_dir = dir == NULL || dir[0] == '\0' ? NULL :
+		pushcore_pstrdup(user->pool, dir);
+}
+
+unsigned int pushcore_user_driver_count(const struct pushcore_user *user)
+{
+	return user->instance_count;
+}
+
+struct pushcore_driver_instance *
+pushcore_user_driver(const struct pushcore_user *user, unsigned int i)
+{
+	return i < user->instance_count ? user->instances[i] : NULL;
+}
+
+struct pushcore_pool *pushcore_txn_pool(const struct pushcore_txn *txn)
+{
+	return txn->pool;
+}
+
+struct pushcore_user *pushcore_txn_user(const struct pushcore_txn *txn)
+{
+	return txn->user;
+}
+
+unsigned int pushcore_txn_event_count(const struct pushcore_txn *txn)
+{
+	return txn->event_count;
+}
+
+struct pushcore_event *pushcore_txn_events(const struct pushcore_txn *txn)
+{
+	return txn->events;
 }

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_DRIVER_H
 #define PUSHCORE_DRIVER_H
 
+#include "pushcore-api.h"
+
 /* Drivers, the users they serve, and the transactions they are given.
 
    A host (the Dovecot plugin, pushadm) creates one pushcore_user per mail
@@ -50,9 +52,10 @@ struct pushcore_host {
 
 struct pushcore_driver {
 	const char *name;
-	/* Parses the spec's options into inst->context and sets
-	   inst->events. Returns -1 with *error_r (the cause, for a log line
-	   that names the driver) if they are unusable. */
+	/* Parses the spec's options into the instance's context and sets
+	   its events (pushcore_inst_set_context(), _set_events()). Returns
+	   -1 with *error_r (the cause, for a log line that names the driver)
+	   if they are unusable. */
 	int (*init)(struct pushcore_driver_instance *inst,
 		    const char **error_r);
 	/* Optional: called once per transaction that has events for this
@@ -80,109 +83,161 @@ struct pushcore_driver {
 	int (*rebuild)(struct pushcore_driver_instance *inst, struct pushcore_pool *pool,
 		       const struct pushcore_spool_entry *e,
 		       struct pushcore_http_request *req_r, const char **error_r);
+	/* Optional, for pushadm's checks (pushadm lua check): reports what
+	   the instance is made of (a script's functions), one item at a
+	   time: its name, its state, and whether that is a problem. */
+	void (*describe)(struct pushcore_driver_instance *inst,
+			 void (*report)(void *context, const char *item,
+					const char *state, bool problem),
+			 void *context);
 };
 
-struct pushcore_driver_instance {
-	const struct pushcore_driver *driver;
-	struct pushcore_user *user;
-	/* the setting it came from, e.g. "push_notification_driver2" */
-	const char *setting_name;
-	const struct pushcore_spec *spec;
-	/* PUSHCORE_EVENT_MASK() of the events it wants */
-	uint32_t events;
-	/* true: its requests can't be finished in this process (the http
-	   driver's secret_file is root's): they are handed to the relay or
-	   written to the spool, never sent from here unsigned */
-	bool relay_only;
-	void *context;
+/* A driver instance: one configured driver of a user. Opaque; a driver
+   reads and sets what it needs through these. */
+PUSHCORE_API
+const struct pushcore_driver *
+pushcore_inst_driver(const struct pushcore_driver_instance *inst);
+PUSHCORE_API struct pushcore_user *pushcore_inst_user(const struct pushcore_driver_instance *inst);
+/* the setting it came from, e.g. "push_notification_driver2" (2.4: the
+   block's name) */
+PUSHCORE_API const char *pushcore_inst_setting_name(const struct pushcore_driver_instance *inst);
+PUSHCORE_API const struct pushcore_spec *pushcore_inst_spec(const struct pushcore_driver_instance *inst);
+/* PUSHCORE_EVENT_MASK() of the events it wants (init sets it) */
+PUSHCORE_API uint32_t pushcore_inst_events(const struct pushcore_driver_instance *inst);
+PUSHCORE_API void pushcore_inst_set_events(struct pushcore_driver_instance *inst, uint32_t mask);
+/* the driver's own data (init sets it) */
+PUSHCORE_API void *pushcore_inst_context(const struct pushcore_driver_instance *inst);
+PUSHCORE_API void pushcore_inst_set_context(struct pushcore_driver_instance *inst, void *context);
+/* true: its requests can't be finished in this process (the http
+   driver's secret_file is root's): they are handed to the relay or
+   written to the spool, never sent from here unsigned */
+PUSHCORE_API void pushcore_inst_set_relay_only(struct pushcore_driver_instance *inst, bool relay_only);
+
+/* A user of the host. Opaque; the host sets it up through these before
+   adding drivers. Strings are copied into the user's pool. */
+PUSHCORE_API struct pushcore_pool *pushcore_user_pool(const struct pushcore_user *user);
+PUSHCORE_API const char *pushcore_user_name(const struct pushcore_user *user);
+PUSHCORE_API const struct pushcore_host *pushcore_user_host(const struct pushcore_user *user);
+PUSHCORE_API void *pushcore_user_host_ctx(const struct pushcore_user *user);
+/* the longest a commit may wait for endpoints, all drivers together
+   (default PUSHCORE_DEFAULT_MAX_WAIT_MSECS) */
+PUSHCORE_API unsigned int pushcore_user_max_wait_msecs(const struct pushcore_user *user);
+PUSHCORE_API void pushcore_user_set_max_wait_msecs(struct pushcore_user *user, unsigned int msecs);
+/* where notifications that could not be sent go (docs/spool.md; default
+   PUSHCORE_DEFAULT_SPOOL_DIR); NULL: nowhere (pushadm driver test) */
+PUSHCORE_API const char *pushcore_user_spool_dir(const struct pushcore_user *user);
+PUSHCORE_API void pushcore_user_set_spool_dir(struct pushcore_user *user, const char *dir);
+/* true: never send from here, hand everything to the dispatcher */
+PUSHCORE_API bool pushcore_user_spool_only(const struct pushcore_user *user);
+PUSHCORE_API void pushcore_user_set_spool_only(struct pushcore_user *user, bool spool_only);
+/* the relay's socket (NULL or "": no hand-off; the default) and how long a
+   commit waits for its acknowledgement (pushcore-relay-client.h) */
+PUSHCORE_API
+void pushcore_user_set_relay(struct pushcore_user *user, const char *socket_path,
+			     unsigned int timeout_msecs);
+PUSHCORE_API unsigned int pushcore_user_relay_timeout_msecs(const struct pushcore_user *user);
+/* where driver modules are looked for (NULL: the directory configure
+   chose); the setting push_notification_module_dir (2.4:
+   push_notify_module_dir) */
+PUSHCORE_API void pushcore_user_set_module_dir(struct pushcore_user *user, const char *dir);
+/* the drivers that started, in order */
+PUSHCORE_API unsigned int pushcore_user_driver_count(const struct pushcore_user *user);
+PUSHCORE_API
+struct pushcore_driver_instance *
+pushcore_user_driver(const struct pushcore_user *user, unsigned int i);
+
+/* A transaction. Opaque. */
+PUSHCORE_API struct pushcore_pool *pushcore_txn_pool(const struct pushcore_txn *txn);
+PUSHCORE_API struct pushcore_user *pushcore_txn_user(const struct pushcore_txn *txn);
+PUSHCORE_API unsigned int pushcore_txn_event_count(const struct pushcore_txn *txn);
+/* the first event (ev->next the others), in the order they were added;
+   the host may still change them until the commit */
+PUSHCORE_API struct pushcore_event *pushcore_txn_events(const struct pushcore_txn *txn);
+
+PUSHCORE_API void pushcore_driver_register(const struct pushcore_driver *driver);
+PUSHCORE_API void pushcore_driver_unregister(const struct pushcore_driver *driver);
+PUSHCORE_API const struct pushcore_driver *pushcore_driver_lookup(const char *name);
+
+/* Registers the built-in drivers (dlog, ox, http); idempotent. Other
+   drivers (lua, redis, third parties') are modules, loaded when a
+   configuration names them. */
+PUSHCORE_API void pushcore_drivers_init(void);
+/* Calls the deinit of every module loaded (they stay mapped). */
+PUSHCORE_API void pushcore_drivers_deinit(void);
+
+/* A driver module: a shared object DIR/push_driver_NAME.so that defines
+   PUSHCORE_DRIVER_MODULE_SYMBOL as a struct pushcore_driver_module whose
+   abi_version is the PUSHCORE_DRIVER_ABI_VERSION it was built against.
+   A module built for another ABI version is refused. docs/driver-api.md. */
+#define PUSHCORE_DRIVER_ABI_VERSION 1
+/* the one symbol a module exports, whatever its visibility default */
+#define PUSHCORE_DRIVER_MODULE_EXPORT __attribute__((visibility("default")))
+#define PUSHCORE_DRIVER_MODULE_SYMBOL "pushcore_driver_module"
+struct pushcore_driver_module {
+	unsigned int abi_version;
+	/* the drivers it registers, NULL-terminated (one of them is named
+	   NAME: the file name says which module to load for a driver) */
+	const struct pushcore_driver *const *drivers;
+	/* Optional: the process ends (closes kept connections) */
+	void (*deinit)(void);
 };
+/* Loads the module of the driver name from dir (NULL: the default
+   directory) unless the driver is registered already. -1 with *error_r:
+   no such module (naming the package to install for the project's own
+   drivers), or it could not be loaded. */
+PUSHCORE_API
+int pushcore_driver_load(const char *name, const char *dir,
+			 const struct pushcore_driver **driver_r,
+			 const char **error_r);
+/* The directory modules are looked for by default. */
+PUSHCORE_API const char *pushcore_driver_module_dir(void);
 
-struct pushcore_user {
-	struct pushcore_pool *pool;
-	const char *username;
-	const struct pushcore_host *host;
-	void *host_ctx;
-	/* the longest a commit may wait for endpoints, all drivers together */
-	unsigned int max_wait_msecs;
-	/* where notifications that could not be sent go (docs/spool.md);
-	   NULL: nowhere (pushadm driver test) */
-	const char *spool_dir;
-	/* true: never send from here, hand everything to the dispatcher */
-	bool spool_only;
-	/* the relay's socket (NULL or "": no hand-off) and how long a commit
-	   waits for its acknowledgement (pushcore-relay-client.h) */
-	const char *relay_socket;
-	unsigned int relay_timeout_msecs;
-	unsigned int instance_count;
-	struct pushcore_driver_instance **instances;
-};
-
-struct pushcore_txn {
-	struct pushcore_pool *pool;
-	struct pushcore_user *user;
-	struct pushcore_event *events, **events_tail;
-	unsigned int event_count;
-	/* what goes to the relay when it commits, NULL if nothing */
-	struct pushcore_relay_batch *relay;
-	/* what the driver being run is processing, for the outcomes of
-	   the notifications it makes (pushcore-outcome.h): the event's name
-	   and mailbox, or in end_txn those all its events share (NULL where
-	   they differ) */
-	const char *current_event, *current_mailbox;
-};
-
-void pushcore_driver_register(const struct pushcore_driver *driver);
-void pushcore_driver_unregister(const struct pushcore_driver *driver);
-const struct pushcore_driver *pushcore_driver_lookup(const char *name);
-
-/* Registers the built-in drivers (dlog, ox, http, redis); idempotent. */
-void pushcore_drivers_init(void);
-/* The Lua driver, registered only by hosts that offer it (the
-   push_notify_lua plugin, pushadm). */
-extern const struct pushcore_driver push_driver_lua;
-/* Whether a lua driver instance's script defines a global function. */
-bool push_driver_lua_has_function(const struct pushcore_driver_instance *inst,
-				  const char *name);
-
+PUSHCORE_API
 struct pushcore_user *
 pushcore_user_new(const char *username, const struct pushcore_host *host,
 		  void *host_ctx);
 /* Parses spec_str and starts a driver instance for it. On failure returns
    -1 with *error_r naming the driver and the cause. */
+PUSHCORE_API
 int pushcore_user_add_driver(struct pushcore_user *user,
 			     const char *setting_name, const char *spec_str,
 			     const char **error_r);
 /* The same for a spec the host built (pushcore_spec_new/_add); the spec
-   must live as long as the user (allocate it from user->pool). */
+   must live as long as the user (allocate it from pushcore_user_pool()). */
+PUSHCORE_API
 int pushcore_user_add_driver_spec(struct pushcore_user *user,
 				  const char *setting_name,
 				  const struct pushcore_spec *spec,
 				  const char **error_r);
-void pushcore_user_free(struct pushcore_user **user);
+PUSHCORE_API void pushcore_user_free(struct pushcore_user **user);
 
 /* True if any driver of the user wants events of this type. */
+PUSHCORE_API
 bool pushcore_user_wants(const struct pushcore_user *user,
 			 enum pushcore_event_type type);
 
-struct pushcore_txn *pushcore_txn_begin(struct pushcore_user *user);
+PUSHCORE_API struct pushcore_txn *pushcore_txn_begin(struct pushcore_user *user);
 /* A new event in the transaction (appended, so order is kept). */
+PUSHCORE_API
 struct pushcore_event *pushcore_txn_add(struct pushcore_txn *txn,
 					enum pushcore_event_type type,
 					const char *mailbox);
 /* Hands the events to the drivers and waits (bounded) for what they send. */
-void pushcore_txn_commit(struct pushcore_txn **txn);
+PUSHCORE_API void pushcore_txn_commit(struct pushcore_txn **txn);
 /* Drops the events: nothing is sent. */
-void pushcore_txn_rollback(struct pushcore_txn **txn);
+PUSHCORE_API void pushcore_txn_rollback(struct pushcore_txn **txn);
 
 struct pushcore_http_request;
 /* Sends one notification over HTTP for a driver instance and logs the
    outcome: success at debug level, failure as an error naming the driver,
    the endpoint (credentials hidden) and the cause. A temporary failure is
    written to the spool for the dispatcher to retry, a permanent one to the
-   spool's failed area. With user->spool_only nothing is sent here: the
-   request goes straight to the spool. req->callback and req->context are
-   ignored (this sets its own); id is the notification's unique id. The
-   request goes out when the transaction commits. */
+   spool's failed area. With spool_only (pushcore_user_set_spool_only())
+   nothing is sent here: the request goes straight to the spool.
+   req->callback and req->context are ignored (this sets its own); id is
+   the notification's unique id. The request goes out when the
+   transaction commits. */
+PUSHCORE_API
 void pushcore_driver_send(struct pushcore_driver_instance *inst,
 			  struct pushcore_txn *txn,
 			  const struct pushcore_http_request *req,
@@ -193,6 +248,7 @@ struct pushcore_http_result;
 
 /* The spool entry a notification becomes (req->method may also name a
    non-HTTP transport, e.g. "XADD"); allocated from txn's pool. */
+PUSHCORE_API
 void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
 				 struct pushcore_txn *txn,
 				 const struct pushcore_http_request *req,
@@ -200,6 +256,7 @@ void pushcore_driver_spool_entry(struct pushcore_driver_instance *inst,
 /* A notification that could not be sent: one error line naming the
    driver, the endpoint, the cause; spooled for a retry when temporary,
    kept in the failed area when not. */
+PUSHCORE_API
 void pushcore_driver_failed(struct pushcore_driver_instance *inst,
 			    struct pushcore_spool_entry *e, const char *error,
 			    unsigned int attempts, bool temporary,
@@ -211,11 +268,13 @@ typedef void pushcore_send_observer_t(const struct pushcore_driver_instance *ins
 				      const struct pushcore_spool_entry *request,
 				      const struct pushcore_http_result *result,
 				      void *context);
+PUSHCORE_API
 void pushcore_set_send_observer(pushcore_send_observer_t *observer,
 				void *context, bool dry_run);
 
 /* The instance's rebuild hook, or -1 with "not relayable" when it has
    none. */
+PUSHCORE_API
 int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
 			    struct pushcore_pool *pool,
 			    const struct pushcore_spool_entry *e,
@@ -223,12 +282,17 @@ int pushcore_driver_rebuild(struct pushcore_driver_instance *inst,
 			    const char **error_r);
 /* The instance of user whose setting (2.3) or block (2.4) name is name,
    as a record's driver field names it; NULL if none. */
+PUSHCORE_API
 struct pushcore_driver_instance *
 pushcore_user_find_driver(struct pushcore_user *user, const char *name);
+/* Stops every driver of user but the one named name (pushadm driver test
+   SETTING); returns how many are left (0 or 1). */
+PUSHCORE_API unsigned int pushcore_user_keep_driver(struct pushcore_user *user, const char *name);
 
 /* Logs on behalf of a driver instance: with the instance as the line's
    origin (pushcore-log.h), which a text log shows as
    "<setting> (<driver>): <text>" (a dlog line as it is). */
+PUSHCORE_API
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
 			 enum pushcore_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -17,7 +17,7 @@
 	F(TO), F(TO_ADDRESS), F(TO_DISPLAY_NAME), F(SUBJECT), F(MESSAGE_ID), \
 	F(DATE), F(TZ), F(SNIPPET), F(FLAGS), F(KEYWORDS)
 
-const struct pushcore_field_info pushcore_fields[PUSHCORE_FIELD_COUNT] = {
+static const struct pushcore_field_info field_table[PUSHCORE_FIELD_COUNT] = {
 	[F(FROM)] = { "from", PUSHCORE_FIELD_TYPE_STRING },
 	[F(FROM_ADDRESS)] = { "from_address", PUSHCORE_FIELD_TYPE_STRING },
 	[F(FROM_DISPLAY_NAME)] = { "from_display_name", PUSHCORE_FIELD_TYPE_STRING },
@@ -38,7 +38,7 @@ const struct pushcore_field_info pushcore_fields[PUSHCORE_FIELD_COUNT] = {
 	[F(MAILBOX_OLD)] = { "mailbox_old", PUSHCORE_FIELD_TYPE_STRING },
 };
 
-const struct pushcore_event_info pushcore_events[PUSHCORE_EVENT_COUNT] = {
+static const struct pushcore_event_info event_table[PUSHCORE_EVENT_COUNT] = {
 	[PUSHCORE_EVENT_MESSAGE_NEW] =
 		{ "MessageNew", "message_new", true, { MESSAGE_FIELDS, END } },
 	[PUSHCORE_EVENT_MESSAGE_APPEND] =
@@ -67,17 +67,39 @@ const struct pushcore_event_info pushcore_events[PUSHCORE_EVENT_COUNT] = {
 		{ "MailboxUnsubscribe", "mailbox_unsubscribe", false, { END } },
 };
 
-const char *const pushcore_flag_names[] = {
+static const char *const flag_names[] = {
 	"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", "\\Recent",
 	NULL
 };
+
+const struct pushcore_event_info *
+pushcore_event_info(enum pushcore_event_type type)
+{
+	return &event_table[type];
+}
+
+const char *pushcore_event_name(enum pushcore_event_type type)
+{
+	return event_table[type].name;
+}
+
+const struct pushcore_field_info *pushcore_field_info(enum pushcore_field field)
+{
+	return &field_table[field];
+}
+
+const char *pushcore_flag_name(unsigned int bit)
+{
+	return bit < sizeof(flag_names) / sizeof(flag_names[0]) ?
+		flag_names[bit] : NULL;
+}
 
 int pushcore_event_lookup(const char *name)
 {
 	int i;
 
 	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++) {
-		if (strcasecmp(pushcore_events[i].name, name) == 0)
+		if (strcasecmp(pushcore_event_info(i)->name, name) == 0)
 			return i;
 	}
 	return -1;
@@ -88,7 +110,7 @@ bool pushcore_event_has_field(enum pushcore_event_type type,
 {
 	const enum pushcore_field *f;
 
-	for (f = pushcore_events[type].fields; *f != END; f++) {
+	for (f = pushcore_event_info(type)->fields; *f != END; f++) {
 		if (*f == field)
 			return true;
 	}
@@ -172,12 +194,12 @@ static void append_flags(struct pushcore_buf *buf, int64_t flags)
 	bool first = true;
 
 	pushcore_buf_append_c(buf, '(');
-	for (i = 0; pushcore_flag_names[i] != NULL; i++) {
+	for (i = 0; pushcore_flag_name(i) != NULL; i++) {
 		if ((flags & (1 << i)) == 0)
 			continue;
 		if (!first)
 			pushcore_buf_append_c(buf, ' ');
-		pushcore_buf_append_str(buf, pushcore_flag_names[i]);
+		pushcore_buf_append_str(buf, pushcore_flag_name(i));
 		first = false;
 	}
 	pushcore_buf_append_c(buf, ')');
@@ -197,7 +219,7 @@ static void append_list(struct pushcore_buf *buf, const char *const *list)
 void pushcore_event_append_line(struct pushcore_buf *buf,
 				const struct pushcore_event *ev)
 {
-	const struct pushcore_event_info *info = &pushcore_events[ev->type];
+	const struct pushcore_event_info *info = pushcore_event_info(ev->type);
 	const enum pushcore_field *f;
 	const struct pushcore_value *val;
 
@@ -212,8 +234,8 @@ void pushcore_event_append_line(struct pushcore_buf *buf,
 		val = &ev->fields[*f];
 		if (!val->set)
 			continue;
-		pushcore_buf_printf(buf, " %s=", pushcore_fields[*f].name);
-		switch (pushcore_fields[*f].type) {
+		pushcore_buf_printf(buf, " %s=", pushcore_field_info(*f)->name);
+		switch (pushcore_field_info(*f)->type) {
 		case PUSHCORE_FIELD_TYPE_STRING:
 			pushcore_append_quoted(buf, val->str);
 			break;

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_EVENT_H
 #define PUSHCORE_EVENT_H
 
+#include "pushcore-api.h"
+
 /* The mail events (RFC 5423 names) and their fields. One table describes
    them; the JSON builders, dlog, the Lua bridge and the docs all read it. */
 
@@ -108,36 +110,49 @@ struct pushcore_event {
 	"MailboxDelete", "MailboxRename", "MailboxSubscribe", \
 	"MailboxUnsubscribe"
 
-extern const struct pushcore_event_info pushcore_events[PUSHCORE_EVENT_COUNT];
-extern const struct pushcore_field_info pushcore_fields[PUSHCORE_FIELD_COUNT];
-extern const char *const pushcore_flag_names[];	/* bit i -> "\Answered"... */
+/* The event table, the field table and the flag names. Accessors, not
+   arrays: adding an event or a field changes no exported symbol's size. */
+PUSHCORE_API
+const struct pushcore_event_info *
+pushcore_event_info(enum pushcore_event_type type);
+/* "MessageNew" */
+PUSHCORE_API const char *pushcore_event_name(enum pushcore_event_type type);
+PUSHCORE_API const struct pushcore_field_info *pushcore_field_info(enum pushcore_field field);
+/* bit i of PUSHCORE_FLAG_* -> "\Answered"...; NULL past the last */
+PUSHCORE_API const char *pushcore_flag_name(unsigned int bit);
 
 /* Case-insensitive, like the reference. Returns -1 if unknown. */
-int pushcore_event_lookup(const char *name);
+PUSHCORE_API int pushcore_event_lookup(const char *name);
 
 /* A new event with a fresh id and the current time. */
+PUSHCORE_API
 struct pushcore_event *
 pushcore_event_new(struct pushcore_pool *pool, enum pushcore_event_type type,
 		   const char *mailbox);
 
 /* Setters copy into pool. Strings are stored as given; whoever builds the
    event from untrusted input cleans it first (pushcore_header_clean). */
+PUSHCORE_API
 void pushcore_event_set_str(struct pushcore_pool *pool, struct pushcore_event *ev,
 			    enum pushcore_field field, const char *value);
+PUSHCORE_API
 void pushcore_event_set_int(struct pushcore_event *ev,
 			    enum pushcore_field field, int64_t value);
+PUSHCORE_API
 void pushcore_event_set_list(struct pushcore_pool *pool, struct pushcore_event *ev,
 			     enum pushcore_field field, const char *const *list);
 
+PUSHCORE_API
 bool pushcore_event_has_field(enum pushcore_event_type type,
 			      enum pushcore_field field);
 
 /* Fills buf (37 bytes) with a random UUID v4. */
-void pushcore_uuid(char buf[37]);
+PUSHCORE_API void pushcore_uuid(char buf[37]);
 
 struct pushcore_buf;
 /* Appends the event as one line of key=value pairs, strings quoted and
    escaped: "MessageNew mailbox=\"INBOX\" uid=1 ... subject=\"Hi\"". */
+PUSHCORE_API
 void pushcore_event_append_line(struct pushcore_buf *buf,
 				const struct pushcore_event *ev);
 

@@ -1,6 +1,6 @@
 /* events= and mailboxes=, shared by the generic drivers. */
 #include "pushcore-filter.h"
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
 

@@ -71,7 +71,11 @@ static bool url_split_userinfo(struct http_transfer *t, const char *url,
 		rc = curl_url_get(h, CURLUPART_URL, &clean, 0);
 	}
 	if (rc != CURLUE_OK) {
+#if LIBCURL_VERSION_NUM >= 0x075000	/* 7.80 */
 		*error_r = curl_url_strerror(rc);
+#else
+		*error_r = "malformed URL";
+#endif
 		curl_url_cleanup(h);
 		return false;
 	}
@@ -122,7 +126,11 @@ static void transfer_setup(struct http_transfer *t, const char *method)
 		abort();
 	t->easy = e;
 	curl_easy_setopt(e, CURLOPT_URL, t->url);
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85 */
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else	/* Enterprise Linux 9's 7.76 */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
@@ -182,9 +190,14 @@ void pushcore_http_set_connection_limits(unsigned int per_host,
 bool pushcore_http_submit(const struct pushcore_http_request *req,
 			  const char **error_r)
 {
-	struct http_transfer *t = pushcore_xmalloc(sizeof(*t));
+	struct http_transfer *t;
 	const char *const *h;
 
+	if (req->resend != NULL) {
+		*error_r = "not an HTTP request (the driver resends it itself)";
+		return false;
+	}
+	t = pushcore_xmalloc(sizeof(*t));
 	memset(t, 0, sizeof(*t));
 	pushcore_buf_init(&t->response);
 	if (!url_split_userinfo(t, req->url, error_r)) {

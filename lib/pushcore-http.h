@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_HTTP_H
 #define PUSHCORE_HTTP_H
 
+#include "pushcore-api.h"
+
 /* The HTTP sender: libcurl's multi interface, one multi handle per process so
    connections are reused across deliveries, many endpoints in parallel (one
    connection each, so each endpoint gets its requests in order), and one
@@ -54,11 +56,37 @@ struct pushcore_http_request {
 	const char *resign_secret_file;
 	pushcore_http_callback_t *callback;
 	void *context;
+	/* NULL: an HTTP request. Else a driver's own transport (redis: XADD)
+	   made the request in its rebuild hook: method names the transport,
+	   url its server, body is the record's, and resend_ctx holds what
+	   the driver's resend operation needs beside them. The relay and the
+	   dispatcher send it with pushcore_resend(), never over HTTP. */
+	const struct pushcore_resend *resend;
+	const void *resend_ctx;
 };
+
+/* The resend operation of a driver whose transport is not HTTP. */
+struct pushcore_resend {
+	/* Sends reqs[0..count), all made by rebuild hooks of this resend
+	   with the same method and url, in order, within timeout_msecs.
+	   Returns 0 if all were sent, else -1 with *sent_r the number that
+	   were (the first ones) and *error_r (no credentials in it). */
+	int (*send)(const struct pushcore_http_request *const *reqs,
+		    unsigned int count, unsigned int timeout_msecs,
+		    unsigned int *sent_r, const char **error_r);
+};
+
+/* Sends requests that have a resend operation (req->resend != NULL, all
+   the same one) as struct pushcore_resend says. */
+PUSHCORE_API
+int pushcore_resend(const struct pushcore_http_request *const *reqs,
+		    unsigned int count, unsigned int timeout_msecs,
+		    unsigned int *sent_r, const char **error_r);
 
 /* Queues a request (everything is copied). Sending starts in
    pushcore_http_run(). Returns false, with *error_r, if the request can't be
    made at all (bad URL); the callback is then not called. */
+PUSHCORE_API
 bool pushcore_http_submit(const struct pushcore_http_request *req,
 			  const char **error_r);
 
@@ -66,9 +94,9 @@ bool pushcore_http_submit(const struct pushcore_http_request *req,
    time are left, and returns when all are done or after max_wait_msecs;
    whatever is still unfinished then ends as a TEMPFAIL "deadline" result.
    Every queued request's callback is called exactly once. */
-void pushcore_http_run(unsigned int max_wait_msecs);
+PUSHCORE_API void pushcore_http_run(unsigned int max_wait_msecs);
 
-unsigned int pushcore_http_pending(void);
+PUSHCORE_API unsigned int pushcore_http_pending(void);
 
 /* Non-blocking use, for a long-running sender (the relay): it never waits
    inside libpushcore. pushcore_http_perform() makes progress and calls the
@@ -81,32 +109,34 @@ unsigned int pushcore_http_pending(void);
    the default 1 keeps one endpoint's requests in queue order, and a caller
    that lifts it orders and bounds them itself). cached: idle connections
    kept alive for reuse (0: curl's default). Call before the first request. */
+PUSHCORE_API
 void pushcore_http_set_connection_limits(unsigned int per_host,
 					 unsigned int cached);
 /* Drives every queued request without waiting, and calls the callback of
    each that finished (a request with attempts left is started again
    instead). Returns how many callbacks were called. */
-unsigned int pushcore_http_perform(void);
+PUSHCORE_API unsigned int pushcore_http_perform(void);
 /* Waits up to timeout_msecs, less when curl has a timer due, for network
    activity of the queued requests or for one of extra[0..count) to become
    ready (events and revents as poll(2)). Returns how many of extra have
    revents, 0 on timeout, -1 on error. */
+PUSHCORE_API
 int pushcore_http_poll(struct pollfd *extra, unsigned int count,
 		       unsigned int timeout_msecs);
 /* Msecs until curl's next timer (call pushcore_http_perform() then), -1 if
    it has none. */
-int pushcore_http_timeout_msecs(void);
+PUSHCORE_API int pushcore_http_timeout_msecs(void);
 /* Ends every unfinished request now: each callback is called with a
    TEMPFAIL result whose error is why. */
-void pushcore_http_abort_all(const char *why);
+PUSHCORE_API void pushcore_http_abort_all(const char *why);
 
 /* Collect the TLS peer certificate's subject and expiry (for pushadm). */
-void pushcore_http_set_certinfo(bool enable);
+PUSHCORE_API void pushcore_http_set_certinfo(bool enable);
 
 /* Checks that url is an http:// or https:// URL curl can use. */
-bool pushcore_http_url_valid(const char *url, const char **error_r);
+PUSHCORE_API bool pushcore_http_url_valid(const char *url, const char **error_r);
 
 /* Frees the process-wide handle (closing kept-alive connections). */
-void pushcore_http_deinit(void);
+PUSHCORE_API void pushcore_http_deinit(void);
 
 #endif

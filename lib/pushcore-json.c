@@ -88,9 +88,9 @@ static void json_flags(struct pushcore_json *json, int64_t flags)
 	unsigned int i;
 
 	pushcore_json_array_open(json);
-	for (i = 0; pushcore_flag_names[i] != NULL; i++) {
+	for (i = 0; pushcore_flag_name(i) != NULL; i++) {
 		if ((flags & (1 << i)) != 0)
-			pushcore_json_string(json, pushcore_flag_names[i]);
+			pushcore_json_string(json, pushcore_flag_name(i));
 	}
 	pushcore_json_array_close(json);
 }
@@ -109,12 +109,12 @@ void pushcore_json_event_fields(struct pushcore_json *json,
 	const enum pushcore_field *f;
 	const struct pushcore_value *val;
 
-	for (f = pushcore_events[ev->type].fields; *f != PUSHCORE_FIELD_COUNT; f++) {
+	for (f = pushcore_event_info(ev->type)->fields; *f != PUSHCORE_FIELD_COUNT; f++) {
 		val = &ev->fields[*f];
 		if (!val->set)
 			continue;
-		pushcore_json_key(json, pushcore_fields[*f].name);
-		switch (pushcore_fields[*f].type) {
+		pushcore_json_key(json, pushcore_field_info(*f)->name);
+		switch (pushcore_field_info(*f)->type) {
 		case PUSHCORE_FIELD_TYPE_STRING:
 			pushcore_json_string(json, val->str);
 			break;

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_LOG_H
 #define PUSHCORE_LOG_H
 
+#include "pushcore-api.h"
+
 /* libpushcore never writes to a terminal or a file itself: every message goes
    to the callback the host sets (Dovecot's log in the plugin, stderr in
    pushadm), after credentials were redacted from it. */
@@ -18,8 +20,9 @@ enum pushcore_log_level {
 typedef void pushcore_log_func_t(enum pushcore_log_level level,
 				 void *host_ctx, const char *line);
 
-void pushcore_log_set_handler(pushcore_log_func_t *func);
+PUSHCORE_API void pushcore_log_set_handler(pushcore_log_func_t *func);
 
+PUSHCORE_API
 void pushcore_log(enum pushcore_log_level level, void *host_ctx,
 		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -47,8 +50,9 @@ typedef void pushcore_log_origin_func_t(enum pushcore_log_level level,
    lines go to the text handler, a driver instance's with the prefix
    "<setting> (<driver>): " - except PUSHCORE_LOG_DLOG lines, which are a
    driver's own output and are passed as they are. */
-void pushcore_log_set_origin_handler(pushcore_log_origin_func_t *func);
+PUSHCORE_API void pushcore_log_set_origin_handler(pushcore_log_origin_func_t *func);
 
+PUSHCORE_API
 void pushcore_log_from(enum pushcore_log_level level,
 		       const struct pushcore_log_origin *origin,
 		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_MEM_H
 #define PUSHCORE_MEM_H
 
+#include "pushcore-api.h"
+
 /* Memory for one lifetime (a transaction, a user, a parsed spec): many
    allocations, one free. Modelled on Dovecot's alloconly pools. */
 
@@ -9,14 +11,15 @@
 
 struct pushcore_pool;
 
-struct pushcore_pool *pushcore_pool_new(void);
-void pushcore_pool_free(struct pushcore_pool **pool);
+PUSHCORE_API struct pushcore_pool *pushcore_pool_new(void);
+PUSHCORE_API void pushcore_pool_free(struct pushcore_pool **pool);
 
 /* Zero-filled; never returns NULL (aborts when memory is exhausted, as
    Dovecot does: a half-built notification is worse than none). */
-void *pushcore_palloc(struct pushcore_pool *pool, size_t size);
-char *pushcore_pstrdup(struct pushcore_pool *pool, const char *str);
-char *pushcore_pstrndup(struct pushcore_pool *pool, const void *data, size_t len);
+PUSHCORE_API void *pushcore_palloc(struct pushcore_pool *pool, size_t size);
+PUSHCORE_API char *pushcore_pstrdup(struct pushcore_pool *pool, const char *str);
+PUSHCORE_API char *pushcore_pstrndup(struct pushcore_pool *pool, const void *data, size_t len);
+PUSHCORE_API
 char *pushcore_psprintf(struct pushcore_pool *pool, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -26,20 +29,22 @@ struct pushcore_buf {
 	size_t len, size;
 };
 
-void pushcore_buf_init(struct pushcore_buf *buf);
-void pushcore_buf_free(struct pushcore_buf *buf);
-void pushcore_buf_append(struct pushcore_buf *buf, const void *data, size_t len);
-void pushcore_buf_append_str(struct pushcore_buf *buf, const char *str);
-void pushcore_buf_append_c(struct pushcore_buf *buf, char c);
+PUSHCORE_API void pushcore_buf_init(struct pushcore_buf *buf);
+PUSHCORE_API void pushcore_buf_free(struct pushcore_buf *buf);
+PUSHCORE_API void pushcore_buf_append(struct pushcore_buf *buf, const void *data, size_t len);
+PUSHCORE_API void pushcore_buf_append_str(struct pushcore_buf *buf, const char *str);
+PUSHCORE_API void pushcore_buf_append_c(struct pushcore_buf *buf, char c);
+PUSHCORE_API
 void pushcore_buf_printf(struct pushcore_buf *buf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+PUSHCORE_API
 void pushcore_buf_vprintf(struct pushcore_buf *buf, const char *fmt, va_list args)
 	__attribute__((format(printf, 2, 0)));
 /* Hands the string over to the caller (free() it); the buffer is reset. */
-char *pushcore_buf_steal(struct pushcore_buf *buf);
+PUSHCORE_API char *pushcore_buf_steal(struct pushcore_buf *buf);
 
-void *pushcore_xmalloc(size_t size);
-void *pushcore_xrealloc(void *ptr, size_t size);
-char *pushcore_xstrdup(const char *str);
+PUSHCORE_API void *pushcore_xmalloc(size_t size);
+PUSHCORE_API void *pushcore_xrealloc(void *ptr, size_t size);
+PUSHCORE_API char *pushcore_xstrdup(const char *str);
 
 #endif

@@ -1,6 +1,6 @@
 /* Notification outcomes (pushcore-outcome.h). */
 #include "pushcore-outcome.h"
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-mem.h"
 #include "pushcore-redact.h"
 #include "pushcore-spool.h"

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_OUTCOME_H
 #define PUSHCORE_OUTCOME_H
 
+#include "pushcore-api.h"
+
 /* What became of each notification, for hosts that count it (the Dovecot
    plugin: one push_notify_request_finished event per notification, which
    metrics and log filters select; docs/metrics.md). A notification has
@@ -61,13 +63,14 @@ typedef void pushcore_outcome_func_t(const struct pushcore_outcome *outcome,
 
 /* NULL (the default): outcomes are only logged, as pushcore_log_from()
    logs lines. */
-void pushcore_outcome_set_handler(pushcore_outcome_func_t *func);
+PUSHCORE_API void pushcore_outcome_set_handler(pushcore_outcome_func_t *func);
 
 /* "sent", "failed", "spooled", "relayed" */
-const char *pushcore_result_name(enum pushcore_result result);
+PUSHCORE_API const char *pushcore_result_name(enum pushcore_result result);
 
 /* For drivers and the relay client: the outcome of notification e of inst,
    with its log line. error is redacted here. */
+PUSHCORE_API
 void pushcore_outcome_report(struct pushcore_driver_instance *inst,
 			     const struct pushcore_spool_entry *e,
 			     enum pushcore_result result, int status_code,

@@ -20,7 +20,7 @@ void pushcore_payload_time(char buf[64], long long time_usecs)
 static void payload_body(struct pushcore_json *json, const char *user,
 			 const struct pushcore_event *ev)
 {
-	const struct pushcore_event_info *info = &pushcore_events[ev->type];
+	const struct pushcore_event_info *info = pushcore_event_info(ev->type);
 	char time_str[64];
 
 	pushcore_payload_time(time_str, ev->time_usecs);

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_REDACT_H
 #define PUSHCORE_REDACT_H
 
+#include "pushcore-api.h"
+
 /* Secrets are hidden the way doveconf hides them, so an administrator sees
    the same marker everywhere. */
 
@@ -15,13 +17,13 @@ struct pushcore_pool;
    space, ',', '&' or ';') or "Name: value" (headers: to the end of the
    line) whose name is a secret's (pushcore_key_is_secret) replaced by
    PUSHCORE_REDACTED. Returns text itself when nothing needed hiding. */
-const char *pushcore_redact(struct pushcore_pool *pool, const char *text);
+PUSHCORE_API const char *pushcore_redact(struct pushcore_pool *pool, const char *text);
 
 /* True if a setting, header or query parameter named key holds a secret:
    its name contains token, key, secret, auth, password, passwd, signature,
    credential, nonce or bearer in any case and with any separators
    (X-Api-Key, X-Auth-Token, access_token, apiKey), or is pass or pwd;
    names starting with keyword, and author, are not. */
-bool pushcore_key_is_secret(const char *key, unsigned int key_len);
+PUSHCORE_API bool pushcore_key_is_secret(const char *key, unsigned int key_len);
 
 #endif

@@ -2,7 +2,7 @@
    message per transaction, a bounded wait for the acknowledgement. */
 #include "pushcore-relay-client.h"
 #include "pushcore-relay-proto.h"
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-mem.h"
 #include "pushcore-spool.h"
 

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_RELAY_CLIENT_H
 #define PUSHCORE_RELAY_CLIENT_H
 
+#include "pushcore-api.h"
+
 /* The hand-off to the relay (pushadm relay run): a committed transaction's
    relayable notifications go in ONE message over a connection this process
    keeps open, and the commit waits only for the relay's acknowledgement
@@ -26,11 +28,12 @@ typedef void pushcore_relay_fallback_t(void *context);
 
 /* Whether the user's notifications should go to the relay now: a socket is
    configured and the last failure is not too recent. */
-bool pushcore_relay_wanted(const struct pushcore_user *user);
+PUSHCORE_API bool pushcore_relay_wanted(const struct pushcore_user *user);
 
 /* Adds a notification (copied by reference: e must live as long as txn)
    to the transaction's message for the relay. fallback (may be NULL) runs
    if the relay does not take the message, in the order added. */
+PUSHCORE_API
 void pushcore_relay_add(struct pushcore_txn *txn,
 			struct pushcore_driver_instance *inst,
 			const struct pushcore_spool_entry *e,

@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_RELAY_PROTO_H
 #define PUSHCORE_RELAY_PROTO_H
 
+#include "pushcore-api.h"
+
 /* The relay socket's wire format, shared by the plugin's client
    (pushcore-relay-client.c) and the relay (pushadm relay run). docs/spool.md
    "The relay socket" describes it.
@@ -64,8 +66,10 @@ struct pushcore_relay_msg {
 void pushcore_relay_encode_submit(struct pushcore_buf *buf, uint32_t seq,
 				  const struct pushcore_spool_entry *const *entries,
 				  unsigned int count);
+PUSHCORE_API
 void pushcore_relay_encode_retry(struct pushcore_buf *buf, uint32_t seq,
 				 const char *const *ids, unsigned int count);
+PUSHCORE_API
 void pushcore_relay_encode_ack(struct pushcore_buf *buf, uint32_t seq,
 			       enum pushcore_relay_status status,
 			       unsigned int count, const char *text);
@@ -73,15 +77,17 @@ void pushcore_relay_encode_ack(struct pushcore_buf *buf, uint32_t seq,
 /* The size of the first frame in data: 1 and *size_r when it is complete,
    0 when more bytes are needed, -1 with *error_r when its length is out of
    bounds (the peer is not speaking this protocol). */
+PUSHCORE_API
 int pushcore_relay_frame(const void *data, size_t size, size_t *size_r,
 			 const char **error_r);
 /* Decodes one complete frame (untrusted input). -1 with *error_r. */
+PUSHCORE_API
 int pushcore_relay_decode(struct pushcore_pool *pool, const void *frame,
 			  size_t size, struct pushcore_relay_msg *msg_r,
 			  const char **error_r);
 
 /* Whether id is a notification id as pushcore makes them (36 characters
    of lowercase hex and dashes): safe in a file name or a log line. */
-int pushcore_relay_id_valid(const char *id);
+PUSHCORE_API int pushcore_relay_id_valid(const char *id);
 
 #endif

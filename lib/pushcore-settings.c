@@ -1,6 +1,6 @@
 /* Settings into drivers, for every host (see pushcore-settings.h). */
 #include "pushcore-settings.h"
-#include "pushcore-driver.h"
+#include "pushcore-driver-private.h"
 #include "pushcore-mem.h"
 #include "pushcore-spec.h"
 
@@ -113,8 +113,12 @@ unsigned int pushcore_settings_add_drivers(struct pushcore_user *user,
 					   pushcore_driver_tried_t *tried,
 					   void *context)
 {
-	unsigned int added = add_numbered(user, PUSHCORE_SETTING_DRIVER, get,
-					  tried, context);
+	const char *module_dir = get(context, PUSHCORE_SETTING_MODULE_DIR);
+	unsigned int added;
+
+	if (module_dir != NULL && module_dir[0] != '\0')
+		user->module_dir = pushcore_pstrdup(user->pool, module_dir);
+	added = add_numbered(user, PUSHCORE_SETTING_DRIVER, get, tried, context);
 
 	/* the legacy name counts only if no driver started (the reference:
 	   an empty driver list, even after a broken driver) */

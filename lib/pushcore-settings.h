@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_SETTINGS_H
 #define PUSHCORE_SETTINGS_H
 
+#include "pushcore-api.h"
+
 /* Settings into drivers: the one place that decides which configured
    drivers a user gets, for every host (the plugin on Dovecot 2.3 and 2.4,
    pushadm's check, driver list/test, event send and the relay's resolver),
@@ -24,6 +26,9 @@ struct pushcore_user;
 
 #define PUSHCORE_SETTING_DRIVER "push_notification_driver"
 #define PUSHCORE_SETTING_BACKEND "push_notification_backend"
+/* where driver modules are (2.4: push_notify_module_dir); unset: the
+   directory configure chose */
+#define PUSHCORE_SETTING_MODULE_DIR "push_notification_module_dir"
 
 /* A 2.3 setting's value; NULL or "" when unset. */
 typedef const char *pushcore_setting_get_t(void *context, const char *name);
@@ -36,12 +41,15 @@ typedef void pushcore_driver_tried_t(void *context, const char *name,
 
 /* The name of the n-th (1-based) numbered setting: base, base2, base3...;
    allocated from pool. */
+PUSHCORE_API
 const char *pushcore_setting_numbered(struct pushcore_pool *pool,
 				      const char *base, unsigned int n);
 
 /* Dovecot 2.3: starts the drivers of push_notification_driver* (else
-   push_notification_backend*) for user. tried may be NULL. Returns how many
+   push_notification_backend*) for user, their modules looked for in
+   push_notification_module_dir if it is set. tried may be NULL. Returns how many
    started. */
+PUSHCORE_API
 unsigned int pushcore_settings_add_drivers(struct pushcore_user *user,
 					   pushcore_setting_get_t *get,
 					   pushcore_driver_tried_t *tried,
@@ -53,6 +61,7 @@ typedef int pushcore_block_spec_t(void *context, const char *name,
 				  const char **error_r);
 /* Starts the driver of each named block, in order, with the same stopping
    rule. Returns how many started. */
+PUSHCORE_API
 unsigned int pushcore_settings_add_blocks(struct pushcore_user *user,
 					  const char *const *names,
 					  unsigned int count,
@@ -72,6 +81,7 @@ unsigned int pushcore_settings_add_blocks(struct pushcore_user *user,
    list entry (header { Name = Value }, lua_settings { Name = Value }) is
    the list's key with the value "Name:Value". Returns NULL with *error_r
    for an unparsable driver = or a malformed value. */
+PUSHCORE_API
 struct pushcore_spec *
 pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
 			     const char *driver, const char *const *keys,
@@ -82,23 +92,25 @@ pushcore_settings_block_spec(struct pushcore_pool *pool, const char *name,
    when it starts with it (ox_url in "push_notify ox { }" is printed
    "url", lua_settings in a block named lua "settings"): the setting it
    is. */
+PUSHCORE_API
 const char *pushcore_settings_block_key(struct pushcore_pool *pool,
 					const char *block_name, const char *key);
 /* Whether key is a setting of a push_notify block (or one Dovecot's own
    push_notification blocks take and push_notify understands). */
-bool pushcore_settings_is_block_key(const char *key);
+PUSHCORE_API bool pushcore_settings_is_block_key(const char *key);
 /* One setting of a block in driver-spec terms: *option_r and *value_r
    (ox_url -> url, a flag's yes -> "" , http_client_request_timeout = 2s
    -> timeout_msecs=2000, http_client_request_max_attempts = N ->
    max_retries=N-1); *option_r NULL when it adds nothing (a flag set to
    no, an empty value). -1 with *error_r for a malformed value. */
+PUSHCORE_API
 int pushcore_settings_block_option(struct pushcore_pool *pool, const char *key,
 				   const char *value, const char **option_r,
 				   const char **value_r, const char **error_r);
 /* The spec option a block key means (ox_url -> url), or key itself. */
-const char *pushcore_settings_option_name(const char *key);
+PUSHCORE_API const char *pushcore_settings_option_name(const char *key);
 /* Whether a spec option is a flag (present or not: batch, tls_no_verify,
    user_from_metadata), written "key = yes" in a 2.4 block. */
-bool pushcore_settings_option_is_flag(const char *option);
+PUSHCORE_API bool pushcore_settings_option_is_flag(const char *option);
 
 #endif

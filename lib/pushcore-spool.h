@@ -1,6 +1,8 @@
 #ifndef PUSHCORE_SPOOL_H
 #define PUSHCORE_SPOOL_H
 
+#include "pushcore-api.h"
+
 /* The durable spool: one crash-safe file per notification that could not be
    sent yet, holding everything needed to send it again. docs/spool.md
    describes the layout, the format and the permissions.
@@ -68,21 +70,23 @@ struct pushcore_spool_entry {
 #define PUSHCORE_SPOOL_DRIVER_MAX 128
 
 /* Whether id is a canonical lowercase UUID (8-4-4-4-12 hex digits). */
-bool pushcore_spool_id_valid(const char *id);
+PUSHCORE_API bool pushcore_spool_id_valid(const char *id);
 /* Whether name is a canonical spool file name, "<16+ digits>-<id>.spool". */
-bool pushcore_spool_name_valid(const char *name);
+PUSHCORE_API bool pushcore_spool_name_valid(const char *name);
 /* Whether a user name may be in a record: printable, no space, not
    starting with '-', no '*' or '?' (it is looked up in the userdb). */
-bool pushcore_spool_user_name_valid(const char *user);
+PUSHCORE_API bool pushcore_spool_user_name_valid(const char *user);
 /* Whether the record's fields are usable: valid id, user (printable, no
    space, not starting with '-', no '*' or '?': it is looked up in the
    userdb) and driver names, a known method, times >= 0. */
+PUSHCORE_API
 bool pushcore_spool_entry_valid(const struct pushcore_spool_entry *e,
 				const char **error_r);
 
 /* Writes entry (its record fields only) into SPOOL/area crash-safely (tmp file, fsync, rename, fsync
    of the directory), readable by its owner only. Returns -1 with *error_r
    naming the path and the cause. */
+PUSHCORE_API
 int pushcore_spool_write(const char *spool_dir, const char *area,
 			 const struct pushcore_spool_entry *entry,
 			 const char **error_r);
@@ -90,11 +94,13 @@ int pushcore_spool_write(const char *spool_dir, const char *area,
 struct pushcore_buf;
 /* The entry in the spool file format (also the relay's record format,
    lib/pushcore-relay-proto.h). */
+PUSHCORE_API
 void pushcore_spool_serialize(struct pushcore_buf *buf,
 			      const struct pushcore_spool_entry *entry);
 
 /* The file name an entry has: created time first, so names sort in the
    order notifications were made. */
+PUSHCORE_API
 const char *pushcore_spool_file_name(struct pushcore_pool *pool,
 				     const struct pushcore_spool_entry *entry);
 
@@ -103,9 +109,11 @@ const char *pushcore_spool_file_name(struct pushcore_pool *pool,
    the relay) are read with their url, headers, secret_file, tls_* and
    timeout_msecs lines dropped and " (drivername)" cut from driver, so the
    request is rebuilt from the configuration like any other. */
+PUSHCORE_API
 int pushcore_spool_parse(struct pushcore_pool *pool, const char *data,
 			 size_t size, struct pushcore_spool_entry **entry_r,
 			 const char **error_r);
+PUSHCORE_API
 int pushcore_spool_read(struct pushcore_pool *pool, const char *path,
 			struct pushcore_spool_entry **entry_r,
 			const char **error_r);
@@ -113,6 +121,7 @@ int pushcore_spool_read(struct pushcore_pool *pool, const char *path,
 /* The same through directory fds (tmp_fd: SPOOL/tmp, dest_fd: the area):
    for root, which must not follow a name through a directory someone
    else could replace. The file is created O_EXCL|O_NOFOLLOW. */
+PUSHCORE_API
 int pushcore_spool_writeat(int tmp_fd, int dest_fd,
 			   const struct pushcore_spool_entry *entry,
 			   const char **error_r);
@@ -121,6 +130,6 @@ int pushcore_spool_writeat(int tmp_fd, int dest_fd,
    processes write to, 0700 for the others). An area is never followed
    through a symlink, and its mode is set (fchmod) only when it is a
    directory of ours. */
-int pushcore_spool_init_dir(const char *spool_dir, const char **error_r);
+PUSHCORE_API int pushcore_spool_init_dir(const char *spool_dir, const char **error_r);
 
 #endif

@@ -8,7 +8,6 @@
 #include "pushcore-log.h"
 #include "pushcore-outcome.h"
 #include "pushcore-redact.h"
-#include "pushcore-redis.h"
 #include "pushcore-text.h"
 #include "pushcore-event.h"
 #include "pushcore-spec.h"

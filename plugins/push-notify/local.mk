@@ -5,7 +5,7 @@ module_LTLIBRARIES += plugins/push-notify/lib20_push_notify_plugin.la
 
 push_notify_cppflags = \
 	$(LIBDOVECOT_INCLUDE) $(LIBDOVECOT_NOTIFY_INCLUDE) -I$(top_srcdir)/lib
-push_notify_cflags = $(DOVECOT_CFLAGS) $(AM_CFLAGS) -Wno-error
+push_notify_cflags = $(DOVECOT_CFLAGS) $(AM_CFLAGS)
 
 plugins_push_notify_lib20_push_notify_plugin_la_SOURCES = \
 	plugins/push-notify/push-notify-plugin.h \

@@ -97,18 +97,17 @@ instance_event(struct push_notify_user *puser, const char *driver,
 static struct event *origin_event(const struct pushcore_log_origin *origin,
 				  bool dlog, struct event **tmp_r)
 {
-	struct mail_user *user = origin->host_ctx;
-	struct push_notify_user *puser =
-		user == NULL ? NULL : PUSH_NOTIFY_USER_CONTEXT(user);
+	/* the host's context: the push_notify_user (push-notify-user.c) */
+	struct push_notify_user *puser = origin->host_ctx;
 	struct push_notify_instance_event *ie;
 
 	*tmp_r = NULL;
-	if (user == NULL)
+	if (puser == NULL)
 		return dlog ? push_notify_global_dlog_event : push_notify_global_event;
-	if (puser == NULL || puser->event == NULL) {
-		/* a user push_notify does not serve (or no more): a line on
-		   its event */
-		*tmp_r = push_notify_event_create(user->event);
+	if (puser->event == NULL) {
+		/* a user whose events are gone (deinit): a line on its
+		   mail user's event */
+		*tmp_r = push_notify_event_create(puser->user->event);
 		if (dlog)
 			event_set_forced_debug(*tmp_r, TRUE);
 		return *tmp_r;
@@ -154,6 +153,19 @@ static void push_notify_event_log(struct event *event, enum pushcore_log_level l
 		e_error(event, "%s", line);
 		break;
 	}
+}
+
+void push_notify_events_mail_user_log(struct mail_user *user,
+				      enum pushcore_log_level level,
+				      const char *line)
+{
+	struct event *event = push_notify_event_create(user->event);
+	struct pushcore_pool *pool = pushcore_pool_new();
+
+	/* credentials hidden, as in every line of libpushcore's */
+	push_notify_event_log(event, level, pushcore_redact(pool, line));
+	pushcore_pool_free(&pool);
+	event_unref(&event);
 }
 
 static void push_notify_log_from(enum pushcore_log_level level,

@@ -14,7 +14,8 @@
 static int push_notify_metadata_get(void *host_ctx, const char *key,
 				    const char **value_r, const char **error_r)
 {
-	struct mail_user *user = host_ctx;
+	struct push_notify_user *puser = host_ctx;
+	struct mail_user *user = puser->user;
 	struct mail_namespace *ns;
 	struct mailbox *inbox;
 	struct mail_attribute_value attr;
@@ -54,7 +55,8 @@ static int push_notify_metadata_get(void *host_ctx, const char *key,
 static int push_notify_mailbox_unseen(void *host_ctx, const char *mailbox,
 				      uint32_t *unseen_r, const char **error_r)
 {
-	struct mail_user *user = host_ctx;
+	struct push_notify_user *puser = host_ctx;
+	struct mail_user *user = puser->user;
 	struct mail_namespace *ns;
 	struct mailbox *box;
 	struct mailbox_status status;
@@ -75,13 +77,16 @@ static int push_notify_mailbox_unseen(void *host_ctx, const char *mailbox,
 
 static const char *push_notify_plugin_getenv(void *host_ctx, const char *name)
 {
-	return push_notify_settings_getenv(host_ctx, name);
+	struct push_notify_user *puser = host_ctx;
+
+	return push_notify_settings_getenv(puser->user, name);
 }
 
 /* What a script's user object shows of the mail user. */
 static const char *push_notify_user_field(void *host_ctx, const char *name)
 {
-	struct mail_user *user = host_ctx;
+	struct push_notify_user *puser = host_ctx;
+	struct mail_user *user = puser->user;
 	const char *home;
 
 	if (strcmp(name, "home") == 0)

@@ -14,8 +14,8 @@ static void set_clean(struct pushcore_txn *txn, struct pushcore_event *ev,
 		      enum pushcore_field field, const char *value)
 {
 	if (value != NULL)
-		pushcore_event_set_str(txn->pool, ev, field,
-				       pushcore_header_clean(txn->pool, value));
+		pushcore_event_set_str(pushcore_txn_pool(txn), ev, field,
+				       pushcore_header_clean(pushcore_txn_pool(txn), value));
 }
 
 static bool decode_part(const unsigned char *data, size_t size,
@@ -91,10 +91,10 @@ void push_notify_message_fill(struct pushcore_txn *txn,
 		}
 		/* the first byte is the snippet algorithm's version */
 		if (mail_get_special(mail, MAIL_FETCH_BODY_SNIPPET, &value) == 0)
-			pushcore_event_set_str(txn->pool, ev, PUSHCORE_FIELD_SNIPPET,
+			pushcore_event_set_str(pushcore_txn_pool(txn), ev, PUSHCORE_FIELD_SNIPPET,
 					       value[0] == '\0' ? "" : value + 1);
 		pushcore_event_set_int(ev, PUSHCORE_FIELD_FLAGS, mail_get_flags(mail));
-		pushcore_event_set_list(txn->pool, ev, PUSHCORE_FIELD_KEYWORDS,
+		pushcore_event_set_list(pushcore_txn_pool(txn), ev, PUSHCORE_FIELD_KEYWORDS,
 					mail_get_keywords(mail));
 	} T_END;
 }

@@ -24,6 +24,6 @@ void push_notify_plugin_deinit(void)
 	mail_storage_hooks_remove(&push_notify_storage_hooks);
 	push_notify_txn_unregister();
 	pushcore_http_deinit();
-	pushcore_redis_deinit();
+	pushcore_drivers_deinit();
 	push_notify_events_deinit();
 }

@@ -32,15 +32,20 @@ extern MODULE_CONTEXT_DEFINE(push_notify_user_module, &mail_user_module_register
 /* push-notify-user.c */
 void push_notify_user_created(struct mail_user *user);
 struct push_notify_user *push_notify_user_get(struct mail_user *user);
-/* A driver could not start: one log line naming it and the cause. */
-void push_notify_driver_failed(struct push_notify_user *puser, const char *error);
 
 /* push-notify-settings-v23.c or -v24.c, whichever Dovecot this is built
    for: the only place the two settings systems differ. */
 /* Whether any push notification driver is configured for the user. */
 bool push_notify_settings_configured(struct mail_user *user);
-/* Sets max delay, spool and the drivers of an enabled user. */
-void push_notify_settings_apply(struct push_notify_user *puser);
+/* Sets max delay, spool and the drivers of an enabled user. What is
+   wrong (a bad value, a driver that can't start) is added to errors, one
+   log line each (from the user's pool), for the caller to log. */
+void push_notify_settings_apply(struct push_notify_user *puser,
+				ARRAY_TYPE(const_string) *errors);
+/* The line for a driver that could not start. */
+#define PUSH_NOTIFY_DRIVER_FAILED(pool, error) \
+	p_strdup_printf((pool), "%s - this and later drivers are disabled; " \
+			"mail is delivered without their notifications", (error))
 /* A setting by name, for scripts (user:plugin_getenv). */
 const char *push_notify_settings_getenv(struct mail_user *user, const char *name);
 
@@ -64,6 +69,12 @@ void push_notify_events_init(void);
 void push_notify_events_deinit(void);
 void push_notify_events_user_init(struct push_notify_user *puser);
 void push_notify_events_user_deinit(struct push_notify_user *puser);
+/* A line about a mail user push_notify has not set up (yet): on a
+   push_notify event of its own (the settings' checks), credentials
+   hidden. */
+void push_notify_events_mail_user_log(struct mail_user *user,
+				      enum pushcore_log_level level,
+				      const char *line);
 
 void push_notify_plugin_init(struct module *module);
 void push_notify_plugin_deinit(void);

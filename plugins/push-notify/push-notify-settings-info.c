@@ -26,6 +26,7 @@ static const struct setting_define push_notify_setting_defines[] = {
 	DEF(BOOL, spool_only),
 	DEF(STR, relay_socket),
 	DEF(TIME_MSECS, relay_timeout),
+	DEF(STR, module_dir),
 	{
 		.type = SET_FILTER_ARRAY,
 		.key = PUSH_NOTIFY_FILTER_NAME,
@@ -71,6 +72,8 @@ static const struct push_notify_settings push_notify_default_settings = {
 	.spool_only = FALSE,
 	.relay_socket = PUSHCORE_DEFAULT_RELAY_SOCKET,
 	.relay_timeout = PUSHCORE_DEFAULT_RELAY_TIMEOUT_MSECS,
+	/* empty: the directory configure chose */
+	.module_dir = "",
 	.push_notifies = ARRAY_INIT,
 
 	.name = "",

@@ -18,8 +18,8 @@ push_notify_settings_read(struct mail_user *user)
 	if (settings_get(user->event, &push_notify_setting_parser_info, 0,
 			 &set, &error) < 0) {
 		/* on the push_notify event, credentials hidden */
-		pushcore_log(PUSHCORE_LOG_ERROR, user,
-			     "Failed to get settings: %s", error);
+		push_notify_events_mail_user_log(user, PUSHCORE_LOG_ERROR,
+			t_strdup_printf("Failed to get settings: %s", error));
 		return NULL;
 	}
 	return set;
@@ -126,10 +126,15 @@ static void block_option(struct block_options *opts,
 /* A block's driver spec: its driver = (a driver name, or a whole 2.3 spec
    so 2.3 lines can be moved as they are) and its options, put together by
    libpushcore as pushadm does. */
+struct apply_ctx {
+	struct push_notify_user *puser;
+	ARRAY_TYPE(const_string) *errors;
+};
+
 static int block_spec(void *context, const char *name,
 		      const struct pushcore_spec **spec_r, const char **error_r)
 {
-	struct push_notify_user *puser = context;
+	struct push_notify_user *puser = ((struct apply_ctx *)context)->puser;
 	const struct push_notify_settings *set;
 	const struct setting_define *def;
 	struct block_options opts;
@@ -148,7 +153,7 @@ static int block_spec(void *context, const char *name,
 			block_option(&opts, set, def);
 	}
 	/* the spec lives in the user's pool, as long as its drivers */
-	*spec_r = pushcore_settings_block_spec(puser->puser->pool, name,
+	*spec_r = pushcore_settings_block_spec(pushcore_user_pool(puser->puser), name,
 		set->driver, array_front(&opts.keys), array_front(&opts.values),
 		array_count(&opts.keys), error_r);
 	settings_free(set);
@@ -159,12 +164,19 @@ static void driver_tried(void *context, const char *name ATTR_UNUSED,
 			 const struct pushcore_spec *spec ATTR_UNUSED,
 			 const char *error)
 {
-	if (error != NULL)
-		push_notify_driver_failed(context, error);
+	struct apply_ctx *ctx = context;
+	const char *line;
+
+	if (error != NULL) {
+		line = PUSH_NOTIFY_DRIVER_FAILED(ctx->puser->user->pool, error);
+		array_push_back(ctx->errors, &line);
+	}
 }
 
-void push_notify_settings_apply(struct push_notify_user *puser)
+void push_notify_settings_apply(struct push_notify_user *puser,
+				ARRAY_TYPE(const_string) *errors)
 {
+	struct apply_ctx ctx = { puser, errors };
 	const struct push_notify_settings *set = push_notify_settings_read(puser->user);
 	const char *const *names;
 	unsigned int count = 0;
@@ -173,15 +185,15 @@ void push_notify_settings_apply(struct push_notify_user *puser)
 		return;
 	names = !array_is_created(&set->push_notifies) ? NULL :
 		array_get(&set->push_notifies, &count);
-	puser->puser->max_wait_msecs = set->max_delay;
-	puser->puser->spool_dir = p_strdup(puser->user->pool, set->spool_dir);
-	puser->puser->spool_only = set->spool_only;
-	puser->puser->relay_socket = p_strdup(puser->user->pool, set->relay_socket);
-	puser->puser->relay_timeout_msecs = set->relay_timeout;
+	pushcore_user_set_max_wait_msecs(puser->puser, set->max_delay);
+	pushcore_user_set_spool_dir(puser->puser, set->spool_dir);
+	pushcore_user_set_spool_only(puser->puser, set->spool_only);
+	pushcore_user_set_relay(puser->puser, set->relay_socket, set->relay_timeout);
+	pushcore_user_set_module_dir(puser->puser, set->module_dir);
 	/* the order and the stopping rule: libpushcore, shared with pushadm */
 	T_BEGIN {
 		(void)pushcore_settings_add_blocks(puser->puser, names, count,
-						   block_spec, driver_tried, puser);
+						   block_spec, driver_tried, &ctx);
 	} T_END;
 	settings_free(set);
 }

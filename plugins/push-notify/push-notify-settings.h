@@ -42,6 +42,7 @@ struct push_notify_settings {
 	bool spool_only;
 	const char *relay_socket;
 	unsigned int relay_timeout;
+	const char *module_dir;
 	ARRAY_TYPE(const_string) push_notifies;
 
 	/* one named block */

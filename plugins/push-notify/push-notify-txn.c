@@ -114,8 +114,8 @@ flags_event(struct push_notify_txn *txn, enum pushcore_event_type type,
 {
 	struct pushcore_event *ev;
 
-	for (ev = txn->ptxn == NULL ? NULL : txn->ptxn->events; ev != NULL;
-	     ev = ev->next) {
+	for (ev = txn->ptxn == NULL ? NULL : pushcore_txn_events(txn->ptxn);
+	     ev != NULL; ev = ev->next) {
 		if (ev->type == type && ev->uid == mail->uid &&
 		    strcmp(ev->mailbox, mailbox_get_vname(txn->box)) == 0)
 			return ev;
@@ -181,13 +181,13 @@ push_notify_mail_update_keywords(void *_txn, struct mail *mail,
 	removed = keywords_minus(old_keywords, new_keywords);
 	if (added[0] != NULL &&
 	    (ev = flags_event(txn, PUSHCORE_EVENT_FLAGS_SET, mail)) != NULL)
-		pushcore_event_set_list(txn->ptxn->pool, ev,
+		pushcore_event_set_list(pushcore_txn_pool(txn->ptxn), ev,
 					PUSHCORE_FIELD_KEYWORDS_SET, added);
 	if (removed[0] != NULL &&
 	    (ev = flags_event(txn, PUSHCORE_EVENT_FLAGS_CLEAR, mail)) != NULL) {
-		pushcore_event_set_list(txn->ptxn->pool, ev,
+		pushcore_event_set_list(pushcore_txn_pool(txn->ptxn), ev,
 					PUSHCORE_FIELD_KEYWORDS_CLEAR, removed);
-		pushcore_event_set_list(txn->ptxn->pool, ev,
+		pushcore_event_set_list(pushcore_txn_pool(txn->ptxn), ev,
 					PUSHCORE_FIELD_KEYWORDS_OLD, old_keywords);
 	}
 }
@@ -264,7 +264,7 @@ static void mailbox_event(struct mailbox *box, enum pushcore_event_type type,
 	if (type == PUSHCORE_EVENT_MAILBOX_CREATE)
 		ev->uidvalidity = box_uidvalidity(box);
 	if (mailbox_old != NULL)
-		pushcore_event_set_str(ptxn->pool, ev, PUSHCORE_FIELD_MAILBOX_OLD,
+		pushcore_event_set_str(pushcore_txn_pool(ptxn), ev, PUSHCORE_FIELD_MAILBOX_OLD,
 				       mailbox_old);
 	pushcore_txn_commit(&ptxn);
 }

@@ -1,6 +1,7 @@
 /* Per-user setup: a pushcore user with the drivers configured for the mail
    user (push-notify-settings-*.c reads them). */
 #include "lib.h"
+#include "array.h"
 #include "mail-user.h"
 #include "pushcore.h"
 #include "push-notify-plugin.h"
@@ -42,6 +43,8 @@ void push_notify_user_created(struct mail_user *user)
 {
 	struct mail_user_vfuncs *v = user->vlast;
 	struct push_notify_user *puser;
+	ARRAY_TYPE(const_string) errors;
+	const char *error;
 
 	/* the raw user LMTP and LDA parse incoming mail with sends nothing */
 	if (user->autocreated)
@@ -56,26 +59,24 @@ void push_notify_user_created(struct mail_user *user)
 	user->vlast = &puser->module_ctx.super;
 	v->deinit = push_notify_user_deinit;
 	puser->user = user;
-	puser->puser = pushcore_user_new(user->username, &push_notify_host, user);
+	/* the host's context: what host.c's callbacks are given */
+	puser->puser = pushcore_user_new(user->username, &push_notify_host, puser);
 	push_notify_events_user_init(puser);
 	MODULE_CONTEXT_SET(user, push_notify_user_module, puser);
 
-	push_notify_settings_apply(puser);
-}
-
-void push_notify_driver_failed(struct push_notify_user *puser, const char *error)
-{
-	/* through pushcore_log: the error may quote a URL */
-	pushcore_log(PUSHCORE_LOG_ERROR, puser->user, "%s - this and later "
-		     "drivers are disabled; mail is delivered without their "
-		     "notifications", error);
+	p_array_init(&errors, user->pool, 4);
+	push_notify_settings_apply(puser, &errors);
+	array_foreach_elem(&errors, error) {
+		/* through pushcore_log: the error may quote a URL */
+		pushcore_log(PUSHCORE_LOG_ERROR, puser, "%s", error);
+	}
 }
 
 struct push_notify_user *push_notify_user_get(struct mail_user *user)
 {
 	struct push_notify_user *puser = PUSH_NOTIFY_USER_CONTEXT(user);
 
-	if (puser == NULL || puser->puser->instance_count == 0)
+	if (puser == NULL || pushcore_user_driver_count(puser->puser) == 0)
 		return NULL;
 	return puser;
 }

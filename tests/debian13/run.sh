@@ -145,7 +145,7 @@ block_accepted() {
 }
 remove_debs() {
 	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get remove -y \
-		dovecot-push-notify-lua dovecot-push-notify' &&
+		dovecot-push-notify-lua dovecot-push-notify-redis dovecot-push-notify' &&
 	[ ! -e "$root/etc/dovecot/conf.d/95-push-notify.conf" ] &&
 	[ -e "$root/etc/dovecot/push-notify.d/settings-2.4.conf" ] && system_config_ok
 }
@@ -156,7 +156,7 @@ settings_dir=$root/etc/dovecot/push-notify.d
 # dpkg: apt refuses to purge a package it does not know (the Lua one is
 # already gone, -dev never came)
 purge_debs() {
-	in_root dpkg --purge dovecot-push-notify-lua dovecot-push-notify \
+	in_root dpkg --purge dovecot-push-notify-lua dovecot-push-notify-redis dovecot-push-notify \
 		push-notify-tools libpushcore-dev libpushcore0 >/dev/null 2>&1
 }
 install_with_23() {
@@ -187,8 +187,24 @@ refused() {
 	grep -q "^#push_notify webhook {" "$settings_dir/settings-2.4.conf" && system_config_ok
 }
 
+# the lua and redis drivers are modules in packages of their own
+core_has_no_driver_libs() {
+	local d n
+	# libssl3t64 is the package of libcrypto.so.3, which libpushcore links
+	# (HMAC, random ids); libssl.so itself must not be linked
+	d=$(dpkg-deb -f "$root"/pkg/libpushcore0_*.deb Depends) && echo "$d" &&
+	! echo "$d" | grep -Eiq 'lua|hiredis' &&
+	! echo "$d" | sed 's/libssl3\(t64\)\? ([^)]*)//' | grep -qi libssl &&
+	rm -rf "$root/pkg/lib0" && dpkg-deb -x "$root"/pkg/libpushcore0_*.deb "$root/pkg/lib0" &&
+	n=$(objdump -p "$root"/pkg/lib0/usr/lib/*/libpushcore.so.0 | grep NEEDED) && echo "$n" &&
+	! echo "$n" | grep -Eiq 'lua|hiredis|libssl' &&
+	dpkg-deb -c "$root"/pkg/dovecot-push-notify-lua_*.deb | grep -q '/drivers/push_driver_lua.so$' &&
+	dpkg-deb -c "$root"/pkg/dovecot-push-notify-redis_*.deb | grep -q '/drivers/push_driver_redis.so$'
+}
+
 cd /
 check "debs build on Debian 13" build_debs
+check "libpushcore0 depends on and links no Lua, hiredis or libssl; the module packages hold the modules" core_has_no_driver_libs
 check "the plugin package holds the settings module, the 2.4 template and the conf.d link, is ~deb13u1, depends on the 2.4 ABI" deb_has
 check "installed: Dovecot 2.4's system configuration loads push_notify and push_notify_lua, settings-2.4.conf from the template" install_debs
 check "installed: a push_notify block is a known setting" block_accepted

@@ -6,6 +6,10 @@ import os
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB_DIR = os.path.join(TOP, "lib", ".libs")
 PUSHADM = os.path.join(TOP, "tools", "pushadm", "pushadm")
+# the driver modules libtool built (push_driver_lua.so, push_driver_redis.so);
+# configurations running the build tree point push_notification_module_dir
+# here, not at the installed packages' directory
+DRIVER_DIR = os.path.join(TOP, "lib", "drivers", ".libs")
 
 
 def modules():
@@ -15,7 +19,10 @@ def modules():
 
 
 def ours(plugin, mail_plugins="notify push_notify", **kwargs):
-    """Keyword arguments for pushtest.Dovecot running our plugin."""
+    """Keyword arguments for pushtest.Dovecot running our plugin (its driver
+    modules from the build tree too)."""
+    plugin = dict(plugin or {})
+    plugin.setdefault("push_notification_module_dir", DRIVER_DIR)
     args = dict(mail_plugins=mail_plugins, plugin=plugin,
                 extra_modules=modules(), env_library_path=LIB_DIR)
     args.update(kwargs)

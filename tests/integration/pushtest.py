@@ -353,7 +353,8 @@ GLOBALS_24 = {"push_notification_max_delay": "push_notify_max_delay",
               "push_notification_spool_dir": "push_notify_spool_dir",
               "push_notification_spool_only": "push_notify_spool_only",
               "push_notification_relay_socket": "push_notify_relay_socket",
-              "push_notification_relay_timeout": "push_notify_relay_timeout"}
+              "push_notification_relay_timeout": "push_notify_relay_timeout",
+              "push_notification_module_dir": "push_notify_module_dir"}
 
 
 def quote24(value):

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 
-from built import PUSHADM, ours
+from built import DRIVER_DIR, PUSHADM, ours
 from pushtest import (Dovecot, Receiver, dovecot23_only, dovecot24_only, free_port,
                       is_24, make_message, wait_until)
 
@@ -173,10 +173,12 @@ def test_convert_through_doveconf_23_is_the_file_reading():
     d = configured(plugin)
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
-    # the harness points the relay socket into its temp dir
+    # the harness points the relay socket into its temp dir, and the
+    # driver modules at the build tree's
     assert out == CONVERTED.replace(
         "push_notify_spool_only = no\n", "push_notify_spool_only = no\n"
-        "push_notify_relay_socket = %s\n" % d.relay_socket), out
+        "push_notify_relay_socket = %s\n"
+        "push_notify_module_dir = %s\n" % (d.relay_socket, DRIVER_DIR)), out
 
 
 @dovecot24_only("Dovecot 2.4 reads the converted form")
@@ -255,9 +257,12 @@ def test_convert_dovecot_own_blocks_and_check_warns():
     assert (rc, err) == (0, "pushadm: push_notification_driver = dlog is not converted: "
                          "outside a block Dovecot 2.4 does not read it either\n"), err
     # one order, whatever order doveconf prints a block's settings in
-    # the harness points the relay socket into its temp dir
-    assert out == "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n%s" % (
-        d.spool_dir, d.relay_socket, DOVECOT_BLOCKS_CONVERTED % values), out
+    # the harness points the relay socket into its temp dir, the driver
+    # modules at the build tree's
+    assert out == ("push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n"
+                   "push_notify_module_dir = %s\n%s" % (
+                       d.spool_dir, d.relay_socket, DRIVER_DIR,
+                       DOVECOT_BLOCKS_CONVERTED % values)), out
     os.makedirs(d.spool_dir, exist_ok=True)
     rc, out, err = pushadm(d.config, "config", "check")
     assert rc == 78, (rc, out, err)
@@ -276,8 +281,9 @@ def test_convert_dovecot_own_blocks_and_check_warns():
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
     rc, out, err = pushadm(d2.config, "-P", "config", "convert")
-    assert (rc, out) == (0, "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n%s" % (
-        d2.spool_dir, d2.relay_socket, converted)), (out, err)
+    assert (rc, out) == (0, "push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n"
+                         "push_notify_module_dir = %s\n%s" % (
+                             d2.spool_dir, d2.relay_socket, DRIVER_DIR, converted)), (out, err)
 
 
 @dovecot24_only("a Dovecot 2.3 file met by Dovecot 2.4")
@@ -384,9 +390,10 @@ def test_plugin_and_pushadm_honour_push_notification_backend():
             ("push_notification_backend", "ok")], out
         rc, out, err = pushadm(d.config, "-P", "config", "convert")
         assert out == ("push_notify_spool_dir = %s\npush_notify_relay_socket = %s\n"
+                       "push_notify_module_dir = %s\n"
                        "push_notify push_notification_backend {\n"
                        "  driver = http\n  url = %s/legacy\n  events = MessageNew\n}\n" %
-                       (d.spool_dir, d.relay_socket, r.url)), out
+                       (d.spool_dir, d.relay_socket, DRIVER_DIR, r.url)), out
 
 
 @dovecot24_only("push_notify blocks")
@@ -476,11 +483,13 @@ def test_converted_full_example_is_accepted_by_dovecot24():
     rc, out, err = pushadm(d.config, "-P", "config", "convert")
     assert (rc, err) == (0, ""), err
     # doveconf leaves out what is at its default (the spool settings
-    # here); the harness points the relay socket into its temp dir
+    # here); the harness points the relay socket into its temp dir, the
+    # driver modules at the build tree's
     assert out == CONVERTED.replace(
         "push_notify_spool_dir = /var/spool/dovecot-push-notify\n"
         "push_notify_spool_only = no\n",
-        "push_notify_relay_socket = %s\n" % d.relay_socket), out
+        "push_notify_relay_socket = %s\npush_notify_module_dir = %s\n" % (
+            d.relay_socket, DRIVER_DIR)), out
 
 
 @dovecot24_only("Dovecot 2.4 checks the URL of its own ox block")

@@ -12,7 +12,7 @@ snippet=/etc/dovecot/conf.d/95-push-notify.conf
 settings=/etc/dovecot/push-notify.d/settings-2.3.conf
 # 0.1.0-1: the last version whose snippets were conffiles holding the settings
 old_layout=7f80c06
-packages="dovecot-push-notify-lua dovecot-push-notify push-notify-tools libpushcore0 libpushcore-dev"
+packages="dovecot-push-notify-lua dovecot-push-notify-redis dovecot-push-notify push-notify-tools libpushcore0 libpushcore-dev"
 
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; shift; [ $# -gt 0 ] && echo "$@"; failed=$((failed + 1)); }
@@ -54,7 +54,9 @@ build_debs() {
 		{ tail -40 "$dir/build.log"; return 1; }
 }
 
-debs() { ls "$1"/{dovecot-push-notify,dovecot-push-notify-lua,push-notify-tools,libpushcore0,libpushcore-dev}_*.deb; }
+# the previous version (0.1.0-1) had no redis package
+debs() { ls "$1"/{dovecot-push-notify,dovecot-push-notify-lua,push-notify-tools,libpushcore0,libpushcore-dev}_*.deb
+	ls "$1"/dovecot-push-notify-redis_*.deb 2>/dev/null; }
 
 check "debs build" build_debs "$work/new"
 check "debs are versioned for this distribution (~deb12u1)" \
@@ -65,6 +67,28 @@ check "no conffile in any package: conf.d holds links into /usr/share" \
 check "previous version (0.1.0-1, conffile snippets) builds" build_debs "$work/old" "$old_layout"
 check "lintian: no errors, no unjustified warnings" \
 	lintian --fail-on error,warning "$work"/new/*.changes
+# the drivers with their own libraries are modules in packages of their own:
+# the core library and the plugin pull in no Lua, hiredis or libssl
+# (libcrypto.so.3, which libpushcore does link for HMAC and random ids, is
+# in Debian's package libssl3: that package name is expected; libssl.so
+# itself is not linked, see objdump below)
+check "libpushcore0's Depends name no Lua, hiredis or libssl other than libcrypto's package" \
+	bash -c "d=\$(dpkg-deb -f $work/new/libpushcore0_*.deb Depends) && echo \"\$d\" &&
+		! echo \"\$d\" | grep -Eiq 'lua|hiredis' &&
+		! echo \"\$d\" | sed 's/libssl3\\(t64\\)\\? ([^)]*)//' | grep -qi libssl &&
+		dpkg -S '*/libcrypto.so.3' | grep -q '^libssl3'"
+check "libpushcore.so.0 links no Lua, hiredis or libssl (objdump -p)" \
+	bash -c "dpkg-deb -x $work/new/libpushcore0_*.deb $work/lib0 &&
+		n=\$(objdump -p $work/lib0/usr/lib/*/libpushcore.so.0 | grep NEEDED) && echo \"\$n\" &&
+		! echo \"\$n\" | grep -Eiq 'lua|hiredis|libssl' && echo \"\$n\" | grep -q libcurl"
+check "dovecot-push-notify and push-notify-tools depend on no Lua or hiredis" \
+	bash -c "! dpkg-deb -f $work/new/dovecot-push-notify_*.deb Depends | grep -Eiq 'lua|hiredis' &&
+		! dpkg-deb -f $work/new/push-notify-tools_*.deb Depends | grep -Eiq 'lua|hiredis'"
+check "the lua package ships the Lua 5.3 module, the redis package the hiredis one" \
+	bash -c "dpkg-deb -c $work/new/dovecot-push-notify-lua_*.deb | grep -q '/dovecot-push-notify/drivers/push_driver_lua.so\$' &&
+		dpkg-deb -f $work/new/dovecot-push-notify-lua_*.deb Depends | grep -q 'liblua5.3-0' &&
+		dpkg-deb -c $work/new/dovecot-push-notify-redis_*.deb | grep -q '/dovecot-push-notify/drivers/push_driver_redis.so\$' &&
+		dpkg-deb -f $work/new/dovecot-push-notify-redis_*.deb Depends | grep -q 'libhiredis'"
 check "plugin depends on the Dovecot ABI it was built for" \
 	bash -c "dpkg-deb -f $work/new/dovecot-push-notify_*.deb Depends | grep -q 'dovecot-abi-$(tr -d '\n' </usr/share/dovecot/dovecot-abi)'"
 
@@ -100,16 +124,25 @@ check "pushadm's bash completion is installed and completes nouns" \
 check "the Lua plugin is loaded for lmtp with push_notify" \
 	bash -c "doveconf -f protocol=lmtp -h mail_plugins | grep -q 'push_notify_lua' && test -f /usr/lib/dovecot/modules/lib22_push_notify_lua_plugin.so"
 
+printf '%s\n' 'function dovecot_lua_notify_begin_txn(user) return {} end' \
+	'function dovecot_lua_notify_event_message_new(ctx, event) end' \
+	'function dovecot_lua_notify_end_txn(ctx, success) end' >"$work/check.lua"
+check "pushadm lua check works with dovecot-push-notify-lua installed" \
+	bash -c "pushadm lua check $work/check.lua | grep -q 'dovecot_lua_notify_event_message_new *defined'"
+
 deliver() { python3 "$top/tests/packaging/deliver.py" "$@" | tee /dev/stderr | grep -q "^errors: 0"; }
 check "system config + a driver: delivery notifies" \
 	bash -c "python3 '$top/tests/packaging/deliver.py' --driver --expect 1 | tee /dev/stderr | grep -q '\"event\": \"MessageNew\", \"user\": \"alice\"'"
-DEBIAN_FRONTEND=noninteractive apt-get remove -y dovecot-push-notify dovecot-push-notify-lua >/dev/null 2>&1
+DEBIAN_FRONTEND=noninteractive apt-get remove -y dovecot-push-notify-lua >/dev/null 2>&1
+check "pushadm lua check without dovecot-push-notify-lua names that package" \
+	bash -c "out=\$(pushadm lua check $work/check.lua 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q 'install the package dovecot-push-notify-lua'"
+DEBIAN_FRONTEND=noninteractive apt-get remove -y dovecot-push-notify dovecot-push-notify-redis >/dev/null 2>&1
 check "removed: the module and the conf.d link are gone, the settings stay" \
 	bash -c "test ! -e /usr/lib/dovecot/modules/lib20_push_notify_plugin.so && test ! -e $snippet && test -f $settings"
 check "removed: doveconf -n valid and push_notify not loaded" \
 	bash -c "doveconf -n >/dev/null && ! doveconf -f protocol=lmtp -h mail_plugins | grep -q push_notify"
 check "removed: Dovecot starts and delivers" deliver --expect 0
-DEBIAN_FRONTEND=noninteractive apt-get purge -y dovecot-push-notify dovecot-push-notify-lua >/dev/null 2>&1
+DEBIAN_FRONTEND=noninteractive apt-get purge -y dovecot-push-notify dovecot-push-notify-lua dovecot-push-notify-redis >/dev/null 2>&1
 check "purged: settings and spool gone" bash -c "test ! -e $settings && test ! -e /var/spool/dovecot-push-notify"
 rm -f "$snippet.dpkg-bak"
 check "purged: Dovecot starts and delivers" deliver --expect 0

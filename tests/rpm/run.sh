@@ -38,13 +38,13 @@ dovecot_version=$(sed -n 's/^#define DOVECOT_VERSION "\(.*\)"$/\1/p' /usr/includ
 arch=$(rpm --eval %_arch)
 isa=$(rpm --eval '%{?_isa}')
 libdir=$(rpm --eval %_libdir)
-packages="dovecot-push-notify dovecot-push-notify-lua libpushcore libpushcore-devel push-notify-tools"
+packages="dovecot-push-notify dovecot-push-notify-lua dovecot-push-notify-redis libpushcore libpushcore-devel push-notify-tools"
 
 # --- the spec alone -------------------------------------------------------
 spec_packages() { rpmspec -q --qf '%{name}\n' "$@" "$spec" 2>"$work/err" | sort; }
 check "spec parses with no defines, no warnings" \
 	bash -c "out=\$(rpmspec -q --qf '%{name}\n' '$spec' 2>&1 >/dev/null) && [ -z \"\$out\" ] || { echo \"\$out\"; exit 1; }"
-check "spec names the five packages" same "$(spec_packages)" "$(echo $packages | tr ' ' '\n' | sort)"
+check "spec names the six packages" same "$(spec_packages)" "$(echo $packages | tr ' ' '\n' | sort)"
 check "without dovecot-devel the spec parses, Dovecot requirement unversioned" \
 	bash -c "rpmspec -q --requires --define 'dovecot_dir /nonexistent' '$spec' | grep -qx 'dovecot$isa'"
 
@@ -79,7 +79,7 @@ srpm=$(ls "$work"/a/rpmbuild/SRPMS/*.src.rpm 2>/dev/null)
 # the spec's release, and the one the test builds next
 rel=$(rpmspec -q --qf '%{release}\n' --undefine dist "$spec" | head -n 1)
 next=$((rel + 1))
-check "one SRPM and five RPMs" same "$(cd "$rpms_a" 2>/dev/null && ls)" \
+check "one SRPM and six RPMs" same "$(cd "$rpms_a" 2>/dev/null && ls)" \
 	"$(for p in $packages; do echo "$p-$version-$rel.$arch.rpm"; done | sort)"
 
 no_dovecot_build() {
@@ -173,15 +173,25 @@ check "dovecot-push-notify holds exactly its files" rpm_files dovecot-push-notif
 check "docs/upgrading.md is shipped" bash -c "rpm -qlp '$(pkg dovecot-push-notify)' | grep -q '/upgrading.md$'"
 check "dovecot-push-notify-lua holds exactly its files" rpm_files dovecot-push-notify-lua \
 	/etc/dovecot/conf.d/95-push-notify-lua.conf "$moduledir/lib22_push_notify_lua_plugin.so" \
+	"$libdir/dovecot-push-notify/drivers/push_driver_lua.so" \
 	/usr/share/dovecot-push-notify-lua /usr/share/dovecot-push-notify-lua/mail-plugins-lua.conf \
 	/usr/share/licenses/dovecot-push-notify-lua /usr/share/licenses/dovecot-push-notify-lua/LICENSE
+check "dovecot-push-notify-redis holds exactly its files" rpm_files dovecot-push-notify-redis \
+	"$libdir/dovecot-push-notify/drivers/push_driver_redis.so" \
+	/usr/share/doc/dovecot-push-notify-redis /usr/share/doc/dovecot-push-notify-redis/redis.md \
+	/usr/share/licenses/dovecot-push-notify-redis /usr/share/licenses/dovecot-push-notify-redis/LICENSE
 check "libpushcore holds exactly its files" rpm_files libpushcore \
 	"$libdir/libpushcore.so.0" "$libdir/libpushcore.so.0.0.0" \
+	"$libdir/dovecot-push-notify" "$libdir/dovecot-push-notify/drivers" \
 	/usr/share/licenses/libpushcore /usr/share/licenses/libpushcore/LICENSE
 check "libpushcore-devel holds exactly its files" rpm_files libpushcore-devel \
 	/usr/include/pushcore $(sed -n '/^pushcore_headers =/,/^$/p' "$top/lib/local.mk" |
 		grep -o 'pushcore[a-z-]*\.h' | sed 's|^|/usr/include/pushcore/|') \
-	"$libdir/libpushcore.so" "$libdir/pkgconfig/pushcore.pc"
+	"$libdir/libpushcore.so" "$libdir/pkgconfig/pushcore.pc" \
+	/usr/share/doc/libpushcore-devel /usr/share/doc/libpushcore-devel/driver-api.md \
+	/usr/share/doc/libpushcore-devel/example-driver \
+	/usr/share/doc/libpushcore-devel/example-driver/Makefile \
+	/usr/share/doc/libpushcore-devel/example-driver/example-driver.c
 check "push-notify-tools holds exactly its files" rpm_files push-notify-tools \
 	/usr/bin/pushadm /usr/lib/systemd/system/pushadm-relay.service /usr/share/man/man1/pushadm.1 \
 	/usr/share/licenses/push-notify-tools /usr/share/licenses/push-notify-tools/LICENSE
@@ -326,7 +336,10 @@ rpm_root() {
 }
 installed() { rpm --root "$1" --dbpath /var/lib/rpm -qa --qf '%{name}-%{version}-%{release}\n' | sort; }
 all_of() { for p in $packages; do echo "$p-$version-$1"; done | sort; }
-rpms() { for p in $packages; do echo "$1/$p-$version-$2.$arch.rpm"; done; }
+# (release 1, 0.1.0-1, had no redis package)
+rpms() { for p in $packages; do
+	[ "$2" = 1 ] && [ "$p" = dovecot-push-notify-redis ] && continue
+	echo "$1/$p-$version-$2.$arch.rpm"; done; }
 snippet=/etc/dovecot/conf.d/95-push-notify.conf
 unit=/usr/lib/systemd/system
 
@@ -340,7 +353,7 @@ check "no systemd: 0.1.0-1's snippet edited: a driver set (mode 0640)" grep -qx 
 check "no systemd: upgrade from 0.1.0-1 exits 0, no scriptlet fails" rpm_root "$r" -U --nodeps $(rpms "$rpms_a" $rel)
 check "no systemd: it says where the settings went" \
 	grep -qx "dovecot-push-notify: moved your settings from $snippet.rpmsave to $settings" "$work/rpm.log"
-check "no systemd: installed: the five packages, release $rel" same "$(installed "$r")" "$(all_of $rel)"
+check "no systemd: installed: the six packages, release $rel" same "$(installed "$r")" "$(all_of $rel)"
 check "no systemd: the snippet is now the link, the old one kept as .rpmsave" \
 	bash -c "[ \"\$(readlink '$r$snippet')\" = /usr/share/dovecot-push-notify/push-notify.conf ] && test -f '$r$snippet.rpmsave'"
 check "no systemd: the driver is set in settings-$series.conf, the include is not, mode 0640 kept" \
@@ -357,7 +370,7 @@ check "no systemd: rpm -V: only the settings file changed" \
 	same "$(rpm --root "$r" --dbpath /var/lib/rpm -V --nodeps $packages | sed 's/ .* / /')" "SM5....T. $settings"
 echo "# local edit: kept across upgrades" >>"$r$settings"
 check "no systemd: upgrade to release $next exits 0" rpm_root "$r" -U --nodeps $(rpms "$rpms_b" $next)
-check "no systemd: installed: the five packages, release $next" same "$(installed "$r")" "$(all_of $next)"
+check "no systemd: installed: the six packages, release $next" same "$(installed "$r")" "$(all_of $next)"
 check "no systemd: the edited settings file is kept, release $next's beside it as .rpmnew" \
 	bash -c "grep -q 'local edit: kept across upgrades' '$r$settings' && ! grep -q 'shipped by release $next' '$r$settings' &&
 		grep -q 'shipped by release $next' '$r$settings.rpmnew'"

@@ -4,6 +4,8 @@
 #include "unit-test.h"
 #include "pushcore.h"
 #include "pushcore-spool.h"
+/* the test builds driver instances itself */
+#include "pushcore-driver-private.h"
 
 #include <stdlib.h>
 

@@ -9,6 +9,7 @@
 #include "pushcore.h"
 #include "pushadm-relay-queue.h"
 #include "pushadm-resolve.h"
+#include "pushcore-redis.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -265,17 +266,37 @@ static int test_resolve(void *context __attribute__((unused)),
    to a socket that does not exist */
 static const char *redis_socket = NULL, *redis_socket2 = NULL;
 
+/* the redis driver's resend operation, as its module has it: one
+   pipeline of XADDs (the stream entry's fields in the context) */
+static int resend_xadd(const struct pushcore_http_request *const *reqs,
+		       unsigned int count, unsigned int timeout_msecs,
+		       unsigned int *sent_r, const char **error_r)
+{
+	struct pushcore_redis_add adds[128];
+	unsigned int i;
+
+	test_assert(count <= 128);
+	for (i = 0; i < count && i < 128; i++) {
+		adds[i] = *(const struct pushcore_redis_add *)reqs[i]->resend_ctx;
+		adds[i].json = reqs[i]->body;
+		adds[i].json_len = reqs[i]->body_len;
+	}
+	return pushcore_redis_xadd(reqs[0]->url, reqs[0]->tls_ca_file,
+				   timeout_msecs, adds, count, sent_r, error_r);
+}
+static const struct pushcore_resend test_xadd_resend = { .send = resend_xadd };
+
 static int redis_resolve(struct pushcore_pool *pool,
 			 const struct pushcore_spool_entry *e,
 			 struct pushcore_http_request *req_r)
 {
-	const char **headers = pushcore_palloc(pool, sizeof(*headers) * 5);
+	struct pushcore_redis_add *add = pushcore_palloc(pool, sizeof(*add));
 
-	headers[0] = "stream: relaytest";
-	headers[1] = "maxlen: 0";
-	headers[2] = pushcore_psprintf(pool, "user: %s", e->user);
-	headers[3] = "event: MessageNew";
-	headers[4] = NULL;
+	add->stream = "relaytest";
+	add->maxlen = 0;
+	add->user = pushcore_pstrdup(pool, e->user);
+	add->event = "MessageNew";
+	add->id = pushcore_pstrdup(pool, e->id);
 	memset(req_r, 0, sizeof(*req_r));
 	req_r->method = "XADD";
 	req_r->url = strcmp(e->driver, "redis") == 0 ?
@@ -283,10 +304,11 @@ static int redis_resolve(struct pushcore_pool *pool,
 		strcmp(e->driver, "redis2") == 0 ?
 		pushcore_psprintf(pool, "unix:%s", redis_socket2) :
 		"unix:/nonexistent/relay-test/redis.sock";
-	req_r->headers = headers;
 	req_r->body = pushcore_pstrndup(pool, e->body, e->body_len);
 	req_r->body_len = e->body_len;
 	req_r->timeout_msecs = 1000;
+	req_r->resend = &test_xadd_resend;
+	req_r->resend_ctx = add;
 	return 0;
 }
 

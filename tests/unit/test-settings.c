@@ -39,7 +39,7 @@ static unsigned int run(const char *const *settings, struct fake *f)
 	f->settings = settings;
 	f->tried[0] = '\0';
 	n = pushcore_settings_add_drivers(user, fake_get, fake_tried, f);
-	test_assert(n == user->instance_count);
+	test_assert(n == pushcore_user_driver_count(user));
 	pushcore_user_free(&user);
 	return n;
 }
@@ -150,7 +150,7 @@ static void test_event_name_list(void)
 
 	test_assert(sizeof(names) / sizeof(names[0]) == PUSHCORE_EVENT_COUNT);
 	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++)
-		test_assert_str(names[i], pushcore_events[i].name);
+		test_assert_str(names[i], pushcore_event_name(i));
 }
 
 int main(void)

@@ -170,7 +170,7 @@ static void test_event_table(void)
 	test_assert(pushcore_event_lookup("MailboxUnsubscribe") ==
 		    PUSHCORE_EVENT_MAILBOX_UNSUBSCRIBE);
 	test_assert(pushcore_event_lookup("Login") == -1);
-	test_assert_str(pushcore_events[PUSHCORE_EVENT_FLAGS_SET].lua_name, "flags_set");
+	test_assert_str(pushcore_event_info(PUSHCORE_EVENT_FLAGS_SET)->lua_name, "flags_set");
 	test_assert(pushcore_event_has_field(PUSHCORE_EVENT_MESSAGE_NEW,
 					     PUSHCORE_FIELD_SNIPPET));
 	test_assert(!pushcore_event_has_field(PUSHCORE_EVENT_MESSAGE_READ,

@@ -61,6 +61,7 @@ static const char *const settings24[][2] = {
 	{ "push_notify_spool_only", "push_notification_spool_only" },
 	{ "push_notify_relay_socket", "push_notification_relay_socket" },
 	{ "push_notify_relay_timeout", "push_notification_relay_timeout" },
+	{ "push_notify_module_dir", "push_notification_module_dir" },
 };
 
 static const char *name23(const char *key)
@@ -452,6 +453,10 @@ unsigned int pushadm_config_start_drivers(struct pushadm_config *cfg,
 	const char *names[PUSHADM_DRIVERS_MAX];
 	unsigned int i;
 
+	/* 2.3: pushcore_settings_add_drivers() reads it, as in the plugin */
+	if (cfg->dovecot24)
+		pushcore_user_set_module_dir(puser,
+			pushadm_config_get(cfg, PUSHCORE_SETTING_MODULE_DIR));
 	if (!cfg->dovecot24)
 		return pushcore_settings_add_drivers(puser, start_get, start_tried, &ctx);
 	for (i = 0; i < cfg->block_count; i++)

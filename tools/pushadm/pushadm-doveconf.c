@@ -206,3 +206,16 @@ char *pushadm_doveconf_get(struct pushadm_ctx *ctx, const char *key)
 		value[--len] = '\0';
 	return value;
 }
+
+char *pushadm_module_dir_get(struct pushadm_ctx *ctx)
+{
+	char *value = pushadm_doveconf_get(ctx, pushadm_doveconf_is_24(ctx) ?
+					   "push_notify_module_dir" :
+					   "plugin/push_notification_module_dir");
+
+	if (value != NULL && value[0] == '\0') {
+		free(value);
+		value = NULL;
+	}
+	return value;
+}

@@ -38,9 +38,9 @@ struct pushcore_event *pushadm_event_add(struct pushcore_txn *txn,
 {
 	static const char *const no_keywords[] = { NULL };
 	struct pushcore_event *ev = pushcore_txn_add(txn, type, mailbox);
-	struct pushcore_pool *pool = txn->pool;
+	struct pushcore_pool *pool = pushcore_txn_pool(txn);
 
-	if (!pushcore_events[type].is_message) {
+	if (!pushcore_event_info(type)->is_message) {
 		if (type == PUSHCORE_EVENT_MAILBOX_RENAME)
 			pushcore_event_set_str(pool, ev, PUSHCORE_FIELD_MAILBOX_OLD, "Old");
 		return ev;
@@ -104,8 +104,8 @@ static void report_result(const struct pushcore_driver_instance *inst,
 	struct send_report *rep = context;
 	size_t body_len = r->body_len < BODY_START_MAX ? r->body_len : BODY_START_MAX;
 
-	pushadm_print(inst->setting_name);
-	pushadm_print(inst->driver->name);
+	pushadm_print(pushcore_inst_setting_name(inst));
+	pushadm_print(pushcore_inst_driver(inst)->name);
 	pushadm_print(req->id);
 	pushadm_print(masked(rep, req->url));
 	pushadm_print(r->status == 0 ? "-" : pushcore_psprintf(rep->pool, "%d", r->status));
@@ -124,8 +124,8 @@ static void report_result(const struct pushcore_driver_instance *inst,
 		return;
 	}
 	rep->failed++;
-	fprintf(stderr, "pushadm: %s (%s) to %s failed: %s\n", inst->setting_name,
-		inst->driver->name, masked(rep, req->url),
+	fprintf(stderr, "pushadm: %s (%s) to %s failed: %s\n", pushcore_inst_setting_name(inst),
+		pushcore_inst_driver(inst)->name, masked(rep, req->url),
 		masked(rep, failure_cause(rep->pool, r)));
 	if (rep->exit_code == 0)
 		rep->exit_code = r->outcome == PUSHCORE_HTTP_TEMPFAIL ?
@@ -140,7 +140,7 @@ static void report_dry_run(const struct pushcore_driver_instance *inst,
 	struct send_report *rep = context;
 	unsigned int i;
 
-	printf("# %s (%s)\n%s %s\n", inst->setting_name, inst->driver->name,
+	printf("# %s (%s)\n%s %s\n", pushcore_inst_setting_name(inst), pushcore_inst_driver(inst)->name,
 	       req->method, masked(rep, req->url));
 	for (i = 0; i < req->header_count; i++)
 		printf("%s\n", masked(rep, req->headers[i]));
@@ -223,7 +223,7 @@ static const char *events_of(struct pushcore_pool *pool, uint32_t mask)
 	for (i = 0; i < PUSHCORE_EVENT_COUNT; i++) {
 		if ((mask & PUSHCORE_EVENT_MASK(i)) != 0)
 			pushcore_buf_printf(&buf, "%s%s", buf.len == 0 ? "" : ",",
-					    pushcore_events[i].name);
+					    pushcore_event_info(i)->name);
 	}
 	ret = pushcore_pstrdup(pool, buf.data);
 	pushcore_buf_free(&buf);
@@ -272,7 +272,8 @@ static void list_row(void *context, const char *name,
 	pushadm_print(str == NULL ? "-" : ctx->show_secrets ? str :
 		      pushcore_redact(lc->pool, str));
 	pushadm_print(error == NULL ? events_of(lc->pool,
-		puser->instances[puser->instance_count - 1]->events) : "-");
+		pushcore_inst_events(pushcore_user_driver(puser,
+			pushcore_user_driver_count(puser) - 1))) : "-");
 	str = spec == NULL ? NULL : pushcore_spec_get(spec, "mailboxes");
 	pushadm_print(str != NULL ? str : spec != NULL &&
 		      strcasecmp(spec->name, "ox") == 0 ? "INBOX" : "all");
@@ -338,16 +339,7 @@ static void test_tried(void *context, const char *name __attribute__((unused)),
    it would fail the delivery. */
 static unsigned int keep_only(struct pushcore_user *puser, const char *name)
 {
-	unsigned int i, n = 0;
-
-	for (i = 0; i < puser->instance_count; i++) {
-		if (strcmp(puser->instances[i]->setting_name, name) == 0)
-			puser->instances[n++] = puser->instances[i];
-		else if (puser->instances[i]->driver->deinit != NULL)
-			puser->instances[i]->driver->deinit(puser->instances[i]);
-	}
-	puser->instance_count = n;
-	return n;
+	return pushcore_user_keep_driver(puser, name);
 }
 
 static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
@@ -372,9 +364,12 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 		return ret;
 	tc.pool = cfg.pool;
 	puser = pushadm_user_new(cfg.pool, user == NULL ? "pushadm-test" : user);
-	puser->spool_dir = NULL;	/* a test is never retried later */
+	pushcore_user_set_spool_dir(puser, NULL);	/* a test is never retried later */
 	if (optind < argc && strchr(argv[optind], ':') != NULL) {
-		/* a driver spec given on the command line */
+		/* a driver spec given on the command line; its module from
+		   where the configuration says (as configured drivers') */
+		pushcore_user_set_module_dir(puser,
+			pushadm_config_get(&cfg, PUSHCORE_SETTING_MODULE_DIR));
 		if (pushadm_driver_add_spec(puser, "command line", argv[optind],
 					    &error) < 0)
 			tc.failed = ctx->show_secrets ? error :
@@ -391,7 +386,7 @@ static int cmd_driver_test(struct pushadm_ctx *ctx, int argc, char *argv[])
 	} else if (tc.failed != NULL) {
 		fprintf(stderr, "pushadm: %s\n", tc.failed);
 		ret = PUSHADM_EXIT_CONFIG;
-	} else if (puser->instance_count == 0) {
+	} else if (pushcore_user_driver_count(puser) == 0) {
 		fprintf(stderr, "pushadm: no driver is configured\n");
 		ret = PUSHADM_EXIT_CONFIG;
 	}

@@ -27,13 +27,13 @@ static int set_field(struct pushcore_pool *pool, struct pushcore_event *ev,
 		return 0;
 	}
 	for (f = 0; f < PUSHCORE_FIELD_COUNT; f++) {
-		if (strlen(pushcore_fields[f].name) == (size_t)(eq - arg) &&
-		    strncmp(pushcore_fields[f].name, arg, (size_t)(eq - arg)) == 0)
+		if (strlen(pushcore_field_info(f)->name) == (size_t)(eq - arg) &&
+		    strncmp(pushcore_field_info(f)->name, arg, (size_t)(eq - arg)) == 0)
 			break;
 	}
 	if (f == PUSHCORE_FIELD_COUNT || !pushcore_event_has_field(ev->type, f)) {
 		fprintf(stderr, "pushadm: %s has no field '%.*s'\n",
-			pushcore_events[ev->type].name, (int)(eq - arg), arg);
+			pushcore_event_info(ev->type)->name, (int)(eq - arg), arg);
 		return -1;
 	}
 	list = pushcore_palloc(pool, sizeof(*list) * (strlen(value) + 2));
@@ -42,7 +42,7 @@ static int set_field(struct pushcore_pool *pool, struct pushcore_event *ev,
 		list[n++] = pushcore_pstrndup(pool, p, len);
 		p += len + (p[len] == ',' ? 1 : 0);
 	}
-	switch (pushcore_fields[f].type) {
+	switch (pushcore_field_info(f)->type) {
 	case PUSHCORE_FIELD_TYPE_STRING:
 		pushcore_event_set_str(pool, ev, f, value);
 		break;
@@ -56,12 +56,12 @@ static int set_field(struct pushcore_pool *pool, struct pushcore_event *ev,
 		for (i = 0; i < n; i++) {
 			unsigned int bit;
 
-			for (bit = 0; pushcore_flag_names[bit] != NULL; bit++) {
-				if (strcasecmp(pushcore_flag_names[bit], list[i]) == 0 ||
-				    strcasecmp(pushcore_flag_names[bit] + 1, list[i]) == 0)
+			for (bit = 0; pushcore_flag_name(bit) != NULL; bit++) {
+				if (strcasecmp(pushcore_flag_name(bit), list[i]) == 0 ||
+				    strcasecmp(pushcore_flag_name(bit) + 1, list[i]) == 0)
 					break;
 			}
-			if (pushcore_flag_names[bit] == NULL) {
+			if (pushcore_flag_name(bit) == NULL) {
 				fprintf(stderr, "pushadm: unknown flag '%s'\n", list[i]);
 				return -1;
 			}
@@ -118,13 +118,13 @@ static int cmd_event_send(struct pushadm_ctx *ctx, int argc, char *argv[])
 		return ret;
 	puser = pushadm_user_new(cfg.pool, user);
 	if ((dir = pushadm_config_get(&cfg, "push_notification_spool_dir")) != NULL)
-		puser->spool_dir = dir;
+		pushcore_user_set_spool_dir(puser, dir);
 	/* the drivers a delivery would use: it stops at a broken one too */
 	(void)pushadm_config_start_drivers(&cfg, puser, print_failed, ctx);
 	txn = pushcore_txn_begin(puser);
 	ev = pushadm_event_add(txn, type, mailbox);
 	for (i = (unsigned int)optind; i < (unsigned int)argc; i++) {
-		if (set_field(txn->pool, ev, argv[i]) < 0) {
+		if (set_field(pushcore_txn_pool(txn), ev, argv[i]) < 0) {
 			pushcore_txn_rollback(&txn);
 			pushcore_user_free(&puser);
 			pushadm_config_free(&cfg);

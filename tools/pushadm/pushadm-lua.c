@@ -4,7 +4,19 @@
 #include "pushcore.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static void lua_check_row(void *context, const char *item, const char *state,
+			  bool problem)
+{
+	int *problems = context;
+
+	pushadm_print(item);
+	pushadm_print(state);
+	if (problem)
+		(*problems)++;
+}
 
 static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 {
@@ -12,8 +24,8 @@ static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	struct pushcore_user *puser;
 	struct pushcore_driver_instance *inst;
 	const char *error;
-	char fn[128];
-	int i, problems = 0;
+	char *module_dir;
+	int problems = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: pushadm lua check FILE\n");
@@ -21,6 +33,12 @@ static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	}
 	pool = pushcore_pool_new();
 	puser = pushadm_user_new(pool, "lua-check");
+	/* the Lua module where the plugin would find it (an unreadable
+	   configuration leaves the built-in directory) */
+	module_dir = pushadm_module_dir_get(ctx);
+	if (module_dir != NULL)
+		pushcore_user_set_module_dir(puser, module_dir);
+	free(module_dir);
 	if (pushcore_user_add_driver(puser, "script",
 				     pushcore_psprintf(pool, "lua:file=%s", argv[1]),
 				     &error) < 0) {
@@ -29,29 +47,14 @@ static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 		pushcore_pool_free(&pool);
 		return PUSHADM_EXIT_DATAERR;
 	}
-	inst = puser->instances[0];
+	inst = pushcore_user_driver(puser, 0);
 	pushadm_print_init(ctx, PUSHADM_FORMAT_TABLE);
 	pushadm_print_header("function", "Function");
 	pushadm_print_header("status", "Status");
-	for (i = -1; i <= PUSHCORE_EVENT_COUNT; i++) {
-		if (i == -1)
-			snprintf(fn, sizeof(fn), "dovecot_lua_notify_begin_txn");
-		else if (i == PUSHCORE_EVENT_COUNT)
-			snprintf(fn, sizeof(fn), "dovecot_lua_notify_end_txn");
-		else
-			snprintf(fn, sizeof(fn), "dovecot_lua_notify_event_%s",
-				 pushcore_events[i].lua_name);
-		bool defined = push_driver_lua_has_function(inst, fn);
-		bool required = i == -1 || i == PUSHCORE_EVENT_COUNT;
-
-		pushadm_print(fn);
-		pushadm_print(defined ? "defined" : required ? "MISSING (required)" :
-			      "not defined (event skipped)");
-		if (!defined && required)
-			problems++;
-	}
+	if (pushcore_inst_driver(inst)->describe != NULL)
+		pushcore_inst_driver(inst)->describe(inst, lua_check_row, &problems);
 	pushadm_print_flush();
-	if (inst->events == 0) {
+	if (pushcore_inst_events(inst) == 0) {
 		fprintf(stderr, "pushadm: %s handles no event\n", argv[1]);
 		problems++;
 	}

@@ -79,7 +79,9 @@ struct endpoint {
 	char *key;			/* "METHOD URL" */
 	char *name;			/* the key with credentials hidden */
 	struct endpoint_counters *counters;
-	bool xadd;
+	/* its requests carry their driver's resend operation (redis's
+	   XADD): sent in synchronous batches, not over HTTP */
+	bool resend;
 	/* user queues, in round-robin order */
 	struct user_queue *uq_head, *uq_tail;
 	unsigned int uq_count, entries, in_flight;
@@ -425,7 +427,8 @@ static int entry_resolve(struct relay_queue *q, struct queue_entry *qe,
 
 /* --- endpoints and user queues ------------------------------------------ */
 
-static struct endpoint *endpoint_get(struct relay_queue *q, const char *key)
+static struct endpoint *endpoint_get(struct relay_queue *q, const char *key,
+				     bool resend)
 {
 	struct endpoint *ep = hash_lookup(&q->endpoints, key);
 	struct pushcore_pool *pool;
@@ -439,7 +442,7 @@ static struct endpoint *endpoint_get(struct relay_queue *q, const char *key)
 	ep->name = pushcore_xstrdup(pushcore_redact(pool, key));
 	pushcore_pool_free(&pool);
 	ep->counters = counters_get(q, ep->name);
-	ep->xadd = strncmp(key, "XADD ", 5) == 0;
+	ep->resend = resend;
 	ep->dirty = true;
 	ep->next = q->endpoint_list;
 	q->endpoint_list = ep;
@@ -779,7 +782,7 @@ static enum prepared entry_prepare(struct relay_queue *q, struct endpoint *ep,
 	if (strcmp(key, ep->key) == 0)
 		return PREPARED;
 	/* the configuration changed since it was queued */
-	to = endpoint_get(q, key);
+	to = endpoint_get(q, key, qe->req.resend != NULL);
 	uq_remove(q, qe);
 	uq_insert(q, to, qe);
 	q->again = true;
@@ -903,35 +906,12 @@ static unsigned int xadd_collect(struct relay_queue *q, struct endpoint *ep,
 	return n;
 }
 
-/* The XADD of one entry from its resolved request; false if unusable. */
-static bool xadd_fill(struct queue_entry *qe, struct pushcore_redis_add *add)
-{
-	const char *const *h;
-	const char *maxlen = NULL;
-
-	memset(add, 0, sizeof(*add));
-	add->user = qe->e.user;
-	add->id = qe->e.id;
-	add->json = qe->req.body;
-	add->json_len = qe->req.body_len;
-	for (h = qe->req.headers; h != NULL && *h != NULL; h++) {
-		if (strncmp(*h, "stream: ", 8) == 0)
-			add->stream = *h + 8;
-		else if (strncmp(*h, "event: ", 7) == 0)
-			add->event = *h + 7;
-		else if (strncmp(*h, "maxlen: ", 8) == 0)
-			maxlen = *h + 8;
-	}
-	return add->stream != NULL && add->event != NULL && add->json != NULL &&
-		(maxlen == NULL || pushcore_parse_uint(maxlen, &add->maxlen));
-}
-
 /* One pipelined XADD batch to ep (synchronous, bounded). */
 static void start_xadd(struct relay_queue *q, struct endpoint *ep,
 		       unsigned int slots)
 {
 	struct queue_entry *batch[XADD_BATCH_MAX], *ready[XADD_BATCH_MAX];
-	struct pushcore_redis_add adds[XADD_BATCH_MAX];
+	const struct pushcore_http_request *reqs[XADD_BATCH_MAX];
 	struct attempt_result r = { .outcome = PUSHCORE_HTTP_OK, .count = true };
 	unsigned int i, n, count = 0, added = 0, timeout = XADD_MAX_MSECS;
 	struct user_queue *held = NULL, *uq;
@@ -956,12 +936,14 @@ static void start_xadd(struct relay_queue *q, struct endpoint *ep,
 			held = uq;
 			continue;
 		}
-		if (!xadd_fill(batch[i], &adds[count])) {
+		if (batch[i]->req.resend == NULL) {
+			/* the configuration changed its driver since */
 			batch[i]->e.attempts++;
-			entry_fail(q, batch[i], ep->name, "unusable XADD request "
-				   "(stream, event or maxlen)");
+			entry_fail(q, batch[i], ep->name, "the driver has no "
+				   "resend operation any more");
 			continue;
 		}
+		reqs[count] = &batch[i]->req;
 		if (batch[i]->req.timeout_msecs > 0 && batch[i]->req.timeout_msecs < timeout)
 			timeout = batch[i]->req.timeout_msecs;
 		ready[count++] = batch[i];
@@ -971,8 +953,7 @@ static void start_xadd(struct relay_queue *q, struct endpoint *ep,
 	q->xadd_sent = true;
 	if (ep->circuit == CIRCUIT_PROBING)
 		ep->probe = ready[0];
-	if (pushcore_redis_xadd(ready[0]->req.url, ready[0]->req.tls_ca_file,
-				timeout, adds, count, &added, &error) < 0) {
+	if (pushcore_resend(reqs, count, timeout, &added, &error) < 0) {
 		snprintf(error_copy, sizeof(error_copy), "%s", error);
 		error = error_copy;
 	}
@@ -998,7 +979,7 @@ static void start_due(struct relay_queue *q)
 			continue;
 		if (!ep->dirty && ep->next_due > q->now)
 			continue;
-		if (!ep->xadd)
+		if (!ep->resend)
 			start_due_http(q, ep, slots);
 		else if (!q->xadd_sent)
 			start_xadd(q, ep, slots);
@@ -1078,7 +1059,7 @@ static void place_incoming(struct relay_queue *q)
 		if (ret < 0)
 			entry_fail(q, qe, UNRESOLVED, error);
 		else
-			uq_insert(q, endpoint_get(q, key), qe);
+			uq_insert(q, endpoint_get(q, key, qe->req.resend != NULL), qe);
 	}
 	hash_deinit(&waiting_users);
 }

@@ -72,7 +72,8 @@ static void driver_tried(void *context, const char *name,
 static void start_drivers(struct resolved_user *u)
 {
 	u->puser = pushadm_user_new(u->cfg.pool, u->name);
-	u->puser->spool_dir = NULL;	/* it only rebuilds, it never spools */
+	/* it only rebuilds, it never spools */
+	pushcore_user_set_spool_dir(u->puser, NULL);
 	(void)pushadm_config_start_drivers(&u->cfg, u->puser, driver_tried, u);
 }
 

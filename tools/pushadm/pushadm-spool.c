@@ -198,6 +198,7 @@ struct dispatch {
 	struct spool_list *list;
 	struct pushcore_spool_entry *entry;
 	const char *url;		/* resolved: for log lines */
+	const char *via;		/* "HTTP", or the driver's transport */
 	unsigned int *pending_failures;
 };
 
@@ -225,7 +226,7 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 	if (r->outcome == PUSHCORE_HTTP_OK) {
 		pushcore_log(PUSHCORE_LOG_INFO, NULL, "spool: sent %s for %s to %s "
 			     "(%s %d, attempt %u)", e->id, e->user, d->url,
-			     strcmp(e->method, "XADD") == 0 ? "XADD" : "HTTP",
+			     d->via == NULL ? "HTTP" : d->via,
 			     r->status, e->attempts);
 		(void)pushadm_spool_remove(&d->list->dirs, d->list->area, e);
 		return;
@@ -255,45 +256,19 @@ static void dispatch_callback(const struct pushcore_http_result *r, void *contex
 	(*d->pending_failures)++;
 }
 
-static const char *request_header(const struct pushcore_http_request *req,
-				  const char *name)
-{
-	size_t len = strlen(name);
-	unsigned int i;
-
-	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
-		if (strncmp(req->headers[i], name, len) == 0 &&
-		    strncmp(req->headers[i] + len, ": ", 2) == 0)
-			return req->headers[i] + len + 2;
-	}
-	return NULL;
-}
-
-/* An XADD of the redis driver, as the resolver built it, sent
+/* A request with the driver's own resend operation (redis: XADD), sent
    synchronously (its timeout is the driver's setting). */
-static void dispatch_redis(struct dispatch *d,
-			   const struct pushcore_http_request *req)
+static void dispatch_resend(struct dispatch *d,
+			    const struct pushcore_http_request *req)
 {
-	struct pushcore_spool_entry *e = d->entry;
+	const struct pushcore_http_request *reqs[1] = { req };
 	struct pushcore_http_result r;
-	struct pushcore_redis_add add = {
-		.stream = request_header(req, "stream"), .user = e->user,
-		.event = request_header(req, "event"), .id = e->id,
-		.json = e->body, .json_len = e->body_len,
-	};
-	const char *maxlen = request_header(req, "maxlen");
-	unsigned int added;
+	unsigned int sent;
 
 	memset(&r, 0, sizeof(r));
-	if (add.stream == NULL || add.event == NULL || maxlen == NULL ||
-	    !pushcore_parse_uint(maxlen, &add.maxlen)) {
-		r.outcome = PUSHCORE_HTTP_PERMFAIL;
-		r.error = "invalid XADD request (stream, maxlen or event missing)";
-	} else if (pushcore_redis_xadd(req->url, req->tls_ca_file,
-				       req->timeout_msecs == 0 ? 1000 : req->timeout_msecs,
-				       &add, 1, &added, &r.error) < 0) {
+	if (pushcore_resend(reqs, 1, req->timeout_msecs == 0 ? 1000 :
+			    req->timeout_msecs, &sent, &r.error) < 0)
 		r.outcome = PUSHCORE_HTTP_TEMPFAIL;
-	}
 	r.attempts = 1;
 	dispatch_callback(&r, d);
 }
@@ -360,10 +335,12 @@ static bool dispatch_entry(struct dispatch *d, struct pushcore_pool *pool)
 		return true;
 	}
 	d->url = pushcore_pstrdup(pool, req.url);
-	if (strcmp(req.method, "XADD") == 0) {
-		dispatch_redis(d, &req);
+	if (req.resend != NULL) {
+		d->via = pushcore_pstrdup(pool, req.method);
+		dispatch_resend(d, &req);
 		return true;
 	}
+	d->via = "HTTP";
 	req.max_attempts = 1;
 	req.callback = dispatch_callback;
 	req.context = d;

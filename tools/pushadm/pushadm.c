@@ -249,7 +249,6 @@ int main(int argc, char *argv[])
 	log_debug = ctx.debug;
 	pushcore_log_set_handler(pushadm_log);
 	pushcore_drivers_init();
-	pushcore_driver_register(&push_driver_lua);
 	/* getopt restarts for the command's own options, and says what it
 	   does not know itself */
 	optind = 1;
@@ -257,6 +256,6 @@ int main(int argc, char *argv[])
 	ret = cmd->run(&ctx, argc - words + 1, argv + words - 1);
 	pushadm_ctx_deinit(&ctx);
 	pushcore_http_deinit();
-	pushcore_redis_deinit();
+	pushcore_drivers_deinit();
 	return ret;
 }

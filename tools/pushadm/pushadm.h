@@ -192,5 +192,9 @@ extern bool pushadm_log_quiet;
    "plugin/push_notification_spool_dir"); malloc()ed, "" if unset, NULL if
    doveconf failed. */
 char *pushadm_doveconf_get(struct pushadm_ctx *ctx, const char *key);
+/* push_notification_module_dir (2.4: push_notify_module_dir), where
+   driver modules are looked for; malloc()ed, NULL if unset or doveconf
+   failed (then the built-in directory). */
+char *pushadm_module_dir_get(struct pushadm_ctx *ctx);
 
 #endif
