@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef PUSHCORE_MODULE_DIR
 #  error PUSHCORE_MODULE_DIR must be defined (configure sets it)
@@ -41,6 +42,14 @@ static bool module_name_valid(const char *name)
 			return false;
 	}
 	return i > 0 && i <= MODULE_NAME_MAX;
+}
+
+/* root (pushadm, its relay) loads code only from files that only root
+   can change: the directory a userdb field or a configuration names
+   could otherwise hand it someone else's code */
+static bool module_file_trusted(const struct stat *st)
+{
+	return geteuid() != 0 || (st->st_uid == 0 && (st->st_mode & 022) == 0);
 }
 
 static const char *module_package(const char *name)
@@ -82,20 +91,28 @@ static int module_register(const char *path, void *handle)
 	return 0;
 }
 
-int pushcore_driver_load(const char *name, const char *dir,
+int pushcore_driver_load(const char *spec_name, const char *dir,
 			 const struct pushcore_driver **driver_r,
 			 const char **error_r)
 {
 	const char *package;
-	char path[1024];
-	struct stat st;
+	char path[1024], name[MODULE_NAME_MAX + 1];
+	struct stat st, dir_st;
 	void *handle;
+	size_t i;
 
-	if ((*driver_r = pushcore_driver_lookup(name)) != NULL)
+	if ((*driver_r = pushcore_driver_lookup(spec_name)) != NULL)
 		return 0;
-	if (!module_name_valid(name)) {
+	/* driver names are case-insensitive (as the reference's), module
+	   file names are lowercase */
+	for (i = 0; spec_name[i] != '\0' && i < MODULE_NAME_MAX; i++)
+		name[i] = (spec_name[i] >= 'A' && spec_name[i] <= 'Z') ?
+			(char)(spec_name[i] - 'A' + 'a') : spec_name[i];
+	name[i] = '\0';
+	if (spec_name[i] != '\0' || !module_name_valid(name)) {
 		snprintf(load_error, sizeof(load_error),
-			 "Unknown push notification driver: %s", name);
+			 "Unknown push notification driver: %.*s", MODULE_NAME_MAX * 2,
+			 spec_name);
 		*error_r = load_error;
 		return -1;
 	}
@@ -122,6 +139,14 @@ int pushcore_driver_load(const char *name, const char *dir,
 			snprintf(load_error, sizeof(load_error), "the %s driver's "
 				 "module %s: %s", name, path, strerror(errno));
 		}
+		*error_r = load_error;
+		return -1;
+	}
+	if (!module_file_trusted(&st) ||
+	    (stat(dir, &dir_st) == 0 && !module_file_trusted(&dir_st))) {
+		snprintf(load_error, sizeof(load_error), "the %s driver's module "
+			 "%s is not loaded: it or its directory is not root's or is "
+			 "writable by others, and this process runs as root", name, path);
 		*error_r = load_error;
 		return -1;
 	}

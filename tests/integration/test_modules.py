@@ -108,3 +108,21 @@ def test_pushadm_driver_test_loads_the_module_of_a_command_line_spec():
         rc, out, err = pushadm(d, "driver", "test", spec)
         assert rc != 0 and "install the package dovecot-push-notify-redis" in out + err, \
             out + err
+
+
+def test_root_loads_no_module_others_can_write():
+    """pushadm and its relay run as root: a module file (or directory) that
+    is not root's or is writable by others is refused, naming it."""
+    import shutil
+    from built import DRIVER_DIR
+    unsafe = empty_module_dir()
+    shutil.copy(os.path.join(DRIVER_DIR, "push_driver_lua.so"), unsafe)
+    os.chmod(os.path.join(unsafe, "push_driver_lua.so"), 0o666)
+    plugin = {"push_notification_driver": "dlog", "push_notification_module_dir": unsafe}
+    with Dovecot(**ours(plugin)) as d:
+        rc, out, err = pushadm(d, "lua", "check", RECORDER)
+        assert rc == 65 and "is not loaded: it or its directory is not root's or is " \
+            "writable by others" in err, (rc, out, err)
+        os.chmod(os.path.join(unsafe, "push_driver_lua.so"), 0o644)
+        rc, out, err = pushadm(d, "lua", "check", RECORDER)
+        assert rc == 0, (rc, out, err)

@@ -4,7 +4,7 @@
 # that lib/pushcore.map does not announce, when an installed header
 # declares an API function the map lacks, when the map announces one the
 # library lacks, and when debian/libpushcore0.symbols is stale.
-# Ends with "N passed, M failed" (make check).
+# Ends with "N passed, M failed" (make check; tests/run.sh runs it too).
 srcdir=${srcdir:-.}
 top=$(cd "$srcdir" && pwd)
 lib=$(pwd)/lib/.libs/libpushcore.so
