@@ -506,6 +506,9 @@ void relay_commit(struct relay_server *srv, bool force)
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: %s; %u messages "
 			     "not accepted (their senders send them themselves)",
 			     error, srv->pending_count);
+		/* the outcomes are kept: tried again in a while, not at once
+		   (a journal that keeps failing must not spin the loop) */
+		srv->outcomes_since = pushadm_mono_msecs();
 	} else {
 		/* what the group commit shared (pushadm -D) */
 		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: one transaction: "
