@@ -194,6 +194,7 @@ check "libpushcore-devel holds exactly its files" rpm_files libpushcore-devel \
 	/usr/share/doc/libpushcore-devel/example-driver/example-driver.c
 check "push-notify-tools holds exactly its files" rpm_files push-notify-tools \
 	/usr/bin/pushadm /usr/lib/systemd/system/pushadm-relay.service /usr/share/man/man1/pushadm.1 \
+	/usr/share/bash-completion/completions/pushadm \
 	/usr/share/licenses/push-notify-tools /usr/share/licenses/push-notify-tools/LICENSE
 # what is in /etc: conf.d links into /usr/share (no configuration file, so
 # nothing of the package stays there for a Dovecot to read), the settings
