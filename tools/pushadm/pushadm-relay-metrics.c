@@ -645,23 +645,14 @@ void relay_metrics_handle(struct relay_metrics *m, const struct pollfd *fds,
 static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 {
 	static const char request[] = "GET /stats HTTP/1.1\r\nHost: relay\r\n\r\n";
-	union metrics_addr addr;
 	long long deadline = pushadm_mono_msecs() + STATS_FETCH_TIMEOUT_SECS * 1000LL;
 	char data[8192];
 	ssize_t ret;
 	int fd, err;
 
-	memset(&addr, 0, sizeof(addr));
-	addr.un.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(addr.un.sun_path)) {
-		errno = ENAMETOOLONG;
+	if ((fd = pushadm_unix_connect(path, 0, deadline)) < 0)
 		return -1;
-	}
-	strcpy(addr.un.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, &addr.sa, sizeof(addr.un)) < 0 ||
-	    send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) < 0) {
+	if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) < 0) {
 		err = errno;
 		close(fd);
 		errno = err;

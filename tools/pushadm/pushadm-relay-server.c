@@ -641,7 +641,6 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	struct pushcore_pool *pool = pushcore_pool_new();
 	struct pushcore_relay_msg ack;
 	struct pushcore_buf buf;
-	union relay_addr addr;
 	long long deadline = pushadm_mono_msecs() + 10 * 1000;
 	char data[4096];
 	size_t frame_size = 0, off = 0;
@@ -650,9 +649,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 
 	pushcore_buf_init(&buf);
 	pushcore_relay_encode_retry(&buf, 1, ids, count);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || relay_addr_set(&addr, socket_path) < 0 ||
-	    connect(fd, &addr.sa, sizeof(addr.un)) < 0) {
+	if ((fd = pushadm_unix_connect(socket_path, 0, deadline)) < 0) {
 		*error_r = strerror(errno);
 		ok = -1;
 	}

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,37 +58,6 @@ void pushadm_userdb_free(struct pushadm_userdb **_db)
 	pushcore_buf_free(&db->in);
 	free(db->path);
 	free(db);
-}
-
-static int userdb_connect(struct pushadm_userdb *db, long long deadline)
-{
-	union {
-		struct sockaddr sa;
-		struct sockaddr_un un;
-	} addr = { .un = { .sun_family = AF_UNIX } };
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (strlen(db->path) >= sizeof(addr.un.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(addr.un.sun_path, db->path);
-	db->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (db->fd < 0)
-		return -1;
-	if (connect(db->fd, &addr.sa, sizeof(addr.un)) < 0) {
-		if (errno != EAGAIN && errno != EINPROGRESS)
-			return -1;
-		if (pushadm_wait_fd(db->fd, POLLOUT, deadline) < 0 ||
-		    getsockopt(db->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			return -1;
-		if (err != 0) {
-			errno = err;
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static int write_all(struct pushadm_userdb *db, const char *data, size_t len,
@@ -270,7 +238,8 @@ int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (db->fd < 0) {
 			db->next_id = 0;
-			if (userdb_connect(db, deadline) < 0) {
+			if ((db->fd = pushadm_unix_connect(db->path, SOCK_NONBLOCK,
+							   deadline)) < 0) {
 				*error_r = pushcore_psprintf(pool, "%s: %s", db->path,
 							     strerror(errno));
 				userdb_close(db);
