@@ -9,8 +9,10 @@ in processes of their own.
 
     sudo python3 bench/delivery-rate.py [--mails N] [--connections K] [--rounds R] [--only WORD]
 
-Prints a table; run it on an otherwise idle machine. Numbers, not asserts:
-tests never depend on timing."""
+Every row runs right after a baseline run of its own (and one more ends
+the round); its ratio is to the mean of the baselines beside it. Prints a
+table; run it on an otherwise idle machine. Numbers, not asserts: tests
+never depend on timing."""
 import argparse
 import os
 import shutil
@@ -117,6 +119,12 @@ def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
 
 ONLY = None
 TICK = os.sysconf("SC_CLK_TCK")
+# Every scenario's private Dovecot directory, removed when the run ends,
+# not when its scenario does: ext4 looks at recently deleted inodes when
+# it allocates one (find_inode_bit/recently_deleted in perf), so a row
+# that ran right after another one's thousands of mails were deleted paid
+# for that deletion, and the rows did not all pay alike.
+KEPT_DIRS = []
 
 
 def tree_cpu(roots):
@@ -212,6 +220,7 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
     replacements = []
     warmup = min(20, mails)
     with Dovecot(**args) as d:
+        KEPT_DIRS.append(d.tmp)
         r = relay(d, relay_conf).start() if relay_conf is not None else None
         try:
             if setup:
@@ -274,12 +283,12 @@ def print_rows(rows, connections, mails, rounds, legend=True):
     if not legend:
         return
     print("(%d round(s), medians; %d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
-          " ones; ratio: to the baseline of this run; ms/mail: the wall time one"
+          " ones; ratio: to the mean of the baseline runs just before and after the row; ms/mail: the wall time one"
           " connection spent per mail; received: messages notified (each counted once),"
           " received/spooled include 20 warm-up mails;"
           " p50/p99: from the LMTP reply to the endpoint's receipt, negative when"
           " the notification arrived before the reply; cpu: CPU ms per mail of every part"
-          " together, c-rat: the baseline's cpu divided by the row's (what the ratio"
+          " together, c-rat: the baselines' cpu divided by the row's (what the ratio"
           " would be where CPU is the limit), then per part: Dovecot with its LMTP"
           " processes, the relay, the endpoint, the benchmark's LMTP client)"
           % (rounds, connections, mails))
@@ -297,13 +306,18 @@ def main():
     a = ap.parse_args()
     global ONLY
     ONLY = a.only
+    os.environ["KEEP_TMP"] = "1"	# see KEPT_DIRS
     rounds = []
-    for i in range(max(1, a.rounds)):
-        rounds.append(one_round(a))
-        if a.rounds > 1:	# each round as it ends: how far the rounds differ
-            print("round %d:" % (i + 1))
-            print_rows(median_rows(rounds[-1:]), a.connections, a.mails, 1, legend=False)
-            sys.stdout.flush()
+    try:
+        for i in range(max(1, a.rounds)):
+            rounds.append(one_round(a))
+            if a.rounds > 1:	# each round as it ends: how far the rounds differ
+                print("round %d:" % (i + 1))
+                print_rows(median_rows(rounds[-1:]), a.connections, a.mails, 1, legend=False)
+                sys.stdout.flush()
+    finally:
+        for path in KEPT_DIRS:
+            shutil.rmtree(path, ignore_errors=True)
     print_rows(median_rows(rounds), a.connections, a.mails, len(rounds))
 
 
@@ -314,8 +328,8 @@ def median(values):
 
 def median_rows(rounds):
     """Per scenario: the median of each column over the rounds; the ratio is
-    the median of each round's ratio to that round's baseline; received and
-    spooled are the fewest any round saw."""
+    the median of each round's ratio to the baselines beside it; received
+    and spooled are the fewest any round saw."""
     rows = []
     for i, first in enumerate(rounds[0]):
         runs = [r[i] for r in rounds]
@@ -323,105 +337,138 @@ def median_rows(rounds):
         for key in ("rate", "ms", "p50", "p99", "cpu", "cpu_dovecot", "cpu_relay",
                     "cpu_endpoint", "cpu_client"):
             row[key] = median([r[key] for r in runs])
-        row["ratio"] = median([r[i]["rate"] / r[0]["rate"] for r in rounds])
-        row["cpu_ratio"] = median([r[0]["cpu"] / r[i]["cpu"] for r in rounds])
+        row["ratio"] = median([r["ratio"] for r in runs])
+        row["cpu_ratio"] = median([r["cpu_ratio"] for r in runs])
         row["received"] = min(r["received"] for r in runs)
         row["spooled"] = min(r["spooled"] for r in runs)
         rows.append(row)
     return rows
 
 
+def bracketed(runs):
+    """The round's rows with their ratios: each row against the mean of
+    the baselines run just before and just after it, so that a drift of
+    the machine during the round (this VM's baseline moved by a third
+    between runs minutes apart) does not land on the rows that happen to
+    run late. The baseline row itself is the mean of the round's
+    baselines."""
+    base = [i for i, r in enumerate(runs) if r["name"] == "no plugin (baseline)"]
+    rows = [dict(runs[base[0]])]
+    for key in ("rate", "ms", "cpu", "cpu_dovecot", "cpu_client"):
+        rows[0][key] = sum(runs[i][key] for i in base) / len(base)
+    rows[0]["ratio"] = rows[0]["cpu_ratio"] = 1.0
+    for k, i in enumerate(base[:-1]):
+        for r in runs[i + 1:base[k + 1]]:
+            before, after = runs[i], runs[base[k + 1]]
+            r["ratio"] = r["rate"] / ((before["rate"] + after["rate"]) / 2)
+            r["cpu_ratio"] = ((before["cpu"] + after["cpu"]) / 2) / r["cpu"]
+            rows.append(r)
+    return rows
+
+
 def one_round(a):
     hook = "http:url=%s/hook events=MessageNew"
-    rows = []
-    rows.append(scenario("no plugin (baseline)", dict(mail_plugins=""), a.mails, a.connections))
+    runs = []
+
+    def baseline():
+        runs.append(scenario("no plugin (baseline)", dict(mail_plugins=""),
+                             a.mails, a.connections))
+
+    def row(name, *args, **kwargs):
+        """A scenario with a baseline run just before it (and the next
+        row's, or the last, after it)."""
+        if ONLY and ONLY not in name:
+            return
+        baseline()
+        runs.append(scenario(name, *args, **kwargs))
     ox_url = "ox:url=http://login:pass@127.0.0.1:%d/preliminary/http-notify/v1/notify"
 
     def ox_opt_in(d):
         d.set_ox_metadata("alice", "user=alice")
     with Endpoint() as ref:
-        rows.append(scenario("ox, fast endpoint, Dovecot's own push_notification",
-                             dict(mail_plugins="notify push_notification",
-                                  plugin={"push_notification_driver": ox_url % ref.port}),
-                             a.mails, a.connections, ref, setup=ox_opt_in))
+        row("ox, fast endpoint, Dovecot's own push_notification",
+            dict(mail_plugins="notify push_notification",
+                 plugin={"push_notification_driver": ox_url % ref.port}),
+            a.mails, a.connections, ref, setup=ox_opt_in)
     with Endpoint() as fast:
-        rows.append(scenario("ox, fast endpoint", ours({"push_notification_driver": ox_url % fast.port}),
-                             a.mails, a.connections, fast, setup=ox_opt_in))
+        row("ox, fast endpoint", ours({"push_notification_driver": ox_url % fast.port}),
+            a.mails, a.connections, fast, setup=ox_opt_in)
     # the relay: deliveries hand notifications over and never wait on an
     # endpoint; retries are quick here so the rows can wait for every one
     quick = ['backoff = "1s"', 'max_backoff = "2s"', 'circuit_time = "1s"']
     with Endpoint() as fast:
-        rows.append(scenario("relay: ox, fast endpoint",
-                             ours({"push_notification_driver": ox_url % fast.port}),
-                             a.mails, a.connections, fast, setup=ox_opt_in, relay_conf=quick))
+        row("relay: ox, fast endpoint",
+            ours({"push_notification_driver": ox_url % fast.port}),
+            a.mails, a.connections, fast, setup=ox_opt_in, relay_conf=quick)
     with Endpoint() as fast:
-        rows.append(scenario("relay: http, fast endpoint",
-                             ours({"push_notification_driver": hook % fast.url}),
-                             a.mails, a.connections, fast, relay_conf=quick))
+        row("relay: http, fast endpoint",
+            ours({"push_notification_driver": hook % fast.url}),
+            a.mails, a.connections, fast, relay_conf=quick)
     with Endpoint() as fast:
-        rows.append(scenario("relay (sync = normal): http, fast endpoint",
-                             ours({"push_notification_driver": hook % fast.url}),
-                             a.mails, a.connections, fast,
-                             relay_conf=quick + ['sync = "normal"']))
-    rows.append(scenario("relay: http, endpoint refused (hand-off only)",
-                         ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % free_port())}),
-                         a.mails, a.connections, relay_conf=[], drain_secs=0))
-    rows.append(scenario("relay (sync = normal): http, endpoint refused (hand-off only)",
-                         ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % free_port())}),
-                         a.mails, a.connections, relay_conf=['sync = "normal"'], drain_secs=0))
+        row("relay (sync = normal): http, fast endpoint",
+            ours({"push_notification_driver": hook % fast.url}),
+            a.mails, a.connections, fast,
+            relay_conf=quick + ['sync = "normal"'])
+    row("relay: http, endpoint refused (hand-off only)",
+        ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % free_port())}),
+        a.mails, a.connections, relay_conf=[], drain_secs=0)
+    row("relay (sync = normal): http, endpoint refused (hand-off only)",
+        ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % free_port())}),
+        a.mails, a.connections, relay_conf=['sync = "normal"'], drain_secs=0)
     with Endpoint(delay=0.2) as slow:
-        rows.append(scenario("relay: http, endpoint answers in 200 ms",
-                             ours({"push_notification_driver": hook % slow.url}),
-                             a.mails, a.connections, slow, relay_conf=quick))
+        row("relay: http, endpoint answers in 200 ms",
+            ours({"push_notification_driver": hook % slow.url}),
+            a.mails, a.connections, slow, relay_conf=quick)
     dead_port = free_port()
-    rows.append(scenario("relay: http, endpoint refused, then back",
-                         ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % dead_port)}),
-                         a.mails, a.connections, relay_conf=quick,
-                         come_back=lambda: Endpoint(port=dead_port)))
+    row("relay: http, endpoint refused, then back",
+        ours({"push_notification_driver": hook % ("http://127.0.0.1:%d" % dead_port)}),
+        a.mails, a.connections, relay_conf=quick,
+        come_back=lambda: Endpoint(port=dead_port))
     with Endpoint(hang=True) as hang:
 
         def hang_ends():	# counted: what the endpoint that came back got
             hang.stop()
             return Endpoint(port=hang.port)
-        rows.append(scenario("relay: http, endpoint hangs, then back",
-                             ours({"push_notification_driver": hook % hang.url + " timeout_msecs=2000"}),
-                             a.mails, a.connections, relay_conf=quick, come_back=hang_ends))
+        row("relay: http, endpoint hangs, then back",
+            ours({"push_notification_driver": hook % hang.url + " timeout_msecs=2000"}),
+            a.mails, a.connections, relay_conf=quick, come_back=hang_ends)
     with Endpoint() as fast:
-        rows.append(scenario("http, fast endpoint", ours({"push_notification_driver": hook % fast.url}),
-                             a.mails, a.connections, fast))
+        row("http, fast endpoint", ours({"push_notification_driver": hook % fast.url}),
+            a.mails, a.connections, fast)
     with Endpoint(delay=0.2) as slow:
-        rows.append(scenario("http, endpoint answers in 200 ms",
-                             ours({"push_notification_driver": hook % slow.url}),
-                             a.mails // 3, a.connections, slow))
+        row("http, endpoint answers in 200 ms",
+            ours({"push_notification_driver": hook % slow.url}),
+            a.mails // 3, a.connections, slow)
     dead = "http://127.0.0.1:%d" % free_port()
-    rows.append(scenario("http, endpoint down (refused) -> spool",
-                         ours({"push_notification_driver": hook % dead}), a.mails, a.connections))
+    row("http, endpoint down (refused) -> spool",
+        ours({"push_notification_driver": hook % dead}), a.mails, a.connections)
     with Endpoint(hang=True) as hang:
-        rows.append(scenario("http, endpoint hangs, max_delay=500ms -> spool",
-                             ours({"push_notification_driver": hook % hang.url + " timeout_msecs=60000",
-                                   "push_notification_max_delay": "500ms"}),
-                             max(8, a.mails // 30), a.connections, hang))
+        row("http, endpoint hangs, max_delay=500ms -> spool",
+            ours({"push_notification_driver": hook % hang.url + " timeout_msecs=60000",
+                  "push_notification_max_delay": "500ms"}),
+            max(8, a.mails // 30), a.connections, hang)
     with Endpoint() as fast:
-        rows.append(scenario("http, spool only (dispatcher sends)",
-                             ours({"push_notification_driver": hook % fast.url,
-                                   "push_notification_spool_only": "yes"}),
-                             a.mails, a.connections, fast))
+        row("http, spool only (dispatcher sends)",
+            ours({"push_notification_driver": hook % fast.url,
+                  "push_notification_spool_only": "yes"}),
+            a.mails, a.connections, fast)
     with RedisServer() as redis:
-        rows.append(scenario("redis stream (XADD, pipelined)",
-                             ours({"push_notification_driver":
-                                   "redis:url=%s stream=mail-events events=MessageNew" % redis.url}),
-                             a.mails, a.connections, redis=redis))
+        row("redis stream (XADD, pipelined)",
+            ours({"push_notification_driver":
+                  "redis:url=%s stream=mail-events events=MessageNew" % redis.url}),
+            a.mails, a.connections, redis=redis)
     certs = tempfile.mkdtemp(prefix="bench-tls-")
     os.chmod(certs, 0o755)
     cert, key = make_certificate(certs)
     with RedisServer(tls=(cert, key)) as redis:
-        rows.append(scenario("redis stream over TLS (rediss://)",
-                             ours({"push_notification_driver":
-                                   "redis:url=%s stream=mail-events events=MessageNew "
-                                   "tls_ca_file=%s" % (redis.tls_url, cert)}),
-                             a.mails, a.connections, redis=redis))
+        row("redis stream over TLS (rediss://)",
+            ours({"push_notification_driver":
+                  "redis:url=%s stream=mail-events events=MessageNew "
+                  "tls_ca_file=%s" % (redis.tls_url, cert)}),
+            a.mails, a.connections, redis=redis)
     shutil.rmtree(certs)
-    return [r for r in rows if r]
+    baseline()
+    return bracketed(runs)
 
 if __name__ == "__main__":
     main()

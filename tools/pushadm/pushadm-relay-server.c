@@ -511,9 +511,12 @@ void relay_commit(struct relay_server *srv, bool force)
 		srv->outcomes_since = pushadm_mono_msecs();
 	} else {
 		/* what the group commit shared (pushadm -D) */
-		pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: one transaction: "
-			     "%u notifications of %u messages, %u outcomes",
-			     total, srv->pending_count, srv->outcome_count);
+		if (pushadm_log_debug) {
+			pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: one "
+				     "transaction: %u notifications of %u "
+				     "messages, %u outcomes", total,
+				     srv->pending_count, srv->outcome_count);
+		}
 		outcomes_clear(srv);
 	}
 	/* on disk now: the acks, then the queue */
