@@ -24,6 +24,7 @@ def main():
                 from_="=?UTF-8?Q?J=C3=B6rg_Schmidt?= <joerg@example.org>",
                 to="alice@example.org",
                 subject="=?UTF-8?B?VHJlZmZlbiBhbSBNb250YWc/?=",
+                headers={"Date": "Fri, 27 Nov 2026 09:30:00 +0100"},
                 body="Hallo Alice,\r\n\r\nsehen wir uns am Montag um 10?\r\n\r\nJörg\r\n"))
             print("Delivered one mail to alice over LMTP.")
             req = receiver.wait_for(1)[0]
