@@ -116,12 +116,14 @@ static bool lua_has_function(lua_State *L, const char *name)
 
 /* --- the dovecot table and the user object ------------------------------ */
 
+/* The script's lines belong to its driver instance, as the driver's own
+   do: "<setting> (lua): lua: ..." on the instance's event, so that a
+   filter on driver=lua selects them. */
 static int l_log(lua_State *L, enum pushcore_log_level level)
 {
 	struct lua_script *s = lua_script_of(L);
 
-	pushcore_log(level, pushcore_user_host_ctx(pushcore_inst_user(s->inst)),
-		     "lua: %s", luaL_checkstring(L, 1));
+	pushcore_driver_log(s->inst, level, "lua: %s", luaL_checkstring(L, 1));
 	return 0;
 }
 static int l_i_debug(lua_State *L) { return l_log(L, PUSHCORE_LOG_DLOG); }

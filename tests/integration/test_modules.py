@@ -71,7 +71,8 @@ def test_modules_load_in_the_plugin_and_in_pushadm():
     plugin = {"push_notification_driver": "lua:file=" + script}
     with Dovecot(**ours(plugin)) as d:
         d.lmtp_deliver(["alice"], make_message(subject="from the module"))
-        d.wait_log(r"lua: module test: from the module")
+        # on the driver instance's event, as the driver's own lines
+        d.wait_log(r"\S+ \(lua\): lua: module test: from the module")
         assert inbox_count(d) == 1
         assert "not installed" not in d.log()
         # pushadm loads the same module from the same setting
