@@ -703,7 +703,7 @@ static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 	if (r->count || r->outcome == PUSHCORE_HTTP_OK)
 		circuit_update(q, ep, qe, dead, qe->e.last_error);
 	if (r->outcome == PUSHCORE_HTTP_OK) {
-		if (q->set.log_sends) {
+		if (q->set.debug) {
 			pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: sent %s for "
 				     "%s (%s) to %s (attempt %u)", qe->e.id,
 				     qe->e.user, qe->e.driver, ep->name,

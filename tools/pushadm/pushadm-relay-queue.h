@@ -27,9 +27,10 @@ struct relay_queue_settings {
 	unsigned int endpoint_concurrency;	/* requests in flight per endpoint */
 	unsigned int circuit_failures;	/* consecutive failures that open a circuit */
 	unsigned int circuit_secs;	/* open this long, then one probe */
-	/* a debug line per sent notification (pushadm -D); off, no line is
-	   even formatted: the relay's profile showed it */
-	bool log_sends;
+	/* pushadm -D: the relay's debug lines per notification and per
+	   transaction. Off, they are not even formatted (their formatting
+	   and redaction showed in the relay's profile). */
+	bool debug;
 };
 /* What the queue tells the journal, once per outcome. An entry is
    named by its id and its driver together: every driver's notification of

@@ -511,7 +511,7 @@ void relay_commit(struct relay_server *srv, bool force)
 		srv->outcomes_since = pushadm_mono_msecs();
 	} else {
 		/* what the group commit shared (pushadm -D) */
-		if (pushadm_log_debug) {
+		if (srv->conf.queue.debug) {
 			pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: one "
 				     "transaction: %u notifications of %u "
 				     "messages, %u outcomes", total,

@@ -191,7 +191,7 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 	srv->trust = pushadm_trust_new(ctx, srv->conf.allowed_uids,
 				       srv->conf.allowed_uid_count);
 	srv->resolver = pushadm_resolver_new(ctx);
-	srv->conf.queue.log_sends = ctx->debug;
+	srv->conf.queue.debug = ctx->debug;
 	srv->queue = relay_queue_new(&srv->conf.queue, srv->resolver, &store);
 	/* the figures: served from the queue's wait (pushadm-relay-metrics.c) */
 	struct relay_queue_extra_fds metrics_fds = {

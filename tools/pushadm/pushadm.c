@@ -33,7 +33,7 @@ static const struct pushadm_cmd *const *const cmd_tables[] = {
 };
 
 bool pushadm_log_quiet = false;
-bool pushadm_log_debug = false;
+static bool log_debug = false;
 
 /* libpushcore's lines on stderr: errors and warnings, debug with -D */
 static void pushadm_log(enum pushcore_log_level level,
@@ -43,7 +43,7 @@ static void pushadm_log(enum pushcore_log_level level,
 		"Debug", "Debug", "Info", "Warning", "Error"
 	};
 
-	if ((level <= PUSHCORE_LOG_DLOG || pushadm_log_quiet) && !pushadm_log_debug)
+	if ((level <= PUSHCORE_LOG_DLOG || pushadm_log_quiet) && !log_debug)
 		return;
 	fprintf(stderr, "%s: %s\n", prefixes[level], line);
 }
@@ -246,7 +246,7 @@ int main(int argc, char *argv[])
 		cmd_print_help(cmd);
 		return PUSHADM_EXIT_OK;
 	}
-	pushadm_log_debug = ctx.debug;
+	log_debug = ctx.debug;
 	pushcore_log_set_handler(pushadm_log);
 	pushcore_drivers_init();
 	/* getopt restarts for the command's own options, and says what it

@@ -191,9 +191,6 @@ int pushadm_txn_send(struct pushadm_ctx *ctx, struct pushcore_txn **txn,
 
 /* true: libpushcore's log lines are not shown (unless -D) */
 extern bool pushadm_log_quiet;
-/* -D: debug lines wanted. Code that logs per notification checks it
-   first, so that a line nobody reads is not formatted (and redacted). */
-extern bool pushadm_log_debug;
 
 /* A setting of Dovecot's effective configuration (doveconf -h KEY, e.g.
    "plugin/push_notification_spool_dir"); malloc()ed, "" if unset, NULL if
