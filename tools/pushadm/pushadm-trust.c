@@ -12,11 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#define NO_UID PUSHADM_NO_UID
-
 /* the uid mail of a user is delivered as */
 struct user_uid {
-	uid_t uid;		/* NO_UID: no such user, or the lookup failed */
+	uid_t uid;		/* PUSHADM_NO_UID: no such user, or the lookup failed */
 	bool temporary;		/* the lookup failed (not "no such user") */
 };
 
@@ -28,7 +26,7 @@ struct denied_uid {
 
 struct pushadm_trust {
 	struct pushadm_ctx *ctx;
-	uid_t mail_uid;		/* NO_UID if unset */
+	uid_t mail_uid;		/* PUSHADM_NO_UID if unset */
 	/* extra_uids, the userdb's configured uids, and uids seen in
 	   lookups and listings */
 	unsigned int uid_count;
@@ -52,7 +50,7 @@ static bool uid_known(const struct pushadm_trust *t, uid_t uid)
 static void uid_add(struct pushadm_trust *t, uid_t uid)
 {
 	/* root has its own rule; a full list keeps its first uids */
-	if (uid == NO_UID || uid == 0 || uid_known(t, uid) ||
+	if (uid == PUSHADM_NO_UID || uid == 0 || uid_known(t, uid) ||
 	    t->uid_count == PUSHADM_TRUST_UIDS_MAX)
 		return;
 	t->uids[t->uid_count++] = uid;
@@ -125,7 +123,7 @@ struct pushadm_trust *pushadm_trust_new(struct pushadm_ctx *ctx,
 	if (t == NULL)
 		abort();
 	t->ctx = ctx;
-	t->mail_uid = NO_UID;
+	t->mail_uid = PUSHADM_NO_UID;
 	for (i = 0; i < count; i++)
 		uid_add(t, extra_uids[i]);
 	read_config(t);
@@ -137,7 +135,7 @@ struct pushadm_trust *pushadm_trust_new(struct pushadm_ctx *ctx,
 static struct user_uid user_lookup(struct pushadm_trust *t, const char *user)
 {
 	const struct pushadm_user_info *info = pushadm_user_lookup(t->ctx, user);
-	struct user_uid u = { NO_UID, info->ret < 0 };
+	struct user_uid u = { PUSHADM_NO_UID, info->ret < 0 };
 
 	if (info->ret > 0) {
 		/* no uid from the userdb: Dovecot uses mail_uid */
@@ -201,7 +199,7 @@ static int trust_submit(struct pushadm_trust *t, uid_t uid, const char *user,
 	static char why[512];
 	struct user_uid u;
 
-	if (uid == 0 || (uid == t->mail_uid && t->mail_uid != NO_UID))
+	if (uid == 0 || (uid == t->mail_uid && t->mail_uid != PUSHADM_NO_UID))
 		return 1;
 	if (!pushcore_spool_user_name_valid(user)) {
 		*why_r = "invalid user name";
@@ -210,7 +208,7 @@ static int trust_submit(struct pushadm_trust *t, uid_t uid, const char *user,
 	u = user_lookup(t, user);
 	if (u.uid == uid)
 		return 1;
-	if (u.uid != NO_UID)
+	if (u.uid != PUSHADM_NO_UID)
 		snprintf(why, sizeof(why), "uid %lu may not submit for %.255s "
 			 "(whose mail is delivered as uid %lu)",
 			 (unsigned long)uid, user, (unsigned long)u.uid);
@@ -219,7 +217,7 @@ static int trust_submit(struct pushadm_trust *t, uid_t uid, const char *user,
 			 "(%s)", (unsigned long)uid, user, u.temporary ?
 			 "the userdb lookup failed" : "no such user");
 	*why_r = why;
-	return u.uid == NO_UID && u.temporary ? -1 : 0;
+	return u.uid == PUSHADM_NO_UID && u.temporary ? -1 : 0;
 }
 
 bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
