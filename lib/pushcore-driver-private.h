@@ -60,4 +60,9 @@ struct pushcore_txn {
 	const char *current_event, *current_mailbox;
 };
 
+/* What inst's log lines and outcomes are about: its user's host context,
+   its driver and its setting (pushcore-driver.c; not exported). */
+struct pushcore_log_origin
+driver_log_origin(const struct pushcore_driver_instance *inst);
+
 #endif

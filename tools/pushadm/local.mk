@@ -16,6 +16,7 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-relay.c \
 	tools/pushadm/pushadm-relay-conf.c \
 	tools/pushadm/pushadm-relay-journal.c \
+	tools/pushadm/pushadm-relay-listen.c \
 	tools/pushadm/pushadm-relay-server.h \
 	tools/pushadm/pushadm-relay-server.c \
 	tools/pushadm/pushadm-relay-queue.h \

@@ -218,70 +218,36 @@ struct pushadm_userdb *pushadm_ctx_userdb(struct pushadm_ctx *ctx)
 void pushadm_ctx_deinit(struct pushadm_ctx *ctx)
 {
 	pushadm_userdb_free(&ctx->userdb);
+	pushadm_users_free(&ctx->users);
 	free(ctx->config_cache);
 	ctx->config_cache = NULL;
 	free(ctx->doveconf_error);
 	ctx->doveconf_error = NULL;
 }
 
-/* The userdb over its socket: 1 applied, 0 no such user, -1 not
-   reachable that way (the caller asks doveadm). */
-static int overlay_user_socket(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
-			       const char *user)
-{
-	struct pushadm_userdb *db = pushadm_ctx_userdb(ctx);
-	struct pushadm_userdb_reply reply;
-	const char *error;
-	unsigned int i;
-	int ret;
-
-	if (db == NULL ||
-	    (ret = pushadm_userdb_lookup(db, cfg->pool, user, &reply, &error)) < 0)
-		return -1;
-	for (i = 0; ret > 0 && i < reply.count; i++) {
-		if (strncmp(reply.keys[i], "push_notif", 10) == 0)
-			pushadm_config_set(cfg, name23(reply.keys[i]), reply.values[i]);
-	}
-	return ret;
-}
-
 /* userdb extra fields override plugin settings of the same name */
 static int overlay_user(struct pushadm_ctx *ctx, struct pushadm_config *cfg,
 			const char *user)
 {
-	/* "field<TAB>value" lines (doveadm's default formatter) */
-	const char *args[] = { "user", user, NULL };
-	int status;
-	char *out, *line, *save = NULL, *sp;
+	const struct pushadm_user_info *info = pushadm_user_lookup(ctx, user);
+	unsigned int i;
 
-	switch (overlay_user_socket(ctx, cfg, user)) {
-	case 1:
-		return 0;
-	case 0:
-		fprintf(stderr, "pushadm: user %s doesn't exist (userdb)\n", user);
+	if (info->ret == 0) {
+		fprintf(stderr, "pushadm: user %s doesn't exist (%s)\n", user,
+			info->source);
 		return PUSHADM_EXIT_NOUSER;
 	}
-	out = pushadm_doveadm_run(ctx, args, &status);
-	if (status == 67) {
-		free(out);
-		fprintf(stderr, "pushadm: user %s doesn't exist (doveadm user)\n", user);
-		return PUSHADM_EXIT_NOUSER;
-	}
-	if (out == NULL || status != 0) {
-		free(out);
+	if (info->ret < 0) {
 		fprintf(stderr, "pushadm: userdb lookup of %s failed (doveadm user "
-			"exited %d): is Dovecot running?\n", user, status);
+			"exited %d): is Dovecot running?\n", user,
+			info->doveadm_status);
 		return PUSHADM_EXIT_TEMPFAIL;
 	}
-	for (line = strtok_r(out, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "push_notif", 10) != 0 ||
-		    (sp = strpbrk(line, " \t")) == NULL)
-			continue;
-		*sp++ = '\0';
-		pushadm_config_set(cfg, name23(line), sp + strspn(sp, " \t"));
+	for (i = 0; i < info->reply.count; i++) {
+		if (strncmp(info->reply.keys[i], "push_notif", 10) == 0)
+			pushadm_config_set(cfg, name23(info->reply.keys[i]),
+					   info->reply.values[i]);
 	}
-	free(out);
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 #define _GNU_SOURCE	/* struct ucred, accept4 */
 #include "pushadm.h"
 #include "pushadm-relay-metrics.h"
-#include "pushadm-relay-server.h"
+#include "pushadm-relay.h"
 #include "pushcore.h"
 
 #include <arpa/inet.h>
@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,58 +197,19 @@ static int listen_tcp(struct relay_metrics *m, const char *value,
 	return 0;
 }
 
-/* A unix socket at path (a dead one's file replaced, a live one's not). */
+/* A unix socket at path, owned by the relay's euid and gid. */
 static int listen_unix(struct relay_metrics *m, enum listener_kind kind,
-		       const char *path, unsigned int mode, gid_t gid,
-		       const char **error_r)
+		       const char *path, const char *setting, mode_t mode,
+		       gid_t gid, const char **error_r)
 {
-	static char error[700];
-	union metrics_addr addr;
-	struct stat st;
-	int fd, probe;
+	int fd;
 
-	memset(&addr, 0, sizeof(addr));
-	addr.un.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(addr.un.sun_path)) {
-		snprintf(error, sizeof(error), "%s: the path is too long", path);
-		*error_r = error;
+	fd = relay_unix_listen(path, setting, geteuid(), gid, mode, 16,
+			       &m->inos[kind], error_r);
+	if (fd < 0)
 		return -1;
-	}
-	strcpy(addr.un.sun_path, path);
-	if (relay_mkdir_parent(path, 0755, error_r) < 0)
-		return -1;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(error, sizeof(error), "%s exists and is not a "
-				 "socket", path);
-			*error_r = error;
-			return -1;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, &addr.sa, sizeof(addr.un)) == 0) {
-			close(probe);
-			snprintf(error, sizeof(error), "another process listens "
-				 "on %s", path);
-			*error_r = error;
-			return -1;
-		}
-		if (probe >= 0)
-			close(probe);
-		(void)unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, &addr.sa, sizeof(addr.un)) < 0 ||
-	    chmod(path, mode) < 0 || chown(path, geteuid(), gid) < 0 ||
-	    lstat(path, &st) < 0 || listen(fd, 16) < 0) {
-		snprintf(error, sizeof(error), "%s: %s", path, strerror(errno));
-		*error_r = error;
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	m->listen_fds[kind] = fd;
 	m->paths[kind] = pushcore_xstrdup(path);
-	m->inos[kind] = st.st_ino;
 	return 0;
 }
 
@@ -264,11 +224,12 @@ struct relay_metrics *relay_metrics_new(struct relay_queue *q,
 	m->queue = q;
 	m->listen_fds[LISTENER_STATS] = m->listen_fds[LISTENER_METRICS] = -1;
 	if (set->stats_socket != NULL && set->stats_socket[0] != '\0')
-		ret = listen_unix(m, LISTENER_STATS, set->stats_socket, 0600,
-				  getegid(), error_r);
+		ret = listen_unix(m, LISTENER_STATS, set->stats_socket,
+				  "stats_socket", 0600, getegid(), error_r);
 	if (ret == 0 && set->listen != NULL && set->listen[0] == '/')
 		ret = listen_unix(m, LISTENER_METRICS, set->listen,
-				  set->socket_mode, set->socket_gid, error_r);
+				  "metrics_listen", set->socket_mode,
+				  set->socket_gid, error_r);
 	else if (ret == 0 && set->listen != NULL && set->listen[0] != '\0')
 		ret = listen_tcp(m, set->listen, error_r);
 	if (ret < 0)
@@ -286,7 +247,6 @@ static void client_free(struct metrics_client *c)
 void relay_metrics_free(struct relay_metrics **_m)
 {
 	struct relay_metrics *m = *_m;
-	struct stat st;
 	unsigned int i;
 
 	if (m == NULL)
@@ -295,12 +255,7 @@ void relay_metrics_free(struct relay_metrics **_m)
 	for (i = 0; i < m->client_count; i++)
 		client_free(m->clients[i]);
 	for (i = 0; i < LISTENER_COUNT; i++) {
-		if (m->listen_fds[i] >= 0)
-			close(m->listen_fds[i]);
-		/* ours only: a new relay may have replaced it */
-		if (m->paths[i] != NULL && lstat(m->paths[i], &st) == 0 &&
-		    st.st_ino == m->inos[i])
-			(void)unlink(m->paths[i]);
+		relay_unix_close(&m->listen_fds[i], m->paths[i], m->inos[i]);
 		free(m->paths[i]);
 	}
 	free(m);

@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,118 +46,18 @@ struct relay_pending {
 	struct pushcore_relay_msg msg;
 };
 
-union relay_addr {
-	struct sockaddr sa;
-	struct sockaddr_un un;
-};
-
-static int relay_addr_set(union relay_addr *addr, const char *path)
-{
-	memset(addr, 0, sizeof(*addr));
-	addr->un.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(addr->un.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(addr->un.sun_path, path);
-	return 0;
-}
-
-int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r)
-{
-	static char error[600];
-	char dir[512];
-	char *p;
-
-	if (strlen(path) >= sizeof(dir)) {
-		*error_r = "path too long";
-		return -1;
-	}
-	strcpy(dir, path);
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(dir, mode) == 0) {
-			/* the mode asked for, not the relay's umask */
-			(void)chmod(dir, mode);
-		} else if (errno != EEXIST) {
-			snprintf(error, sizeof(error), "mkdir(%s) failed: %s", dir,
-				 strerror(errno));
-			*error_r = error;
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
-}
-
-/* A socket file left by a relay that died is removed; a live relay's is
-   not: two relays would share one journal's work. */
-static int relay_clear_stale(const char *path, const char **error_r)
-{
-	static char error[600];
-	union relay_addr addr;
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(error, sizeof(error), "%s exists and is not a socket; "
-			 "remove it or change push_notification_relay_socket", path);
-		*error_r = error;
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ret = fd < 0 || relay_addr_set(&addr, path) < 0 ? -1 :
-		connect(fd, &addr.sa, sizeof(addr.un));
-	if (fd >= 0)
-		close(fd);
-	if (ret == 0) {
-		snprintf(error, sizeof(error), "another relay is listening on %s", path);
-		*error_r = error;
-		return -1;
-	}
-	(void)unlink(path);
-	return 0;
-}
-
 int relay_listen(struct relay_server *srv, const char **error_r)
 {
-	static char error[700];
-	const char *path = srv->socket_path;
-	union relay_addr addr;
-	struct stat st;
-	const char *op = "socket";
-
 	srv->listen_fd = -1;
-	if (path[0] == '\0')
+	if (srv->socket_path[0] == '\0')
 		return 0;
-	/* delivery uids must reach the socket */
-	if (relay_mkdir_parent(path, 0755, error_r) < 0 ||
-	    relay_clear_stale(path, error_r) < 0)
-		return -1;
-	if (relay_addr_set(&addr, path) < 0 ||
-	    (srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-				     SOCK_NONBLOCK, 0)) < 0 ||
-	    (op = "bind", bind(srv->listen_fd, &addr.sa, sizeof(addr.un))) < 0 ||
-	    (op = "chown", lchown(path, srv->conf.socket_uid, srv->conf.socket_gid)) < 0 ||
-	    (op = "chmod", chmod(path, srv->conf.socket_mode)) < 0 ||
-	    (op = "listen", listen(srv->listen_fd, 128)) < 0 ||
-	    (op = "stat", lstat(path, &st)) < 0) {
-		snprintf(error, sizeof(error), "%s(%s) failed: %s", op, path,
-			 strerror(errno));
-		*error_r = error;
-		return -1;
-	}
-	srv->socket_ino = st.st_ino;
-	return 0;
+	srv->listen_fd = relay_unix_listen(srv->socket_path,
+					   "push_notification_relay_socket",
+					   srv->conf.socket_uid,
+					   srv->conf.socket_gid,
+					   srv->conf.socket_mode, 128,
+					   &srv->socket_ino, error_r);
+	return srv->listen_fd < 0 ? -1 : 0;
 }
 
 static const char *uid_name(uid_t uid)
@@ -615,7 +513,6 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 
 void relay_close_all(struct relay_server *srv)
 {
-	struct stat st;
 	unsigned int i;
 
 	for (i = 0; i < srv->client_count; i++)
@@ -626,13 +523,7 @@ void relay_close_all(struct relay_server *srv)
 	outcomes_clear(srv);
 	free(srv->outcomes);
 	srv->outcomes = NULL;
-	if (srv->listen_fd >= 0) {
-		close(srv->listen_fd);
-		srv->listen_fd = -1;
-		/* ours only: a new relay may have replaced it */
-		if (lstat(srv->socket_path, &st) == 0 && st.st_ino == srv->socket_ino)
-			(void)unlink(srv->socket_path);
-	}
+	relay_unix_close(&srv->listen_fd, srv->socket_path, srv->socket_ino);
 }
 
 /* --- pushadm relay retry ------------------------------------------------ */

@@ -71,9 +71,6 @@ void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
 		       const struct pushcore_spool_entry *e, unsigned int attempts,
 		       long long next_attempt, const char *last_error);
 
-/* Creates the directories above path (with mode, if new). */
-int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r);
-
 /* pushadm relay retry's side: a RETRY message, bounded wait for the ack.
    -1 with *error_r and errno (ENOENT, ECONNREFUSED: no relay running). */
 int relay_send_retry(const char *socket_path, const char *const *ids,

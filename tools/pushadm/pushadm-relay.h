@@ -25,6 +25,23 @@ struct pushadm_ctx;
    runs); returns the exit code. */
 int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[]);
 
+/* The relay's unix socket listeners (pushadm-relay-listen.c). */
+/* Creates the directories above path (with mode, if new). */
+int relay_mkdir_parent(const char *path, mode_t mode, const char **error_r);
+/* A non-blocking socket listening at path, owned by uid:gid with mode
+   before it listens; its directory is made (0755) and a dead listener's
+   socket file replaced. A live listener's socket, or a path that is not
+   a socket (never followed if a symlink), fails: the error names
+   setting, the one that changes path. *ino_r is for relay_unix_close().
+   Returns the descriptor or -1 with *error_r. */
+int relay_unix_listen(const char *path, const char *setting, uid_t uid,
+		      gid_t gid, mode_t mode, int backlog, ino_t *ino_r,
+		      const char **error_r);
+/* Closes *fd (if >= 0; then -1) and removes path if it is still the
+   socket of inode ino (a new relay may have replaced it). path may be
+   NULL: not a unix socket. */
+void relay_unix_close(int *fd, const char *path, ino_t ino);
+
 /* relay.conf */
 struct relay_conf {
 	const char *path;

@@ -3,6 +3,7 @@
    user's drivers kept for a bounded time. */
 #include "pushadm.h"
 #include "pushadm-resolve.h"
+#include "pushadm-userdb.h"
 #include "pushcore.h"
 
 #include <stdio.h>
@@ -97,6 +98,10 @@ static struct resolved_user *user_load(struct pushadm_resolver *r,
 			"doveconf failed (is Dovecot's configuration valid?)" :
 			"the userdb lookup (doveadm user) failed; retrying later");
 	} else {
+		/* the drivers are as old as the userdb answer they were built
+		   from (which the trust check may have asked for earlier): a
+		   changed field is picked up within PUSHADM_RESOLVE_TTL_SECS */
+		u->loaded = pushadm_user_lookup(r->ctx, name)->looked_up;
 		start_drivers(u);
 	}
 	return u;

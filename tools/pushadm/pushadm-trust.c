@@ -12,13 +12,10 @@
 #include <string.h>
 #include <time.h>
 
-#define NO_UID ((uid_t)-1)
-
+/* the uid mail of a user is delivered as */
 struct user_uid {
-	char *user;
-	uid_t uid;		/* NO_UID: no such user, or the lookup failed */
+	uid_t uid;		/* PUSHADM_NO_UID: no such user, or the lookup failed */
 	bool temporary;		/* the lookup failed (not "no such user") */
-	time_t looked_up;
 };
 
 struct denied_uid {
@@ -29,31 +26,15 @@ struct denied_uid {
 
 struct pushadm_trust {
 	struct pushadm_ctx *ctx;
-	uid_t mail_uid;		/* NO_UID if unset */
+	uid_t mail_uid;		/* PUSHADM_NO_UID if unset */
 	/* extra_uids, the userdb's configured uids, and uids seen in
 	   lookups and listings */
 	unsigned int uid_count;
 	uid_t uids[PUSHADM_TRUST_UIDS_MAX];
 	time_t listed;		/* last userdb listing, 0: never */
-	unsigned int user_count;
-	struct user_uid *users[PUSHADM_TRUST_CACHE_MAX];
 	unsigned int denied_count;
 	struct denied_uid denied[PUSHADM_TRUST_DENIED_MAX];
 };
-
-/* A uid as Dovecot's settings give it: a number or a user name. */
-static uid_t parse_uid(const char *str)
-{
-	struct passwd *pw;
-	unsigned int num;
-
-	if (str[0] == '\0')
-		return NO_UID;
-	if (pushcore_parse_uint(str, &num))
-		return (uid_t)num;
-	pw = getpwnam(str);
-	return pw == NULL ? NO_UID : pw->pw_uid;
-}
 
 static bool uid_known(const struct pushadm_trust *t, uid_t uid)
 {
@@ -69,7 +50,7 @@ static bool uid_known(const struct pushadm_trust *t, uid_t uid)
 static void uid_add(struct pushadm_trust *t, uid_t uid)
 {
 	/* root has its own rule; a full list keeps its first uids */
-	if (uid == NO_UID || uid == 0 || uid_known(t, uid) ||
+	if (uid == PUSHADM_NO_UID || uid == 0 || uid_known(t, uid) ||
 	    t->uid_count == PUSHADM_TRUST_UIDS_MAX)
 		return;
 	t->uids[t->uid_count++] = uid;
@@ -96,7 +77,7 @@ static void userdb_line(struct pushadm_trust *t, const char *line)
 			continue;
 		memcpy(value, end, len);
 		value[len] = '\0';
-		uid_add(t, parse_uid(value));
+		uid_add(t, pushadm_parse_uid(value));
 	}
 }
 
@@ -126,7 +107,7 @@ static void read_config(struct pushadm_trust *t)
 			continue;
 		}
 		if (depth == 0 && strncmp(key, "mail_uid = ", 11) == 0)
-			t->mail_uid = parse_uid(key + 11);
+			t->mail_uid = pushadm_parse_uid(key + 11);
 		else if (userdb_depth > 0)
 			userdb_line(t, key);
 	}
@@ -142,102 +123,26 @@ struct pushadm_trust *pushadm_trust_new(struct pushadm_ctx *ctx,
 	if (t == NULL)
 		abort();
 	t->ctx = ctx;
-	t->mail_uid = NO_UID;
+	t->mail_uid = PUSHADM_NO_UID;
 	for (i = 0; i < count; i++)
 		uid_add(t, extra_uids[i]);
 	read_config(t);
 	return t;
 }
 
-/* The userdb over its socket: 1 found (*uid_r), 0 no such user, -1 not
-   reachable that way. */
-static int userdb_uid_socket(struct pushadm_trust *t, const char *user,
-			     uid_t *uid_r)
+/* From the userdb answer the resolver shares (pushadm_user_lookup()); a
+   uid it gives is learnt as a mail uid. */
+static struct user_uid user_lookup(struct pushadm_trust *t, const char *user)
 {
-	struct pushadm_userdb *db = pushadm_ctx_userdb(t->ctx);
-	struct pushcore_pool *pool;
-	struct pushadm_userdb_reply reply;
-	const char *error;
-	int ret;
+	const struct pushadm_user_info *info = pushadm_user_lookup(t->ctx, user);
+	struct user_uid u = { PUSHADM_NO_UID, info->ret < 0 };
 
-	if (db == NULL)
-		return -1;
-	pool = pushcore_pool_new();
-	ret = pushadm_userdb_lookup(db, pool, user, &reply, &error);
-	/* no uid from the userdb: Dovecot uses mail_uid */
-	if (ret > 0)
-		*uid_r = reply.uid == NULL || reply.uid[0] == '\0' ? t->mail_uid :
-			parse_uid(reply.uid);
-	pushcore_pool_free(&pool);
-	return ret;
-}
-
-/* The uid mail of user is delivered as: from the userdb's socket, or
-   `doveadm user -f uid USER` where that can't be reached; on NO_UID
-   *temporary_r says whether to ask again soon. */
-static uid_t userdb_uid(struct pushadm_trust *t, const char *user,
-			bool *temporary_r)
-{
-	const char *args[] = { "user", "-f", "uid", user, NULL };
-	int status;
-	char *out;
-	uid_t uid = NO_UID;
-
-	switch (userdb_uid_socket(t, user, &uid)) {
-	case 1:
-		*temporary_r = false;
-		return uid;
-	case 0:
-		*temporary_r = false;
-		return NO_UID;
-	}
-	out = pushadm_doveadm_run_quiet(t->ctx, args, &status);
-
-	*temporary_r = status != 67;	/* EX_NOUSER */
-	if (out != NULL && status == 0) {
-		out[strcspn(out, "\n")] = '\0';
+	if (info->ret > 0) {
 		/* no uid from the userdb: Dovecot uses mail_uid */
-		uid = out[0] == '\0' ? t->mail_uid : parse_uid(out);
-		*temporary_r = false;
+		u.uid = info->reply.uid == NULL || info->reply.uid[0] == '\0' ?
+			t->mail_uid : info->uid;
+		uid_add(t, u.uid);
 	}
-	free(out);
-	return uid;
-}
-
-static struct user_uid *user_lookup(struct pushadm_trust *t, const char *user)
-{
-	time_t now = time(NULL), ttl;
-	unsigned int i, oldest = 0;
-	struct user_uid *u = NULL;
-
-	for (i = 0; i < t->user_count; i++) {
-		if (strcmp(t->users[i]->user, user) == 0) {
-			u = t->users[i];
-			ttl = u->temporary ? PUSHADM_TRUST_FAIL_TTL_SECS :
-				PUSHADM_TRUST_TTL_SECS;
-			if (u->looked_up <= now && now - u->looked_up < ttl)
-				return u;
-			break;
-		}
-		if (t->users[i]->looked_up < t->users[oldest]->looked_up)
-			oldest = i;
-	}
-	if (u == NULL) {
-		if (t->user_count < PUSHADM_TRUST_CACHE_MAX) {
-			i = t->user_count++;
-			t->users[i] = calloc(1, sizeof(*u));
-		} else {
-			i = oldest;	/* the oldest makes room */
-			free(t->users[i]->user);
-			memset(t->users[i], 0, sizeof(*u));
-		}
-		if ((u = t->users[i]) == NULL)
-			abort();
-		u->user = pushcore_xstrdup(user);
-	}
-	u->uid = userdb_uid(t, user, &u->temporary);
-	u->looked_up = now;
-	uid_add(t, u->uid);
 	return u;
 }
 
@@ -265,7 +170,7 @@ static void list_userdb(struct pushadm_trust *t)
 		     time(NULL) - now < PUSHADM_TRUST_LIST_BUDGET_SECS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (pushcore_spool_user_name_valid(line)) {
-			if (user_lookup(t, line)->temporary)
+			if (user_lookup(t, line).temporary)
 				break;
 			looked_up++;
 		}
@@ -281,7 +186,7 @@ bool pushadm_trust_may_connect(struct pushadm_trust *t, uid_t uid)
 		return true;
 	/* a system user whose mail is delivered as itself */
 	if ((pw = getpwuid(uid)) != NULL && pushcore_spool_user_name_valid(pw->pw_name) &&
-	    user_lookup(t, pw->pw_name)->uid == uid)
+	    user_lookup(t, pw->pw_name).uid == uid)
 		return true;
 	list_userdb(t);
 	return uid_known(t, uid);
@@ -292,27 +197,27 @@ static int trust_submit(struct pushadm_trust *t, uid_t uid, const char *user,
 			const char **why_r)
 {
 	static char why[512];
-	struct user_uid *u;
+	struct user_uid u;
 
-	if (uid == 0 || (uid == t->mail_uid && t->mail_uid != NO_UID))
+	if (uid == 0 || (uid == t->mail_uid && t->mail_uid != PUSHADM_NO_UID))
 		return 1;
 	if (!pushcore_spool_user_name_valid(user)) {
 		*why_r = "invalid user name";
 		return 0;
 	}
 	u = user_lookup(t, user);
-	if (u->uid == uid)
+	if (u.uid == uid)
 		return 1;
-	if (u->uid != NO_UID)
+	if (u.uid != PUSHADM_NO_UID)
 		snprintf(why, sizeof(why), "uid %lu may not submit for %.255s "
 			 "(whose mail is delivered as uid %lu)",
-			 (unsigned long)uid, user, (unsigned long)u->uid);
+			 (unsigned long)uid, user, (unsigned long)u.uid);
 	else
 		snprintf(why, sizeof(why), "uid %lu may not submit for %.255s "
-			 "(%s)", (unsigned long)uid, user, u->temporary ?
+			 "(%s)", (unsigned long)uid, user, u.temporary ?
 			 "the userdb lookup failed" : "no such user");
 	*why_r = why;
-	return u->uid == NO_UID && u->temporary ? -1 : 0;
+	return u.uid == PUSHADM_NO_UID && u.temporary ? -1 : 0;
 }
 
 bool pushadm_trust_may_submit(struct pushadm_trust *t, uid_t uid,
@@ -373,14 +278,9 @@ int pushadm_trust_check(struct pushadm_trust *t, uid_t uid,
 void pushadm_trust_free(struct pushadm_trust **_t)
 {
 	struct pushadm_trust *t = *_t;
-	unsigned int i;
 
 	if (t == NULL)
 		return;
 	*_t = NULL;
-	for (i = 0; i < t->user_count; i++) {
-		free(t->users[i]->user);
-		free(t->users[i]);
-	}
 	free(t);
 }

@@ -13,11 +13,11 @@
 
 struct pushadm_ctx;
 
-/* How long a user's userdb uid is kept, how many users are kept, and how
-   often the userdb is listed to learn the uids mail is delivered as. */
+/* A user's userdb uid comes from the answer the resolver shares
+   (pushadm_user_lookup(), kept PUSHADM_USER_TTL_SECS). How long a uid's
+   refusals are counted, and how often the userdb is listed to learn the
+   uids mail is delivered as. */
 #define PUSHADM_TRUST_TTL_SECS 60
-#define PUSHADM_TRUST_FAIL_TTL_SECS 10
-#define PUSHADM_TRUST_CACHE_MAX 4096
 #define PUSHADM_TRUST_LIST_INTERVAL_SECS 300
 #define PUSHADM_TRUST_UIDS_MAX 1024
 /* users whose uid a listing looks up (a listing gives names only) */

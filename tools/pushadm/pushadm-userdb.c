@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,25 @@ static void tab_unescape(char *s)
 	*out = '\0';
 }
 
+/* A field besides uid, kept in pool with the reply. */
+static void reply_add(struct pushcore_pool *pool, struct pushadm_userdb_reply *reply,
+		      const char *key, const char *value)
+{
+	if (reply->count % 16 == 0) {
+		const char **keys = pushcore_palloc(pool, sizeof(*keys) * (reply->count + 16));
+		const char **values = pushcore_palloc(pool, sizeof(*values) * (reply->count + 16));
+
+		if (reply->count > 0) {
+			memcpy(keys, reply->keys, sizeof(*keys) * reply->count);
+			memcpy(values, reply->values, sizeof(*values) * reply->count);
+		}
+		reply->keys = keys;
+		reply->values = values;
+	}
+	reply->keys[reply->count] = key;
+	reply->values[reply->count++] = value;
+}
+
 /* "USER\tid\tname\tkey=value..." into the reply */
 static void parse_fields(struct pushcore_pool *pool, char *fields,
 			 struct pushadm_userdb_reply *reply)
@@ -154,23 +174,10 @@ static void parse_fields(struct pushcore_pool *pool, char *fields,
 		tab_unescape(field);
 		if ((eq = strchr(field, '=')) != NULL)
 			*eq++ = '\0';
-		if (strcmp(field, "uid") == 0 && eq != NULL) {
+		if (strcmp(field, "uid") == 0 && eq != NULL)
 			reply->uid = eq;
-			continue;
-		}
-		if (reply->count % 16 == 0) {
-			const char **keys = pushcore_palloc(pool, sizeof(*keys) * (reply->count + 16));
-			const char **values = pushcore_palloc(pool, sizeof(*values) * (reply->count + 16));
-
-			if (reply->count > 0) {
-				memcpy(keys, reply->keys, sizeof(*keys) * reply->count);
-				memcpy(values, reply->values, sizeof(*values) * reply->count);
-			}
-			reply->keys = keys;
-			reply->values = values;
-		}
-		reply->keys[reply->count] = field;
-		reply->values[reply->count++] = eq != NULL ? eq : "";
+		else
+			reply_add(pool, reply, field, eq != NULL ? eq : "");
 	}
 }
 
@@ -255,4 +262,147 @@ int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			break;
 	}
 	return -1;
+}
+
+/* --- what the userdb says of a user, kept a while ------------------------ */
+
+struct user_entry {
+	char *name;
+	struct pushcore_pool *pool;	/* the reply's strings */
+	struct pushadm_user_info info;
+};
+
+struct pushadm_users {
+	unsigned int count;
+	struct user_entry *entries[PUSHADM_USER_CACHE_MAX];
+};
+
+uid_t pushadm_parse_uid(const char *str)
+{
+	struct passwd *pw;
+	unsigned int num;
+
+	if (str[0] == '\0')
+		return PUSHADM_NO_UID;
+	if (pushcore_parse_uint(str, &num))
+		return (uid_t)num;
+	pw = getpwnam(str);
+	return pw == NULL ? PUSHADM_NO_UID : pw->pw_uid;
+}
+
+/* doveadm user's "field<TAB>value" lines (its default formatter), the
+   header line aside */
+static void parse_doveadm(struct pushcore_pool *pool, const char *out,
+			  struct pushadm_userdb_reply *reply)
+{
+	char *copy = pushcore_pstrdup(pool, out), *line, *save = NULL, *sp;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if ((sp = strpbrk(line, " \t")) == NULL)
+			continue;
+		*sp++ = '\0';
+		sp += strspn(sp, " \t");
+		if (strcmp(line, "uid") == 0)
+			reply->uid = sp;
+		else if (strcmp(line, "field") != 0)
+			reply_add(pool, reply, line, sp);
+	}
+}
+
+/* Asks the userdb's socket, or doveadm user where that can't be reached
+   (no base_dir, no socket, a failed exchange). */
+static void user_ask(struct pushadm_ctx *ctx, const char *user,
+		     struct user_entry *e)
+{
+	const char *args[] = { "user", user, NULL };
+	struct pushadm_userdb *db = pushadm_ctx_userdb(ctx);
+	struct pushadm_user_info *info = &e->info;
+	const char *error;
+	char *out;
+
+	memset(info, 0, sizeof(*info));
+	info->source = "userdb";
+	info->ret = db == NULL ? -1 :
+		pushadm_userdb_lookup(db, e->pool, user, &info->reply, &error);
+	if (info->ret < 0) {
+		info->source = "doveadm user";
+		/* its failure is worded by the callers */
+		out = pushadm_doveadm_run_quiet(ctx, args, &info->doveadm_status);
+		info->ret = info->doveadm_status == 67 ? 0 :	/* EX_NOUSER */
+			out != NULL && info->doveadm_status == 0 ? 1 : -1;
+		if (info->ret > 0)
+			parse_doveadm(e->pool, out, &info->reply);
+		free(out);
+	}
+	info->uid = info->ret > 0 && info->reply.uid != NULL ?
+		pushadm_parse_uid(info->reply.uid) : PUSHADM_NO_UID;
+	info->looked_up = time(NULL);
+}
+
+/* The entry for name: its own if cached (fresh or not), else a new one
+   never looked up (looked_up 0), the oldest making room when the cache
+   is full. */
+static struct user_entry *user_entry(struct pushadm_users *users,
+				     const char *name)
+{
+	unsigned int i, oldest = 0;
+	struct user_entry *e;
+
+	for (i = 0; i < users->count; i++) {
+		e = users->entries[i];
+		if (strcmp(e->name, name) == 0)
+			return e;
+		if (e->info.looked_up < users->entries[oldest]->info.looked_up)
+			oldest = i;
+	}
+	if (users->count < PUSHADM_USER_CACHE_MAX) {
+		e = pushcore_xmalloc(sizeof(*e));
+		users->entries[users->count++] = e;
+	} else {
+		e = users->entries[oldest];
+		free(e->name);
+		pushcore_pool_free(&e->pool);
+	}
+	memset(e, 0, sizeof(*e));
+	e->name = pushcore_xstrdup(name);
+	return e;
+}
+
+const struct pushadm_user_info *pushadm_user_lookup(struct pushadm_ctx *ctx,
+						  const char *user)
+{
+	time_t now = time(NULL), ttl;
+	struct user_entry *e;
+
+	if (ctx->users == NULL) {
+		ctx->users = pushcore_xmalloc(sizeof(*ctx->users));
+		memset(ctx->users, 0, sizeof(*ctx->users));
+	}
+	e = user_entry(ctx->users, user);
+	ttl = e->info.ret < 0 ? PUSHADM_USER_FAIL_TTL_SECS : PUSHADM_USER_TTL_SECS;
+	/* a clock set back counts as expired too */
+	if (e->info.looked_up != 0 && e->info.looked_up <= now &&
+	    now - e->info.looked_up < ttl)
+		return &e->info;
+	pushcore_pool_free(&e->pool);
+	e->pool = pushcore_pool_new();
+	user_ask(ctx, user, e);
+	return &e->info;
+}
+
+void pushadm_users_free(struct pushadm_users **_users)
+{
+	struct pushadm_users *users = *_users;
+	unsigned int i;
+
+	if (users == NULL)
+		return;
+	*_users = NULL;
+	for (i = 0; i < users->count; i++) {
+		free(users->entries[i]->name);
+		pushcore_pool_free(&users->entries[i]->pool);
+		free(users->entries[i]);
+	}
+	free(users);
 }

@@ -51,6 +51,8 @@ struct pushadm_ctx {
 	/* the auth-userdb socket's client, made when first needed */
 	struct pushadm_userdb *userdb;
 	bool userdb_tried;
+	/* what the userdb said of each user lately (pushadm_user_lookup()) */
+	struct pushadm_users *users;
 };
 
 struct pushadm_userdb;
