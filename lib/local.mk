@@ -48,6 +48,8 @@ lib_libpushcore_internal_la_SOURCES = \
 	lib/pushcore-spec.c \
 	lib/pushcore-spool.c \
 	lib/pushcore-text.c \
+	lib/pushcore-unix.h \
+	lib/pushcore-unix.c \
 	lib/push-driver-dlog.c \
 	lib/push-driver-http.c \
 	lib/push-driver-ox.c
@@ -71,7 +73,8 @@ EXTRA_lib_libpushcore_la_DEPENDENCIES = lib/pushcore.map
 # The ABI check (build-aux/abi-check.sh): the build fails when the
 # library's exports, lib/pushcore.map, the headers' PUSHCORE_API
 # declarations and debian/libpushcore0.symbols disagree.
-pushcore_private_headers = lib/pushcore-relay-client.h lib/pushcore-relay-proto.h
+pushcore_private_headers = lib/pushcore-relay-client.h lib/pushcore-relay-proto.h \
+	lib/pushcore-unix.h
 EXTRA_DIST += lib/pushcore.map build-aux/abi-check.sh build-aux/abi-decls.py \
 	build-aux/abi-symbols.sh
 all-local: lib/abi-check.stamp

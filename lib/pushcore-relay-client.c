@@ -5,6 +5,7 @@
 #include "pushcore-driver-private.h"
 #include "pushcore-mem.h"
 #include "pushcore-spool.h"
+#include "pushcore-unix.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,32 +116,9 @@ static int relay_poll(short events, long long deadline)
 
 static int relay_connect(const char *path, long long deadline)
 {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_un un;
-	} addr = { .un = { .sun_family = AF_UNIX } };
-	int err;
-	socklen_t len = sizeof(err);
-
-	if (strlen(path) >= sizeof(addr.un.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(addr.un.sun_path, path);
-	relay.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (relay.fd < 0)
-		return -1;
-	if (connect(relay.fd, &addr.sa, sizeof(addr.un)) == 0)
-		return 0;
-	/* a full listen backlog: the relay is busy, wait within the bound */
-	if (errno != EAGAIN && errno != EINPROGRESS)
-		return -1;
-	if (relay_poll(POLLOUT, deadline) <= 0)
-		return -1;
-	if (getsockopt(relay.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		return -1;
-	errno = err;
-	return err == 0 ? 0 : -1;
+	/* a busy relay's full backlog is waited out within the bound */
+	relay.fd = pushcore_unix_connect(path, SOCK_NONBLOCK, deadline);
+	return relay.fd < 0 ? -1 : 0;
 }
 
 static int relay_write(const char *data, size_t len, long long deadline)

@@ -33,7 +33,9 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-userdb.h \
 	tools/pushadm/pushadm-userdb.c \
 	tools/pushadm/pushadm-verify.c \
-	tools/pushadm/pushadm-wait.c
+	tools/pushadm/pushadm-wait.c \
+	lib/pushcore-unix.h \
+	lib/pushcore-unix.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib
 tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(SQLITE_CFLAGS)
 tools_pushadm_pushadm_LDADD = lib/libpushcore.la $(CONFUSE_LIBS) $(SQLITE_LIBS)

@@ -3,6 +3,7 @@
    metrics_listen (pushadm-relay-metrics.c). */
 #include "pushadm.h"
 #include "pushadm-relay.h"
+#include "pushcore-unix.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@ static int relay_clear_stale(const char *path, const char *setting,
 	} else if (!S_ISSOCK(st.st_mode)) {
 		snprintf(error, sizeof(error), "%s exists and is not a socket; "
 			 "remove it or change %s", path, setting);
-	} else if ((fd = pushadm_unix_connect(path, SOCK_NONBLOCK,
+	} else if ((fd = pushcore_unix_connect(path, SOCK_NONBLOCK,
 			pushadm_mono_msecs() + RELAY_PROBE_TIMEOUT_MSECS)) >= 0 ||
 		   errno == ETIMEDOUT) {
 		if (fd >= 0)

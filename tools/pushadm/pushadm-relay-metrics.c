@@ -12,6 +12,7 @@
 #include "pushadm-relay-metrics.h"
 #include "pushadm-relay.h"
 #include "pushcore.h"
+#include "pushcore-unix.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -605,7 +606,7 @@ static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 	ssize_t ret;
 	int fd, err;
 
-	if ((fd = pushadm_unix_connect(path, 0, deadline)) < 0)
+	if ((fd = pushcore_unix_connect(path, 0, deadline)) < 0)
 		return -1;
 	if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) < 0) {
 		err = errno;

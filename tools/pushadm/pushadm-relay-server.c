@@ -9,6 +9,7 @@
 #include "pushadm-trust.h"
 #include "pushcore.h"
 #include "pushcore-relay-proto.h"
+#include "pushcore-unix.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -543,7 +544,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 
 	pushcore_buf_init(&buf);
 	pushcore_relay_encode_retry(&buf, 1, ids, count);
-	if ((fd = pushadm_unix_connect(socket_path, 0, deadline)) < 0) {
+	if ((fd = pushcore_unix_connect(socket_path, 0, deadline)) < 0) {
 		*error_r = strerror(errno);
 		ok = -1;
 	}

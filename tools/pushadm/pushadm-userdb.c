@@ -8,6 +8,7 @@
 #include "pushadm.h"
 #include "pushadm-userdb.h"
 #include "pushcore.h"
+#include "pushcore-unix.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -245,7 +246,7 @@ int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (db->fd < 0) {
 			db->next_id = 0;
-			if ((db->fd = pushadm_unix_connect(db->path, SOCK_NONBLOCK,
+			if ((db->fd = pushcore_unix_connect(db->path, SOCK_NONBLOCK,
 							   deadline)) < 0) {
 				*error_r = pushcore_psprintf(pool, "%s: %s", db->path,
 							     strerror(errno));

@@ -62,10 +62,6 @@ long long pushadm_mono_msecs(void);
 /* Waits until fd has one of events or the pushadm_mono_msecs() deadline
    passes (then -1 with errno ETIMEDOUT); a signal does not end the wait. */
 int pushadm_wait_fd(int fd, short events, long long deadline);
-/* A SOCK_STREAM connection to the unix socket at path (flags: extra
-   socket() type flags, e.g. SOCK_NONBLOCK), within the deadline; -1 with
-   errno (ENOENT, ECONNREFUSED: nothing listens there). */
-int pushadm_unix_connect(const char *path, int flags, long long deadline);
 
 /* The userdb client of ctx (base_dir/auth-userdb), or NULL where Dovecot's
    base_dir can't be read. */

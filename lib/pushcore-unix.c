@@ -1,0 +1,74 @@
+/* Connecting to a unix socket within a bound. A listener whose backlog is
+   full (a busy or stopped relay, a stalled auth process) makes connect()
+   fail with EAGAIN, and unlike TCP's EINPROGRESS nothing is left pending:
+   poll() for POLLOUT answers at once and SO_ERROR says 0 on a socket that
+   is not connected. So connect() is tried again, briefly apart, until the
+   deadline. A blocking connect() would wait for a slot without a bound,
+   so the socket is non-blocking while it connects. */
+#include "pushcore-unix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* how far apart connect() is tried while the backlog is full */
+#define UNIX_CONNECT_RETRY_MSECS 5
+
+static long long mono_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_within(int fd, const struct sockaddr_un *addr,
+			  long long deadline)
+{
+	long long left;
+	int err;
+
+	while (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
+		err = errno;
+		if (err != EAGAIN && err != EINTR)
+			return -1;
+		left = deadline - mono_msecs();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (err == EAGAIN)
+			(void)poll(NULL, 0, left < UNIX_CONNECT_RETRY_MSECS ?
+				   (int)left : UNIX_CONNECT_RETRY_MSECS);
+	}
+	return 0;
+}
+
+int pushcore_unix_connect(const char *path, int flags, long long deadline)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK |
+		    (flags & ~SOCK_NONBLOCK), 0);
+	if (fd < 0)
+		return -1;
+	if (connect_within(fd, &addr, deadline) == 0 &&
+	    ((flags & SOCK_NONBLOCK) != 0 ||
+	     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0))
+		return fd;
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
