@@ -9,8 +9,8 @@ in processes of their own.
 
     sudo python3 bench/delivery-rate.py [--mails N] [--connections K] [--rounds R] [--only WORD]
 
-Every row runs right after a baseline run of its own (and one more ends
-the round); its ratio is to the mean of the baselines beside it. Prints a
+Every row takes turns with a baseline Dovecot of its own (slices of the
+mails to one, then the other); its ratio is to that baseline. Prints a
 table; run it on an otherwise idle machine. Numbers, not asserts: tests
 never depend on timing."""
 import argparse
@@ -87,10 +87,11 @@ class Endpoint:
         os.unlink(self.log)
 
 
-def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
+def deliver_parallel(d, mails, connections, replied=None, tag="bench", first=0):
     """Delivers `mails` messages over `connections` LMTP connections at once;
     returns the elapsed seconds. Each message has its own subject
-    ("<tag>-<worker>-<n>-"); `replied` maps it to the time LMTP answered."""
+    ("<tag>-<worker>-<n>-", n counting from first); `replied` maps it to
+    the time LMTP answered."""
     per = [mails // connections + (1 if i < mails % connections else 0)
            for i in range(connections)]
     body = "A benchmark message.\r\n" * 20
@@ -99,7 +100,7 @@ def deliver_parallel(d, mails, connections, replied=None, tag="bench"):
     def worker(w, n):
         try:
             for i in range(n):
-                subject = "%s-%d-%d-" % (tag, w, i)
+                subject = "%s-%d-%d-" % (tag, w, first + i)
                 d.lmtp_deliver(["alice"], make_message(subject=subject, body=body))
                 if replied is not None:
                     replied[subject] = time.time()
@@ -125,6 +126,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 # that ran right after another one's thousands of mails were deleted paid
 # for that deletion, and the rows did not all pay alike.
 KEPT_DIRS = []
+# how many slices of its mails a row and its baseline take turns with
+CHUNKS = 10
 
 
 def tree_cpu(roots):
@@ -205,43 +208,67 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
 
 
+def add_cpu(total, part):
+    for k, v in part.items():
+        total[k] = total.get(k, 0.0) + v
+
+
 def scenario(name, args, mails, connections, receiver=None, redis=None,
-             setup=None, relay_conf=None, come_back=None, drain_secs=120):
+             setup=None, relay_conf=None, come_back=None, drain_secs=120,
+             chunks=CHUNKS):
     """One row: deliveries per second and, with a receiver, how many
-    messages were notified and how late. With relay_conf (lines of a
-    relay.conf) a real `pushadm relay run` takes the notifications; after
-    the deliveries the endpoint comes back (come_back() returns the
-    receiver that replaces a dead or hanging one) and the row waits, at
-    most drain_secs, until every message was notified."""
-    if ONLY and ONLY not in name and "baseline" not in name:
+    messages were notified and how late, beside a baseline Dovecot (no
+    plugin) of its own. The two take turns: `chunks` slices of the mails
+    go to the baseline, then to the row's Dovecot, so that whatever the
+    machine does meanwhile falls on both alike (this VM's baseline moved
+    by half between runs a minute apart, faster than rows run). With
+    relay_conf (lines of a relay.conf) a real `pushadm relay run` takes
+    the notifications; after the deliveries the endpoint comes back
+    (come_back() returns the receiver that replaces a dead or hanging one)
+    and the row waits, at most drain_secs, until every message was
+    notified."""
+    if ONLY and ONLY not in name:
         return None
     replied = {}
     receivers = [receiver] if receiver is not None else []
     replacements = []
     warmup = min(20, mails)
-    with Dovecot(**args) as d:
-        KEPT_DIRS.append(d.tmp)
+    elapsed = base_elapsed = 0.0
+    cpu, base_cpu = {}, {}
+    with Dovecot(mail_plugins="") as base, Dovecot(**args) as d:
+        KEPT_DIRS.extend([base.tmp, d.tmp])
         r = relay(d, relay_conf).start() if relay_conf is not None else None
         try:
             if setup:
                 setup(d)
+            deliver_parallel(base, warmup, connections, tag="warmup")
             deliver_parallel(d, warmup, connections, tag="warmup")
+            base_meter = CpuMeter({"dovecot": lambda: base.pid})
             meter = CpuMeter({
                 "dovecot": lambda: d.pid,
                 "relay": lambda: r.proc.pid if r is not None else None,
                 "endpoint": lambda: endpoint_pid(receiver or redis)})
-            meter.start()
-            elapsed = deliver_parallel(d, mails, connections, replied=replied)
-            client_cpu = time.process_time() - meter.before["client"]
-            if r is not None and not come_back:
-                # the relay's sending belongs to the mails too
-                deadline = time.monotonic() + min(drain_secs, 30)
-                while (receiver is not None and
-                       len(first_receipts(receivers)) < mails + warmup and
-                       time.monotonic() < deadline):
-                    time.sleep(0.02)
-            cpu = meter.stop()
-            cpu["client"] = client_cpu	# not its wait for the endpoint
+            done = warmup
+            for k in range(chunks):
+                n = mails // chunks + (1 if k < mails % chunks else 0)
+                base_meter.start()
+                base_elapsed += deliver_parallel(base, n, connections, tag="base")
+                add_cpu(base_cpu, base_meter.stop())
+                meter.start()
+                elapsed += deliver_parallel(d, n, connections, replied=replied,
+                                            first=k * mails)
+                client = time.process_time() - meter.before["client"]
+                done += n
+                if r is not None and not come_back:
+                    # the relay's sending belongs to the mails too
+                    deadline = time.monotonic() + min(drain_secs, 30)
+                    while (receiver is not None and
+                           len(first_receipts(receivers)) < done and
+                           time.monotonic() < deadline):
+                        time.sleep(0.005)
+                part = meter.stop()
+                part["client"] = client	# not its wait for the endpoint
+                add_cpu(cpu, part)
             if r is not None:
                 if come_back:
                     replacements.append(come_back())
@@ -264,10 +291,16 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
         received = redis.command("XLEN", "mail-events")
     row = dict(name=name, rate=mails / elapsed, ms=elapsed * 1000 / mails * connections,
                received=received, spooled=spooled, p50=percentile(lat, 50),
-               p99=percentile(lat, 99))
+               p99=percentile(lat, 99), base_rate=mails / base_elapsed,
+               base_ms=base_elapsed * 1000 / mails * connections)
     for part, secs in cpu.items():
         row["cpu_" + part] = secs * 1000 / mails
     row["cpu"] = sum(cpu.values()) * 1000 / mails
+    row["base_cpu_dovecot"] = base_cpu["dovecot"] * 1000 / mails
+    row["base_cpu_client"] = base_cpu["client"] * 1000 / mails
+    row["base_cpu"] = row["base_cpu_dovecot"] + row["base_cpu_client"]
+    row["ratio"] = row["rate"] / row["base_rate"]
+    row["cpu_ratio"] = row["base_cpu"] / row["cpu"]
     return row
 
 
@@ -283,7 +316,7 @@ def print_rows(rows, connections, mails, rounds, legend=True):
     if not legend:
         return
     print("(%d round(s), medians; %d LMTP connections in parallel; %d mails per scenario, fewer for the slow"
-          " ones; ratio: to the mean of the baseline runs just before and after the row; ms/mail: the wall time one"
+          " ones; ratio: to the baseline Dovecot that took turns with the row, the baseline row is their mean; ms/mail: the wall time one"
           " connection spent per mail; received: messages notified (each counted once),"
           " received/spooled include 20 warm-up mails;"
           " p50/p99: from the LMTP reply to the endpoint's receipt, negative when"
@@ -328,7 +361,7 @@ def median(values):
 
 def median_rows(rounds):
     """Per scenario: the median of each column over the rounds; the ratio is
-    the median of each round's ratio to the baselines beside it; received
+    the median of each round's ratio to its own baseline; received
     and spooled are the fewest any round saw."""
     rows = []
     for i, first in enumerate(rounds[0]):
@@ -345,42 +378,26 @@ def median_rows(rounds):
     return rows
 
 
-def bracketed(runs):
-    """The round's rows with their ratios: each row against the mean of
-    the baselines run just before and just after it, so that a drift of
-    the machine during the round (this VM's baseline moved by a third
-    between runs minutes apart) does not land on the rows that happen to
-    run late. The baseline row itself is the mean of the round's
-    baselines."""
-    base = [i for i, r in enumerate(runs) if r["name"] == "no plugin (baseline)"]
-    rows = [dict(runs[base[0]])]
-    for key in ("rate", "ms", "cpu", "cpu_dovecot", "cpu_client"):
-        rows[0][key] = sum(runs[i][key] for i in base) / len(base)
-    rows[0]["ratio"] = rows[0]["cpu_ratio"] = 1.0
-    for k, i in enumerate(base[:-1]):
-        for r in runs[i + 1:base[k + 1]]:
-            before, after = runs[i], runs[base[k + 1]]
-            r["ratio"] = r["rate"] / ((before["rate"] + after["rate"]) / 2)
-            r["cpu_ratio"] = ((before["cpu"] + after["cpu"]) / 2) / r["cpu"]
-            rows.append(r)
-    return rows
+def with_baseline(rows):
+    """The round's rows after a baseline row: the mean of the baseline
+    runs that took turns with them."""
+    base = dict(name="no plugin (baseline)", received=0, spooled=0,
+                p50=float("nan"), p99=float("nan"), ratio=1.0, cpu_ratio=1.0,
+                cpu_relay=0.0, cpu_endpoint=0.0)
+    for key, src in (("rate", "base_rate"), ("ms", "base_ms"), ("cpu", "base_cpu"),
+                     ("cpu_dovecot", "base_cpu_dovecot"), ("cpu_client", "base_cpu_client")):
+        base[key] = sum(r[src] for r in rows) / len(rows)
+    return [base] + rows
 
 
 def one_round(a):
     hook = "http:url=%s/hook events=MessageNew"
     runs = []
 
-    def baseline():
-        runs.append(scenario("no plugin (baseline)", dict(mail_plugins=""),
-                             a.mails, a.connections))
-
-    def row(name, *args, **kwargs):
-        """A scenario with a baseline run just before it (and the next
-        row's, or the last, after it)."""
-        if ONLY and ONLY not in name:
-            return
-        baseline()
-        runs.append(scenario(name, *args, **kwargs))
+    def row(*args, **kwargs):
+        r = scenario(*args, **kwargs)
+        if r is not None:
+            runs.append(r)
     ox_url = "ox:url=http://login:pass@127.0.0.1:%d/preliminary/http-notify/v1/notify"
 
     def ox_opt_in(d):
@@ -467,8 +484,7 @@ def one_round(a):
                   "tls_ca_file=%s" % (redis.tls_url, cert)}),
             a.mails, a.connections, redis=redis)
     shutil.rmtree(certs)
-    baseline()
-    return bracketed(runs)
+    return with_baseline(runs)
 
 if __name__ == "__main__":
     main()
