@@ -229,6 +229,9 @@ def scenario(name, args, mails, connections, receiver=None, redis=None,
     notified."""
     if ONLY and ONLY not in name:
         return None
+    # slices of at least four mails per connection: a row of few mails
+    # keeps its parallel connections busy
+    chunks = max(1, min(chunks, mails // (4 * connections)))
     replied = {}
     receivers = [receiver] if receiver is not None else []
     replacements = []
