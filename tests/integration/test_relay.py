@@ -6,6 +6,7 @@ import grp
 import json
 import os
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -326,6 +327,39 @@ def test_sigterm_while_mail_arrives_nothing_lost():
         for q in reqs:
             assert by_subject.setdefault(q["json"]["subject"], q["json"]["id"]) == \
                 q["json"]["id"], q["json"]
+
+
+def test_socket_path_taken_by_a_file_or_a_symlink_is_left_alone():
+    """Something that is not a socket where the relay's socket goes (a
+    file, or a symlink an attacker planted to another file): the relay
+    refuses to start, names the path and the setting, and neither the
+    file nor the symlink's target is changed or removed."""
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d:
+        r = relay(d)
+        target = os.path.join(d.tmp, "precious")
+        with open(target, "w") as f:
+            f.write("keep me\n")
+        os.chmod(target, 0o640)
+        os.makedirs(os.path.dirname(d.relay_socket), exist_ok=True)
+        for make in (lambda: shutil.copy(target, d.relay_socket),
+                     lambda: os.symlink(target, d.relay_socket)):
+            make()
+            before = os.lstat(d.relay_socket)
+            start = time.monotonic()
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run",
+                                     "--config", r.conf], capture_output=True,
+                                    text=True, timeout=30, env=r.env())
+            assert time.monotonic() - start < 10
+            assert result.returncode == 69, (result.returncode, result.stderr)
+            assert ("%s exists and is not a socket; remove it or change "
+                    "push_notification_relay_socket" % d.relay_socket) in result.stderr, \
+                result.stderr
+            after = os.lstat(d.relay_socket)
+            assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+            assert open(target).read() == "keep me\n"
+            assert os.stat(target).st_mode & 0o7777 == 0o640
+            os.unlink(d.relay_socket)
+        assert not os.path.exists(r.journal)	# it stopped before its journal
 
 
 def test_second_relay_refuses_to_start():
