@@ -9,6 +9,7 @@ import imaplib
 import json
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -24,9 +25,37 @@ PASSWORD = "secret"
 MODULE_DIR = "/usr/lib/dovecot/modules"
 
 
+_PORTS_GIVEN = set()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A port nothing listens on right now (connections to it are refused)."""
-    with socket.socket() as s:
+    """A port nothing listens on right now (connections to it are refused).
+    It is taken below the kernel's ephemeral range: a port from bind(0)
+    is one the kernel also gives to outgoing connections, and a test that
+    binds it later (an endpoint that "comes back") failed with EADDRINUSE
+    when one of them had it meanwhile. Never the same port twice in one
+    run."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10000, max(10001, low))
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    with socket.socket() as s:	# a crowded range: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
