@@ -12,6 +12,7 @@ import smtplib
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -360,6 +361,28 @@ def test_socket_path_taken_by_a_file_or_a_symlink_is_left_alone():
             assert os.stat(target).st_mode & 0o7777 == 0o640
             os.unlink(d.relay_socket)
         assert not os.path.exists(r.journal)	# it stopped before its journal
+
+
+def test_socket_path_too_long_is_named():
+    """A relay socket path longer than a unix socket address holds: the
+    relay says so, naming the path and the limit, and stops before it
+    makes a directory or a journal."""
+    base = tempfile.mkdtemp(prefix="pushtest-long-")
+    long_path = os.path.join(base, "x" * 120, "relay.sock")
+    try:
+        with Dovecot(**ours({"push_notification_driver": "http:url=http://127.0.0.1:9/hook",
+                             "push_notification_relay_socket": long_path})) as d:
+            r = relay(d)
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run",
+                                     "--config", r.conf], capture_output=True,
+                                    text=True, timeout=30, env=r.env())
+            assert result.returncode == 69, (result.returncode, result.stderr)
+            assert "%s: the path is too long (at most 107 bytes)" % long_path \
+                in result.stderr, result.stderr
+            assert os.listdir(base) == []
+            assert not os.path.exists(r.journal)
+    finally:
+        shutil.rmtree(base)
 
 
 def test_second_relay_refuses_to_start():
