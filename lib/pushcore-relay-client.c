@@ -121,25 +121,6 @@ static int relay_connect(const char *path, long long deadline)
 	return relay.fd < 0 ? -1 : 0;
 }
 
-static int relay_write(const char *data, size_t len, long long deadline)
-{
-	ssize_t ret;
-
-	while (len > 0) {
-		ret = send(relay.fd, data, len, MSG_NOSIGNAL);
-		if (ret < 0 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (ret < 0) {
-			if (relay_poll(POLLOUT, deadline) <= 0)
-				return -1;
-			continue;
-		}
-		data += ret;
-		len -= (size_t)ret;
-	}
-	return 0;
-}
-
 /* Reads the acknowledgement of message seq. */
 static int relay_read_ack(struct pushcore_pool *pool, uint32_t seq,
 			  long long deadline, struct pushcore_relay_msg *ack_r,
@@ -207,7 +188,7 @@ static int relay_exchange(struct pushcore_pool *pool, const char *path,
 		relay.error = errno;
 		*error_r = pushcore_psprintf(pool, "can't connect: %s",
 					     strerror(relay.error));
-	} else if (relay_write(msg->data, msg->len, deadline) < 0) {
+	} else if (pushcore_unix_send_all(relay.fd, msg->data, msg->len, deadline) < 0) {
 		relay.error = errno;
 		*error_r = pushcore_psprintf(pool, "sending failed: %s",
 					     strerror(relay.error));

@@ -1,4 +1,4 @@
-/* Connecting to a unix socket within a bound. A listener whose backlog is
+/* Connecting to a unix socket, and sending on it, within a bound. A listener whose backlog is
    full (a busy or stopped relay, a stalled auth process) makes connect()
    fail with EAGAIN, and unlike TCP's EINPROGRESS nothing is left pending:
    poll() for POLLOUT answers at once and SO_ERROR says 0 on a socket that
@@ -71,4 +71,38 @@ int pushcore_unix_connect(const char *path, int flags, long long deadline)
 	close(fd);
 	errno = err;
 	return -1;
+}
+
+int pushcore_unix_send_all(int fd, const void *data, size_t len,
+			   long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	const char *p = data;
+	long long left;
+	ssize_t ret;
+	int err;
+
+	while (len > 0) {
+		/* MSG_DONTWAIT: a blocking socket waits here, within the bound */
+		ret = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (ret >= 0) {
+			p += ret;
+			len -= (size_t)ret;
+			continue;
+		}
+		err = errno;
+		if (err != EAGAIN && err != EINTR)
+			return -1;
+		if (err == EINTR)
+			continue;
+		do {
+			left = deadline - mono_msecs();
+			ret = poll(&pfd, 1, left < 0 ? 0 : (int)left);
+		} while (ret < 0 && errno == EINTR);
+		if (ret == 0)
+			errno = ETIMEDOUT;
+		if (ret <= 0)
+			return -1;
+	}
+	return 0;
 }

@@ -608,7 +608,7 @@ static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 
 	if ((fd = pushcore_unix_connect(path, 0, deadline)) < 0)
 		return -1;
-	if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) < 0) {
+	if (pushcore_unix_send_all(fd, request, sizeof(request) - 1, deadline) < 0) {
 		err = errno;
 		close(fd);
 		errno = err;

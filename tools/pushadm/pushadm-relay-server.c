@@ -538,7 +538,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	struct pushcore_buf buf;
 	long long deadline = pushadm_mono_msecs() + 10 * 1000;
 	char data[4096];
-	size_t frame_size = 0, off = 0;
+	size_t frame_size = 0;
 	ssize_t ret = -1;
 	int fd, err, ok = 0;
 
@@ -548,14 +548,9 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 		*error_r = strerror(errno);
 		ok = -1;
 	}
-	while (ok == 0 && off < buf.len) {
-		if (pushadm_wait_fd(fd, POLLOUT, deadline) < 0 ||
-		    (ret = send(fd, buf.data + off, buf.len - off, MSG_NOSIGNAL)) < 0) {
-			*error_r = strerror(errno);
-			ok = -1;
-		} else {
-			off += (size_t)ret;
-		}
+	if (ok == 0 && pushcore_unix_send_all(fd, buf.data, buf.len, deadline) < 0) {
+		*error_r = strerror(errno);
+		ok = -1;
 	}
 	buf.len = 0;
 	while (ok == 0) {

@@ -62,26 +62,6 @@ void pushadm_userdb_free(struct pushadm_userdb **_db)
 	free(db);
 }
 
-static int write_all(struct pushadm_userdb *db, const char *data, size_t len,
-		     long long deadline)
-{
-	ssize_t ret;
-
-	while (len > 0) {
-		ret = send(db->fd, data, len, MSG_NOSIGNAL);
-		if (ret < 0 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (ret < 0) {
-			if (pushadm_wait_fd(db->fd, POLLOUT, deadline) < 0)
-				return -1;
-			continue;
-		}
-		data += ret;
-		len -= (size_t)ret;
-	}
-	return 0;
-}
-
 /* The next complete line (without its LF), copied into pool. */
 static int read_line(struct pushadm_userdb *db, struct pushcore_pool *pool,
 		     long long deadline, char **line_r, const char **error_r)
@@ -193,7 +173,7 @@ static int userdb_ask(struct pushadm_userdb *db, struct pushcore_pool *pool,
 
 	req = pushcore_psprintf(pool, "%sUSER\t%u\t%s\tservice=doveadm\n",
 				id == 1 ? "VERSION\t1\t0\n" : "", id, user);
-	if (write_all(db, req, strlen(req), deadline) < 0) {
+	if (pushcore_unix_send_all(db->fd, req, strlen(req), deadline) < 0) {
 		*error_r = strerror(errno);
 		return -1;
 	}
