@@ -384,6 +384,8 @@ def median_rows(rounds):
 def with_baseline(rows):
     """The round's rows after a baseline row: the mean of the baseline
     runs that took turns with them."""
+    if not rows:	# --only matched no scenario: no baseline ran either
+        raise SystemExit("delivery-rate: no scenario's name contains %r" % ONLY)
     base = dict(name="no plugin (baseline)", received=0, spooled=0,
                 p50=float("nan"), p99=float("nan"), ratio=1.0, cpu_ratio=1.0,
                 cpu_relay=0.0, cpu_endpoint=0.0)

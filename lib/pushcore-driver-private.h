@@ -63,6 +63,6 @@ struct pushcore_txn {
 /* What inst's log lines and outcomes are about: its user's host context,
    its driver and its setting (pushcore-driver.c; not exported). */
 struct pushcore_log_origin
-driver_log_origin(const struct pushcore_driver_instance *inst);
+pushcore_driver_log_origin(const struct pushcore_driver_instance *inst);
 
 #endif

@@ -505,7 +505,7 @@ unsigned int pushcore_user_keep_driver(struct pushcore_user *user, const char *n
 }
 
 struct pushcore_log_origin
-driver_log_origin(const struct pushcore_driver_instance *inst)
+pushcore_driver_log_origin(const struct pushcore_driver_instance *inst)
 {
 	struct pushcore_log_origin origin = {
 		.host_ctx = inst->user->host_ctx,
@@ -519,7 +519,7 @@ driver_log_origin(const struct pushcore_driver_instance *inst)
 void pushcore_driver_log(struct pushcore_driver_instance *inst,
 			 enum pushcore_log_level level, const char *fmt, ...)
 {
-	struct pushcore_log_origin origin = driver_log_origin(inst);
+	struct pushcore_log_origin origin = pushcore_driver_log_origin(inst);
 	struct pushcore_buf buf;
 	va_list args;
 

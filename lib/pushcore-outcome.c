@@ -62,7 +62,7 @@ void pushcore_outcome_report(struct pushcore_driver_instance *inst,
 			     const char *error, unsigned int attempts,
 			     enum pushcore_log_level level, const char *fmt, ...)
 {
-	struct pushcore_log_origin origin = driver_log_origin(inst);
+	struct pushcore_log_origin origin = pushcore_driver_log_origin(inst);
 	struct pushcore_outcome o;
 	struct pushcore_pool *pool;
 	struct pushcore_buf line;

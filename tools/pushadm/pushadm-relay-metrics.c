@@ -297,11 +297,21 @@ static void append_endpoint_labels(struct pushcore_buf *out, const char *name)
 	append_label(out, "endpoint", name);
 }
 
+/* The age of the oldest notification: -1 when there is none, 0 when its
+   time is ahead of the clock (set back since). */
+static long long age_msecs(long long created_usecs, long long now_usecs)
+{
+	if (created_usecs == 0)
+		return -1;
+	return created_usecs > now_usecs ? 0 : (now_usecs - created_usecs) / 1000;
+}
+
+/* OpenMetrics has no "none": 0 then */
 static double age_secs(long long created_usecs, long long now_usecs)
 {
-	if (created_usecs == 0 || created_usecs > now_usecs)
-		return 0;
-	return (double)(now_usecs - created_usecs) / 1000000.0;
+	long long msecs = age_msecs(created_usecs, now_usecs);
+
+	return msecs < 0 ? 0 : (double)msecs / 1000.0;
 }
 
 static void family(struct pushcore_buf *out, const char *name, const char *type,
@@ -369,13 +379,6 @@ static void append_field(struct pushcore_buf *out, const char *value)
 {
 	for (; *value != '\0'; value++)
 		pushcore_buf_append_c(out, (unsigned char)*value < 0x20 ? '?' : *value);
-}
-
-static long long age_msecs(long long created_usecs, long long now_usecs)
-{
-	if (created_usecs == 0)
-		return -1;
-	return created_usecs > now_usecs ? 0 : (now_usecs - created_usecs) / 1000;
 }
 
 /* The /stats answer: "queue" QUEUED IN_FLIGHT OLDEST_MSECS, then one
