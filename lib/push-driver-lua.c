@@ -43,6 +43,8 @@ static struct lua_script *lua_script_of(lua_State *L)
 	return ud;
 }
 
+/* CLOCK_MONOTONIC in milliseconds. The module's own: a driver module is
+   built on libpushcore's public API, which pushcore_mono_msecs() is not. */
 static long long now_msecs(void)
 {
 	struct timespec ts;

@@ -1,14 +1,15 @@
 /* Sending HTTP requests with libcurl's multi interface. */
 #include "pushcore-http.h"
 #include "pushcore-mem.h"
+#include "pushcore-unix.h"
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #define RESPONSE_BODY_MAX 4096
 #define POLL_SLICE_MSECS 100
@@ -34,14 +35,6 @@ static bool http_certinfo = false;
 static long http_max_host_connections = 1, http_max_cached = 0;
 static struct http_transfer *transfers = NULL;
 static unsigned int transfer_count = 0;
-
-static uint64_t now_msecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static size_t response_write(char *data, size_t size, size_t nmemb, void *ctx)
 {
@@ -365,13 +358,13 @@ static void transfer_finish(struct http_transfer *t,
 }
 
 static void transfer_done(struct http_transfer *t, CURLcode code,
-			  uint64_t deadline)
+			  long long deadline)
 {
 	struct pushcore_http_result r;
 
 	result_fill(t, code, &r);
 	if (r.outcome == PUSHCORE_HTTP_TEMPFAIL && t->attempts < t->max_attempts &&
-	    r.retry_after_secs == 0 && now_msecs() < deadline) {
+	    r.retry_after_secs == 0 && pushcore_mono_msecs() < deadline) {
 		/* try again at once: the deadline still bounds the total */
 		curl_multi_remove_handle(http_multi, t->easy);
 		t->response.len = 0;
@@ -384,7 +377,7 @@ static void transfer_done(struct http_transfer *t, CURLcode code,
 }
 
 /* Returns how many transfers finished for good (callback called). */
-static unsigned int collect_done(uint64_t deadline)
+static unsigned int collect_done(long long deadline)
 {
 	unsigned int before = transfer_count;
 	CURLMsg *msg;
@@ -430,7 +423,7 @@ unsigned int pushcore_http_perform(void)
 		return 0;
 	curl_multi_perform(http_multi, &running);
 	/* no deadline of its own: each attempt is bounded by its timeout */
-	return collect_done(UINT64_MAX);
+	return collect_done(LLONG_MAX);
 }
 
 static short poll_events(short waitfd_events)
@@ -494,7 +487,7 @@ int pushcore_http_timeout_msecs(void)
 
 void pushcore_http_run(unsigned int max_wait_msecs)
 {
-	uint64_t deadline = now_msecs() + max_wait_msecs, now;
+	long long deadline = pushcore_mono_msecs() + max_wait_msecs, now;
 	int running;
 
 	while (transfers != NULL) {
@@ -502,7 +495,7 @@ void pushcore_http_run(unsigned int max_wait_msecs)
 		collect_done(deadline);
 		if (transfers == NULL)
 			break;
-		now = now_msecs();
+		now = pushcore_mono_msecs();
 		if (now >= deadline) {
 			expire_all();
 			break;

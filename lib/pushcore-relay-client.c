@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 struct relay_item {
@@ -34,21 +33,13 @@ static struct {
 	int fd;
 	char *path;
 	uint32_t seq;
-	/* no connect before this (monotonic seconds) */
+	/* no connect before this (pushcore_mono_msecs()) */
 	long long retry_after;
 	/* the fallback is logged once per process, as it may be for hours */
 	bool fallback_logged;
 	/* why the last exchange failed */
 	int error;
 } relay = { .fd = -1 };
-
-static long long now_msecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool pushcore_relay_wanted(const struct pushcore_user *user)
 {
@@ -57,7 +48,7 @@ bool pushcore_relay_wanted(const struct pushcore_user *user)
 	/* a different socket: a new try, whatever happened to the old one */
 	if (relay.path != NULL && strcmp(relay.path, user->relay_socket) != 0)
 		return true;
-	return now_msecs() >= relay.retry_after;
+	return pushcore_mono_msecs() >= relay.retry_after;
 }
 
 void pushcore_relay_add(struct pushcore_txn *txn,
@@ -94,26 +85,6 @@ void pushcore_relay_deinit(void)
 	relay.path = NULL;
 }
 
-/* Waits for events on the connection until the deadline; 0 on timeout. */
-static int relay_poll(short events, long long deadline)
-{
-	struct pollfd pfd = { .fd = relay.fd, .events = events };
-	long long left;
-	int ret;
-
-	do {
-		left = deadline - now_msecs();
-		if (left < 0)
-			left = 0;
-		ret = poll(&pfd, 1, (int)left);
-	} while (ret < 0 && errno == EINTR);
-	if (ret < 0)
-		return -1;
-	if (ret == 0)
-		errno = ETIMEDOUT;
-	return ret;
-}
-
 static int relay_connect(const char *path, long long deadline)
 {
 	/* a busy relay's full backlog is waited out within the bound */
@@ -136,7 +107,7 @@ static int relay_read_ack(struct pushcore_pool *pool, uint32_t seq,
 	while (ok == 0) {
 		/* the relay answers after its disk sync: wait before reading,
 		   not after a read() that fails with EAGAIN */
-		if (relay_poll(POLLIN, deadline) <= 0) {
+		if (pushcore_unix_wait(relay.fd, POLLIN, deadline) <= 0) {
 			*error_r = pushcore_psprintf(pool, "no acknowledgement "
 				"within the relay timeout (%s)", strerror(errno));
 			ok = -1;
@@ -223,7 +194,7 @@ static int relay_submit(struct pushcore_txn *txn, struct pushcore_relay_batch *b
 {
 	struct pushcore_user *user = txn->user;
 	const struct pushcore_spool_entry **entries;
-	long long deadline = now_msecs() + user->relay_timeout_msecs;
+	long long deadline = pushcore_mono_msecs() + user->relay_timeout_msecs;
 	struct pushcore_relay_msg ack;
 	struct pushcore_buf msg;
 	unsigned int i;
@@ -277,7 +248,7 @@ void pushcore_relay_flush(struct pushcore_txn *txn)
 		pushcore_log(PUSHCORE_LOG_ERROR, txn->user->host_ctx, "%s", error);
 	else {
 		relay_log_fallback(txn->user, error);
-		relay.retry_after = now_msecs() + PUSHCORE_RELAY_RECONNECT_SECS * 1000;
+		relay.retry_after = pushcore_mono_msecs() + PUSHCORE_RELAY_RECONNECT_SECS * 1000;
 	}
 	for (i = 0; i < b->count; i++) {
 		if (b->items[i].fallback != NULL)

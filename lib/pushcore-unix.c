@@ -1,10 +1,11 @@
-/* Connecting to a unix socket, and sending on it, within a bound. A listener whose backlog is
-   full (a busy or stopped relay, a stalled auth process) makes connect()
-   fail with EAGAIN, and unlike TCP's EINPROGRESS nothing is left pending:
-   poll() for POLLOUT answers at once and SO_ERROR says 0 on a socket that
-   is not connected. So connect() is tried again, briefly apart, until the
-   deadline. A blocking connect() would wait for a slot without a bound,
-   so the socket is non-blocking while it connects. */
+/* Connecting to a unix socket, sending on it and waiting for a
+   descriptor, within a bound on one monotonic clock. A listener whose
+   backlog is full (a busy or stopped relay, a stalled auth process) makes
+   connect() fail with EAGAIN, and unlike TCP's EINPROGRESS nothing is
+   left pending: poll() for POLLOUT answers at once and SO_ERROR says 0 on
+   a socket that is not connected. So connect() is tried again, briefly
+   apart, until the deadline. A blocking connect() would wait for a slot
+   without a bound, so the socket is non-blocking while it connects. */
 #include "pushcore-unix.h"
 
 #include <errno.h>
@@ -19,12 +20,27 @@
 /* how far apart connect() is tried while the backlog is full */
 #define UNIX_CONNECT_RETRY_MSECS 5
 
-static long long mono_msecs(void)
+long long pushcore_mono_msecs(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pushcore_unix_wait(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int ret;
+
+	do {
+		left = deadline - pushcore_mono_msecs();
+		ret = poll(&pfd, 1, left < 0 ? 0 : (int)left);
+	} while (ret < 0 && errno == EINTR);
+	if (ret == 0)
+		errno = ETIMEDOUT;
+	return ret;
 }
 
 static int connect_within(int fd, const struct sockaddr_un *addr,
@@ -37,7 +53,7 @@ static int connect_within(int fd, const struct sockaddr_un *addr,
 		err = errno;
 		if (err != EAGAIN && err != EINTR)
 			return -1;
-		left = deadline - mono_msecs();
+		left = deadline - pushcore_mono_msecs();
 		if (left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -76,9 +92,7 @@ int pushcore_unix_connect(const char *path, int flags, long long deadline)
 int pushcore_unix_send_all(int fd, const void *data, size_t len,
 			   long long deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	const char *p = data;
-	long long left;
 	ssize_t ret;
 	int err;
 
@@ -95,13 +109,7 @@ int pushcore_unix_send_all(int fd, const void *data, size_t len,
 			return -1;
 		if (err == EINTR)
 			continue;
-		do {
-			left = deadline - mono_msecs();
-			ret = poll(&pfd, 1, left < 0 ? 0 : (int)left);
-		} while (ret < 0 && errno == EINTR);
-		if (ret == 0)
-			errno = ETIMEDOUT;
-		if (ret <= 0)
+		if (pushcore_unix_wait(fd, POLLOUT, deadline) <= 0)
 			return -1;
 	}
 	return 0;

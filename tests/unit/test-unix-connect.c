@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_FILLERS 64
@@ -21,14 +20,6 @@ static char path[128];
 static int listen_fd = -1;
 static int fillers[MAX_FILLERS];
 static unsigned int filler_count;
-
-static long long now_msecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A listener that accepts nothing, its backlog filled until connect()
    says EAGAIN (bounded: at most MAX_FILLERS connections). */
@@ -71,9 +62,9 @@ static void check_times_out(int flags)
 	int fd;
 
 	test_assert(listen_full());
-	start = now_msecs();
+	start = pushcore_mono_msecs();
 	fd = pushcore_unix_connect(path, flags, start + 200);
-	elapsed = now_msecs() - start;
+	elapsed = pushcore_mono_msecs() - start;
 	/* before: a socket that was not connected, at once (non-blocking),
 	   or a wait without end (blocking; the alarm ends the test) */
 	test_assert(fd < 0);
@@ -116,7 +107,7 @@ static void test_slot_frees_in_time(void)
 
 	test_assert(listen_full());
 	pthread_create(&thread, NULL, accept_later, NULL);
-	fd = pushcore_unix_connect(path, 0, now_msecs() + 2000);
+	fd = pushcore_unix_connect(path, 0, pushcore_mono_msecs() + 2000);
 	pthread_join(thread, NULL);
 	test_assert(fd >= 0);
 	test_assert(fd >= 0 && getpeername(fd, &peer.sa, &len) == 0);
@@ -129,7 +120,7 @@ static void test_slot_frees_in_time(void)
 static void test_nothing_listens(void)
 {
 	snprintf(path, sizeof(path), "%s/none", dir);
-	test_assert(pushcore_unix_connect(path, 0, now_msecs() + 200) < 0);
+	test_assert(pushcore_unix_connect(path, 0, pushcore_mono_msecs() + 200) < 0);
 	test_assert(errno == ENOENT);
 }
 

@@ -33,7 +33,6 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-userdb.h \
 	tools/pushadm/pushadm-userdb.c \
 	tools/pushadm/pushadm-verify.c \
-	tools/pushadm/pushadm-wait.c \
 	lib/pushcore-unix.h \
 	lib/pushcore-unix.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib

@@ -2,6 +2,7 @@
    administrator would (`doveconf -c FILE -h plugin/NAME`). */
 #include "pushadm.h"
 #include "pushcore.h"
+#include "pushcore-unix.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +24,13 @@
 static int read_bounded(int fd, struct pushcore_buf *out,
 			unsigned int timeout_msecs)
 {
-	long long deadline = pushadm_mono_msecs() + timeout_msecs, left;
+	long long deadline = pushcore_mono_msecs() + timeout_msecs, left;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char buf[4096];
 	ssize_t ret;
 
 	for (;;) {
-		if ((left = deadline - pushadm_mono_msecs()) <= 0)
+		if ((left = deadline - pushcore_mono_msecs()) <= 0)
 			return -1;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return -1;

@@ -71,7 +71,7 @@ static int relay_clear_stale(const char *path, const char *setting,
 		snprintf(error, sizeof(error), "%s exists and is not a socket; "
 			 "remove it or change %s", path, setting);
 	} else if ((fd = pushcore_unix_connect(path, SOCK_NONBLOCK,
-			pushadm_mono_msecs() + RELAY_PROBE_TIMEOUT_MSECS)) >= 0 ||
+			pushcore_mono_msecs() + RELAY_PROBE_TIMEOUT_MSECS)) >= 0 ||
 		   errno == ETIMEDOUT) {
 		if (fd >= 0)
 			close(fd);

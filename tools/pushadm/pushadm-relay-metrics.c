@@ -604,7 +604,7 @@ void relay_metrics_handle(struct relay_metrics *m, const struct pollfd *fds,
 static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 {
 	static const char request[] = "GET /stats HTTP/1.1\r\nHost: relay\r\n\r\n";
-	long long deadline = pushadm_mono_msecs() + STATS_FETCH_TIMEOUT_SECS * 1000LL;
+	long long deadline = pushcore_mono_msecs() + STATS_FETCH_TIMEOUT_SECS * 1000LL;
 	char data[8192];
 	ssize_t ret;
 	int fd, err;
@@ -618,7 +618,7 @@ static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 		return -1;
 	}
 	for (;;) {
-		if (pushadm_wait_fd(fd, POLLIN, deadline) < 0 ||
+		if (pushcore_unix_wait(fd, POLLIN, deadline) <= 0 ||
 		    (ret = read(fd, data, sizeof(data))) < 0) {
 			err = errno;
 			close(fd);

@@ -8,6 +8,7 @@
 #include "pushadm-relay-queue.h"
 #include "pushadm-resolve.h"
 #include "pushcore.h"
+#include "pushcore-unix.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -150,19 +151,14 @@ struct relay_queue {
 
 /* --- small helpers ------------------------------------------------------ */
 
+/* The wall clock in milliseconds (q->now): entries' ages are measured from
+   their created_usecs, a wall-clock time that outlives the process. The
+   resolve budget of one run is monotonic (pushcore_mono_msecs()). */
 static long long now_msecs(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long mono_msecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -399,7 +395,7 @@ static int entry_resolve(struct relay_queue *q, struct queue_entry *qe,
 	int ret;
 
 	if (qe->req_pool == NULL &&
-	    mono_msecs() - q->run_started > RESOLVE_BUDGET_MSECS) {
+	    pushcore_mono_msecs() - q->run_started > RESOLVE_BUDGET_MSECS) {
 		q->again = true;
 		return RESOLVE_DEFERRED;
 	}
@@ -1140,7 +1136,7 @@ static unsigned int next_wake(struct relay_queue *q)
 unsigned int relay_queue_run(struct relay_queue *q)
 {
 	q->now = now_msecs();
-	q->run_started = mono_msecs();
+	q->run_started = pushcore_mono_msecs();
 	q->again = false;
 	q->xadd_sent = false;
 	place_incoming(q);

@@ -316,7 +316,7 @@ void relay_outcome_add(struct relay_server *srv, enum relay_outcome_type type,
 						  srv->outcome_size);
 	}
 	if (srv->outcome_count == 0)
-		srv->outcomes_since = pushadm_mono_msecs();
+		srv->outcomes_since = pushcore_mono_msecs();
 	o = &srv->outcomes[srv->outcome_count++];
 	memset(o, 0, sizeof(*o));
 	o->type = type;
@@ -380,7 +380,7 @@ static int journal_pending(struct relay_server *srv, bool *is_new,
 static bool outcomes_due(const struct relay_server *srv)
 {
 	return srv->outcome_count >= RELAY_OUTCOME_BATCH ||
-		pushadm_mono_msecs() - srv->outcomes_since >= RELAY_OUTCOME_WAIT_MSECS;
+		pushcore_mono_msecs() - srv->outcomes_since >= RELAY_OUTCOME_WAIT_MSECS;
 }
 
 void relay_commit(struct relay_server *srv, bool force)
@@ -407,7 +407,7 @@ void relay_commit(struct relay_server *srv, bool force)
 			     error, srv->pending_count);
 		/* the outcomes are kept: tried again in a while, not at once
 		   (a journal that keeps failing must not spin the loop) */
-		srv->outcomes_since = pushadm_mono_msecs();
+		srv->outcomes_since = pushcore_mono_msecs();
 	} else {
 		/* what the group commit shared (pushadm -D) */
 		if (srv->conf.queue.debug) {
@@ -486,7 +486,7 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 	/* outcomes wait for the next transaction: not long */
 	if (srv->outcome_count > 0) {
 		long long left = srv->outcomes_since + RELAY_OUTCOME_WAIT_MSECS -
-			pushadm_mono_msecs();
+			pushcore_mono_msecs();
 
 		left = left < 0 ? 0 : left;
 		if (timeout > left)
@@ -536,7 +536,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	struct pushcore_pool *pool = pushcore_pool_new();
 	struct pushcore_relay_msg ack;
 	struct pushcore_buf buf;
-	long long deadline = pushadm_mono_msecs() + 10 * 1000;
+	long long deadline = pushcore_mono_msecs() + 10 * 1000;
 	char data[4096];
 	size_t frame_size = 0;
 	ssize_t ret = -1;
@@ -554,7 +554,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	}
 	buf.len = 0;
 	while (ok == 0) {
-		if (pushadm_wait_fd(fd, POLLIN, deadline) < 0 ||
+		if (pushcore_unix_wait(fd, POLLIN, deadline) <= 0 ||
 		    (ret = read(fd, data, sizeof(data))) <= 0) {
 			*error_r = ret == 0 ? "the relay closed the connection" :
 				strerror(errno);

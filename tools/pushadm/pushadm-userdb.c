@@ -86,7 +86,7 @@ static int read_line(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			return -1;
 		}
 		if (ret < 0) {
-			if (pushadm_wait_fd(db->fd, POLLIN, deadline) < 0) {
+			if (pushcore_unix_wait(db->fd, POLLIN, deadline) <= 0) {
 				*error_r = "no answer in time";
 				return -1;
 			}
@@ -212,7 +212,7 @@ int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			  const char *user, struct pushadm_userdb_reply *reply_r,
 			  const char **error_r)
 {
-	long long deadline = pushadm_mono_msecs() + PUSHADM_USERDB_TIMEOUT_MSECS;
+	long long deadline = pushcore_mono_msecs() + PUSHADM_USERDB_TIMEOUT_MSECS;
 	const char *error;
 	int ret, attempt;
 
@@ -239,7 +239,7 @@ int pushadm_userdb_lookup(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			return ret;
 		userdb_close(db);
 		*error_r = pushcore_psprintf(pool, "%s: %s", db->path, error);
-		if (pushadm_mono_msecs() >= deadline)
+		if (pushcore_mono_msecs() >= deadline)
 			break;
 	}
 	return -1;

@@ -57,12 +57,6 @@ struct pushadm_ctx {
 
 struct pushadm_userdb;
 
-/* CLOCK_MONOTONIC in milliseconds (pushadm-wait.c) */
-long long pushadm_mono_msecs(void);
-/* Waits until fd has one of events or the pushadm_mono_msecs() deadline
-   passes (then -1 with errno ETIMEDOUT); a signal does not end the wait. */
-int pushadm_wait_fd(int fd, short events, long long deadline);
-
 /* The userdb client of ctx (base_dir/auth-userdb), or NULL where Dovecot's
    base_dir can't be read. */
 struct pushadm_userdb *pushadm_ctx_userdb(struct pushadm_ctx *ctx);
