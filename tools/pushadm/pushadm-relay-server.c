@@ -470,9 +470,16 @@ static void relay_sweep_clients(struct relay_server *srv)
 void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 {
 	unsigned int i, n = 0, timeout = relay_queue_run(srv->queue);
-	struct pollfd *fds = pushcore_xmalloc(sizeof(*fds) * (srv->client_count + 1));
 	struct relay_client *c;
+	struct pollfd *fds;
 
+	if (srv->client_count + 1 > srv->poll_size) {
+		srv->poll_size = srv->client_count + 1 > srv->poll_size * 2 ?
+			srv->client_count + 1 : srv->poll_size * 2;
+		srv->poll_fds = pushcore_xrealloc(srv->poll_fds, sizeof(*srv->poll_fds) *
+						  srv->poll_size);
+	}
+	fds = srv->poll_fds;
 	if (srv->pending_tail == NULL)
 		srv->pending_tail = &srv->pending;
 	if (srv->listen_fd >= 0)
@@ -507,7 +514,6 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 				client_read(srv, c);
 		}
 	}
-	free(fds);
 	relay_commit(srv, false);
 	relay_sweep_clients(srv);
 }
@@ -521,6 +527,9 @@ void relay_close_all(struct relay_server *srv)
 	free(srv->clients);
 	srv->clients = NULL;
 	srv->client_count = 0;
+	free(srv->poll_fds);
+	srv->poll_fds = NULL;
+	srv->poll_size = 0;
 	outcomes_clear(srv);
 	free(srv->outcomes);
 	srv->outcomes = NULL;

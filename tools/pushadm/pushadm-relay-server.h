@@ -12,6 +12,7 @@ struct pushadm_trust;
 struct pushadm_resolver;
 struct relay_client;
 struct relay_pending;
+struct pollfd;
 
 enum relay_outcome_type {
 	RELAY_OUTCOME_SENT,
@@ -42,6 +43,10 @@ struct relay_server {
 
 	struct relay_client **clients;
 	unsigned int client_count;
+	/* relay_iteration()'s poll set: the listener and the clients, grown
+	   when they outnumber it and kept (no allocation every turn) */
+	struct pollfd *poll_fds;
+	unsigned int poll_size;
 	/* messages read in this round, waiting for the group commit */
 	struct relay_pending *pending, **pending_tail;
 	unsigned int pending_count;
