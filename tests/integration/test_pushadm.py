@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 
 from built import PUSHADM, ours
 from pushtest import Dovecot, Receiver, dovecot23_only, free_port, is_24, make_certificate
@@ -212,6 +213,26 @@ def test_config_check_good_and_bad():
     nolmtp = dovecot({"push_notification_driver": "dlog"}, mail_plugins="")
     rc, out, err = run(nolmtp.config, "config", "check")
     assert rc == 78 and "push_notify is not in mail_plugins for lmtp" in out
+
+
+def test_a_hanging_doveconf_is_cut_at_its_bound():
+    """A doveconf that writes nothing and does not exit (a hanging auth
+    service or doveconf) is killed after pushadm's 10 seconds; before,
+    pushadm's read of the pipe waited for it to exit."""
+    d = dovecot({"push_notification_driver": "dlog"})
+    with tempfile.TemporaryDirectory() as bindir:
+        fake = os.path.join(bindir, "doveconf")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\ncase "$*" in *"-P plugin"*) exec sleep 60;; esac\n')
+        os.chmod(fake, 0o755)
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+        start = time.monotonic()
+        result = subprocess.run([PUSHADM, "-c", d.config, "driver", "list"], env=env,
+                                capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - start
+    assert (result.returncode, result.stderr) == (
+        78, "pushadm: doveconf -c %s failed: is Dovecot installed?\n" % d.config), result
+    assert 9 < took < 30, took
 
 
 def test_driver_test_results_and_causes():

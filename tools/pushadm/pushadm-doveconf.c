@@ -24,15 +24,17 @@
 static int read_bounded(int fd, struct pushcore_buf *out,
 			unsigned int timeout_msecs)
 {
-	long long deadline = pushcore_mono_msecs() + timeout_msecs, left;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long deadline = pushcore_mono_msecs() + timeout_msecs;
 	char buf[4096];
 	ssize_t ret;
 
 	for (;;) {
-		if ((left = deadline - pushcore_mono_msecs()) <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+		/* the pipe blocks: read() only once there is something to
+		   read, or a child that writes nothing holds us until it
+		   exits; past the deadline not even that (a child that
+		   writes without pause is cut off too) */
+		if (pushcore_mono_msecs() >= deadline ||
+		    pushcore_unix_wait(fd, POLLIN, deadline) <= 0)
 			return -1;
 		if ((ret = read(fd, buf, sizeof(buf))) == 0)
 			return 0;
