@@ -297,6 +297,14 @@ static void explain_23_file(struct pushadm_ctx *ctx, const char *error)
 
 static int doveconf_failed(struct pushadm_ctx *ctx, struct pushadm_config *cfg)
 {
+	if (ctx->doveconf_timed_out) {
+		fprintf(stderr, "pushadm: doveconf%s%s failed: it did not answer "
+			"within %d seconds and was stopped\n",
+			ctx->config_path == NULL ? "" : " -c ",
+			ctx->config_path == NULL ? "" : ctx->config_path,
+			PUSHADM_CHILD_TIMEOUT_SECS);
+		return PUSHADM_EXIT_CONFIG;
+	}
 	fprintf(stderr, "pushadm: doveconf%s%s failed: %s\n",
 		ctx->config_path == NULL ? "" : " -c ",
 		ctx->config_path == NULL ? "" : ctx->config_path,

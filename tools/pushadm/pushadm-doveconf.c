@@ -17,7 +17,6 @@
 
 #define DOVECONF_OUTPUT_MAX (1024 * 1024)
 /* the longest pushadm waits for doveconf or doveadm */
-#define CHILD_TIMEOUT_MSECS 10000
 
 /* Reads fd to its end, keeping the first DOVECONF_OUTPUT_MAX bytes; -1 if
    that took longer than timeout_msecs. */
@@ -33,8 +32,11 @@ static int read_bounded(int fd, struct pushcore_buf *out,
 		   read, or a child that writes nothing holds us until it
 		   exits; past the deadline not even that (a child that
 		   writes without pause is cut off too) */
-		if (pushcore_mono_msecs() >= deadline ||
-		    pushcore_unix_wait(fd, POLLIN, deadline) <= 0)
+		if (pushcore_mono_msecs() >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (pushcore_unix_wait(fd, POLLIN, deadline) <= 0)
 			return -1;
 		if ((ret = read(fd, buf, sizeof(buf))) == 0)
 			return 0;
@@ -92,6 +94,8 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	while (*args != NULL && n < 15)
 		argv[n++] = *args++;
 	argv[n] = NULL;
+	if (strcmp(program, "doveconf") == 0)
+		ctx->doveconf_timed_out = false;
 	if (!quiet && strcmp(program, "doveconf") == 0)
 		err = tmpfile();
 	if (pipe(fds) < 0 || (pid = fork()) < 0) {
@@ -115,8 +119,11 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	/* bounded: a hanging auth service or doveconf must not hang the
 	   relay; output past the cap is read and dropped so the child can
 	   finish */
-	if (read_bounded(fds[0], &out, CHILD_TIMEOUT_MSECS) < 0)
+	if (read_bounded(fds[0], &out, PUSHADM_CHILD_TIMEOUT_SECS * 1000) < 0) {
+		if (errno == ETIMEDOUT && strcmp(program, "doveconf") == 0)
+			ctx->doveconf_timed_out = true;
 		(void)kill(pid, SIGKILL);
+	}
 	close(fds[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) == 127) {

@@ -546,6 +546,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	struct pushcore_relay_msg ack;
 	struct pushcore_buf buf;
 	long long deadline = pushcore_mono_msecs() + 10 * 1000;
+	static char refusal[256];
 	char data[4096];
 	size_t frame_size = 0;
 	ssize_t ret = -1;
@@ -575,8 +576,11 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	}
 	if (ok > 0 && pushcore_relay_decode(pool, buf.data, frame_size, &ack, error_r) == 0) {
 		ok = ack.status == PUSHCORE_RELAY_OK ? 1 : -1;
-		if (ok < 0)
-			*error_r = pushcore_xstrdup(ack.text);
+		if (ok < 0) {
+			/* the pool goes below: a copy that outlives it */
+			snprintf(refusal, sizeof(refusal), "%s", ack.text);
+			*error_r = refusal;
+		}
 		*done_r = ack.count;
 	} else {
 		if (ok > 0)

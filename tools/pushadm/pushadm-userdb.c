@@ -76,6 +76,12 @@ static int read_line(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			*error_r = "an over-long reply";
 			return -1;
 		}
+		/* checked before each read, not only when there is nothing to
+		   read: a peer that keeps sending other lines is cut off too */
+		if (pushcore_mono_msecs() >= deadline) {
+			*error_r = "no answer in time";
+			return -1;
+		}
 		ret = read(db->fd, data, sizeof(data));
 		if (ret == 0) {
 			*error_r = "the connection was closed";

@@ -24,6 +24,10 @@
 #define PUSHADM_EXIT_NOPERM EX_NOPERM		/* 77 */
 #define PUSHADM_EXIT_CONFIG EX_CONFIG		/* 78 */
 
+/* doveconf and doveadm get this long to answer, then they are killed (a
+   hanging auth service or config process must not hang the relay) */
+#define PUSHADM_CHILD_TIMEOUT_SECS 10
+
 enum pushadm_format {
 	PUSHADM_FORMAT_DEFAULT,	/* the command's own default */
 	PUSHADM_FORMAT_TABLE,
@@ -43,6 +47,8 @@ struct pushadm_ctx {
 	/* what the last doveconf run printed on stderr (malloc()ed), NULL if
 	   nothing */
 	char *doveconf_error;
+	/* the last doveconf run was stopped at PUSHADM_CHILD_TIMEOUT_SECS */
+	bool doveconf_timed_out;
 	/* long-running commands (the relay): Dovecot's settings are read
 	   with doveconf at most once per this many seconds, not per user */
 	unsigned int config_cache_secs;
