@@ -297,20 +297,17 @@ static void explain_23_file(struct pushadm_ctx *ctx, const char *error)
 
 static int doveconf_failed(struct pushadm_ctx *ctx, struct pushadm_config *cfg)
 {
-	if (ctx->doveconf_timed_out) {
-		fprintf(stderr, "pushadm: doveconf%s%s failed: it did not answer "
-			"within %d seconds and was stopped\n",
-			ctx->config_path == NULL ? "" : " -c ",
-			ctx->config_path == NULL ? "" : ctx->config_path,
-			PUSHADM_CHILD_TIMEOUT_SECS);
-		return PUSHADM_EXIT_CONFIG;
-	}
+	char timed_out[64];
+
+	snprintf(timed_out, sizeof(timed_out), "it did not answer within %d "
+		 "seconds and was stopped", PUSHADM_CHILD_TIMEOUT_SECS);
 	fprintf(stderr, "pushadm: doveconf%s%s failed: %s\n",
 		ctx->config_path == NULL ? "" : " -c ",
 		ctx->config_path == NULL ? "" : ctx->config_path,
+		ctx->doveconf_timed_out ? timed_out :
 		ctx->doveconf_error == NULL ? "is Dovecot installed?" :
 		"Dovecot's configuration is not valid:");
-	if (ctx->doveconf_error != NULL) {
+	if (!ctx->doveconf_timed_out && ctx->doveconf_error != NULL) {
 		char *copy = strdup(ctx->doveconf_error);
 
 		print_doveconf_error(ctx, cfg->pool);

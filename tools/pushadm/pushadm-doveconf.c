@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #define DOVECONF_OUTPUT_MAX (1024 * 1024)
-/* the longest pushadm waits for doveconf or doveadm */
 
 /* Reads fd to its end, keeping the first DOVECONF_OUTPUT_MAX bytes; -1 if
    that took longer than timeout_msecs. */
