@@ -275,7 +275,7 @@ static void test_one_endpoint_in_order(void)
 		.callback = record_result,
 	};
 	const char *error;
-	char body[3][8];
+	char body[3][16];
 
 	memset(logs, 0, sizeof(logs));
 	server_start(&srv, ok, 1, 50);
