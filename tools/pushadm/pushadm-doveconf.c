@@ -78,6 +78,7 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 {
 	const char *argv[16];
 	struct pushcore_buf out;
+	bool doveconf = strcmp(program, "doveconf") == 0;
 	unsigned int n = 0;
 	int fds[2], fd, status;
 	FILE *err = NULL;
@@ -93,9 +94,9 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	while (*args != NULL && n < 15)
 		argv[n++] = *args++;
 	argv[n] = NULL;
-	if (strcmp(program, "doveconf") == 0)
+	if (doveconf)
 		ctx->doveconf_timed_out = false;
-	if (!quiet && strcmp(program, "doveconf") == 0)
+	if (!quiet && doveconf)
 		err = tmpfile();
 	if (pipe(fds) < 0 || (pid = fork()) < 0) {
 		if (err != NULL)
@@ -119,7 +120,7 @@ static char *program_run(struct pushadm_ctx *ctx, const char *program,
 	   relay; output past the cap is read and dropped so the child can
 	   finish */
 	if (read_bounded(fds[0], &out, PUSHADM_CHILD_TIMEOUT_SECS * 1000) < 0) {
-		if (errno == ETIMEDOUT && strcmp(program, "doveconf") == 0)
+		if (errno == ETIMEDOUT && doveconf)
 			ctx->doveconf_timed_out = true;
 		(void)kill(pid, SIGKILL);
 	}
