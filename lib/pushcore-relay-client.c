@@ -105,22 +105,17 @@ static int relay_read_ack(struct pushcore_pool *pool, uint32_t seq,
 
 	pushcore_buf_init(&buf);
 	while (ok == 0) {
-		/* the relay answers after its disk sync: wait before reading,
-		   not after a read() that fails with EAGAIN */
-		if (pushcore_unix_wait(relay.fd, POLLIN, deadline) <= 0) {
+		/* the relay answers after its disk sync; one that answers a
+		   byte at a time is cut off at the deadline too */
+		ret = pushcore_unix_read(relay.fd, data, sizeof(data), deadline);
+		if (ret < 0) {
 			*error_r = pushcore_psprintf(pool, "no acknowledgement "
 				"within the relay timeout (%s)", strerror(errno));
 			ok = -1;
-			break;
-		}
-		ret = read(relay.fd, data, sizeof(data));
-		if (ret == 0) {
+		} else if (ret == 0) {
 			*error_r = "the relay closed the connection";
 			ok = -1;
-		} else if (ret < 0 && errno != EAGAIN && errno != EINTR) {
-			*error_r = strerror(errno);
-			ok = -1;
-		} else if (ret > 0) {
+		} else {
 			pushcore_buf_append(&buf, data, (size_t)ret);
 			ok = pushcore_relay_frame(buf.data, buf.len, &frame_size, error_r);
 		}

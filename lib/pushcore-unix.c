@@ -1,5 +1,5 @@
-/* Connecting to a unix socket, sending on it and waiting for a
-   descriptor, within a bound on one monotonic clock. A listener whose
+/* Connecting to a unix socket, sending on it, reading from it and waiting
+   for a descriptor, within a bound on one monotonic clock. A listener whose
    backlog is full (a busy or stopped relay, a stalled auth process) makes
    connect() fail with EAGAIN, and unlike TCP's EINPROGRESS nothing is
    left pending: poll() for POLLOUT answers at once and SO_ERROR says 0 on
@@ -36,10 +36,26 @@ int pushcore_unix_wait(int fd, short events, long long deadline)
 
 	do {
 		left = deadline - pushcore_mono_msecs();
-		ret = poll(&pfd, 1, left < 0 ? 0 : (int)left);
+		/* past the deadline not even a look: a peer that always has
+		   one more byte ready would otherwise stretch the bound */
+		ret = left <= 0 ? 0 : poll(&pfd, 1, (int)left);
 	} while (ret < 0 && errno == EINTR);
 	if (ret == 0)
 		errno = ETIMEDOUT;
+	return ret;
+}
+
+ssize_t pushcore_unix_read(int fd, void *buf, size_t size, long long deadline)
+{
+	ssize_t ret;
+
+	do {
+		/* waited for before reading: a blocking read() of a silent
+		   peer would have no bound */
+		if (pushcore_unix_wait(fd, POLLIN, deadline) <= 0)
+			return -1;
+		ret = read(fd, buf, size);
+	} while (ret < 0 && (errno == EINTR || errno == EAGAIN));
 	return ret;
 }
 

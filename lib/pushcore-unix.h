@@ -2,6 +2,7 @@
 #define PUSHCORE_UNIX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Not part of libpushcore's API: libpushcore (the plugin's relay client,
    the HTTP loop) and pushadm (which compiles lib/pushcore-unix.c into
@@ -15,9 +16,16 @@ long long pushcore_mono_msecs(void);
 /* Waits until fd has one of events (POLLHUP and POLLERR end it too) or
    the deadline (CLOCK_MONOTONIC milliseconds) passes; a signal does not
    end the wait. >0 when fd is ready, 0 with errno ETIMEDOUT at the
-   deadline (a deadline already past still asks once), -1 with errno when
-   poll() fails. */
+   deadline, -1 with errno when poll() fails. Once the deadline has passed
+   it answers 0 without asking: a loop that waits before every read or
+   send ends at its deadline even when the peer keeps it busy a byte at a
+   time. */
 int pushcore_unix_wait(int fd, short events, long long deadline);
+
+/* One read() of what fd has, waited for within the deadline (blocking
+   descriptors included): the bytes read, 0 at end of file, -1 with errno
+   (ETIMEDOUT once the deadline has passed, whether or not more is coming). */
+ssize_t pushcore_unix_read(int fd, void *buf, size_t size, long long deadline);
 
 /* A SOCK_STREAM connection to the unix socket at path, made within the
    deadline (CLOCK_MONOTONIC milliseconds); flags are extra socket() type

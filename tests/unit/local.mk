@@ -10,7 +10,7 @@ unit_tests = \
 	tests/unit/test-http \
 	tests/unit/test-relay-proto \
 	tests/unit/test-relay-queue \
-	tests/unit/test-unix-connect
+	tests/unit/test-unix
 
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -58,6 +58,6 @@ tests_unit_test_relay_queue_CPPFLAGS = $(unit_cppflags) -I$(top_srcdir)/tools/pu
 tests_unit_test_relay_queue_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS)
 tests_unit_test_relay_queue_LDADD = lib/libpushcore-internal.la $(CURL_LIBS) $(HIREDIS_LIBS) $(SSL_LIBS) -lpthread
 
-tests_unit_test_unix_connect_SOURCES = $(unit_common) tests/unit/test-unix-connect.c
-tests_unit_test_unix_connect_CPPFLAGS = $(unit_cppflags)
-tests_unit_test_unix_connect_LDADD = lib/libpushcore-internal.la -lpthread
+tests_unit_test_unix_SOURCES = $(unit_common) tests/unit/test-unix.c
+tests_unit_test_unix_CPPFLAGS = $(unit_cppflags)
+tests_unit_test_unix_LDADD = lib/libpushcore-internal.la -lpthread

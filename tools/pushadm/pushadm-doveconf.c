@@ -9,7 +9,6 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -26,27 +25,15 @@ static int read_bounded(int fd, struct pushcore_buf *out,
 	char buf[4096];
 	ssize_t ret;
 
-	for (;;) {
-		/* the pipe blocks: read() only once there is something to
-		   read, or a child that writes nothing holds us until it
-		   exits; past the deadline not even that (a child that
-		   writes without pause is cut off too) */
-		if (pushcore_mono_msecs() >= deadline) {
-			errno = ETIMEDOUT;
+	/* a child that writes nothing, or without pause, is cut off at the
+	   deadline alike */
+	while ((ret = pushcore_unix_read(fd, buf, sizeof(buf), deadline)) != 0) {
+		if (ret < 0)
 			return -1;
-		}
-		if (pushcore_unix_wait(fd, POLLIN, deadline) <= 0)
-			return -1;
-		if ((ret = read(fd, buf, sizeof(buf))) == 0)
-			return 0;
-		if (ret < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
 		if (out->len < DOVECONF_OUTPUT_MAX)
 			pushcore_buf_append(out, buf, (size_t)ret);
 	}
+	return 0;
 }
 
 /* What doveconf said on stderr, at most DOVECONF_ERROR_MAX bytes: an

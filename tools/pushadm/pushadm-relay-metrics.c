@@ -618,8 +618,7 @@ static int stats_fetch(const char *path, struct pushcore_buf *answer_r)
 		return -1;
 	}
 	for (;;) {
-		if (pushcore_unix_wait(fd, POLLIN, deadline) <= 0 ||
-		    (ret = read(fd, data, sizeof(data))) < 0) {
+		if ((ret = pushcore_unix_read(fd, data, sizeof(data), deadline)) < 0) {
 			err = errno;
 			close(fd);
 			errno = err;

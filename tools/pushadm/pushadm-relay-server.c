@@ -564,8 +564,7 @@ int relay_send_retry(const char *socket_path, const char *const *ids,
 	}
 	buf.len = 0;
 	while (ok == 0) {
-		if (pushcore_unix_wait(fd, POLLIN, deadline) <= 0 ||
-		    (ret = read(fd, data, sizeof(data))) <= 0) {
+		if ((ret = pushcore_unix_read(fd, data, sizeof(data), deadline)) <= 0) {
 			*error_r = ret == 0 ? "the relay closed the connection" :
 				strerror(errno);
 			ok = -1;

@@ -11,7 +11,6 @@
 #include "pushcore-unix.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,27 +75,14 @@ static int read_line(struct pushadm_userdb *db, struct pushcore_pool *pool,
 			*error_r = "an over-long reply";
 			return -1;
 		}
-		/* checked before each read, not only when there is nothing to
-		   read: a peer that keeps sending other lines is cut off too */
-		if (pushcore_mono_msecs() >= deadline) {
-			*error_r = "no answer in time";
+		/* a peer that keeps sending other lines is cut off at the
+		   deadline too */
+		ret = pushcore_unix_read(db->fd, data, sizeof(data), deadline);
+		if (ret <= 0) {
+			*error_r = ret == 0 ? "the connection was closed" :
+				errno == ETIMEDOUT ? "no answer in time" :
+				strerror(errno);
 			return -1;
-		}
-		ret = read(db->fd, data, sizeof(data));
-		if (ret == 0) {
-			*error_r = "the connection was closed";
-			return -1;
-		}
-		if (ret < 0 && errno != EAGAIN && errno != EINTR) {
-			*error_r = strerror(errno);
-			return -1;
-		}
-		if (ret < 0) {
-			if (pushcore_unix_wait(db->fd, POLLIN, deadline) <= 0) {
-				*error_r = "no answer in time";
-				return -1;
-			}
-			continue;
 		}
 		pushcore_buf_append(&db->in, data, (size_t)ret);
 	}
