@@ -2,10 +2,11 @@
 no plugin (the baseline); the OX driver beside Dovecot's own; with the relay
 (pushadm relay run) taking the notifications: a fast, a 200 ms, a refused
 and a hanging endpoint (the last two come back and every notification must
-arrive), sync = full and normal; without the relay: a fast, a slow, a dead
-and a hanging endpoint (bounded by push_notification_max_delay), spool-only
-mode, and a Redis stream, plain and over TLS. Endpoints are bench/receiver.c
-in processes of their own.
+arrive), sync = full and normal; what the plugin costs with no event to
+notify, and with every event built and only logged (dlog); without the
+relay: a fast, a slow, a dead and a hanging endpoint (bounded by
+push_notification_max_delay), spool-only mode, and a Redis stream, plain
+and over TLS. Endpoints are bench/receiver.c in processes of their own.
 
     sudo python3 bench/delivery-rate.py [--mails N] [--connections K] [--rounds R] [--only WORD]
 
@@ -454,6 +455,14 @@ def one_round(a):
         row("relay: http, endpoint hangs, then back",
             ours({"push_notification_driver": hook % hang.url + " timeout_msecs=2000"}),
             a.mails, a.connections, relay_conf=quick, come_back=hang_ends)
+    # what a notification costs before anything is sent: the plugin with
+    # no event to notify, then every event built and logged (dlog)
+    row("plugin loaded, no event matches (nothing built)",
+        ours({"push_notification_driver":
+              "http:url=http://127.0.0.1:%d/hook events=FlagsSet" % free_port()}),
+        a.mails, a.connections)
+    row("dlog (every event built and logged, nothing sent)",
+        ours({"push_notification_driver": "dlog"}), a.mails, a.connections)
     with Endpoint() as fast:
         row("http, fast endpoint", ours({"push_notification_driver": hook % fast.url}),
             a.mails, a.connections, fast)
