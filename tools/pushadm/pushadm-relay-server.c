@@ -237,9 +237,13 @@ static bool relay_handle_frame(struct relay_server *srv, struct relay_client *c,
 		return true;
 	}
 	if (!relay_may_submit(srv, c, &msg, &error)) {
+		/* and no more of this connection: each refusal costs a userdb
+		   lookup, and a peer that sends thousands of them in one
+		   write must not make the others wait that long */
 		client_ack(c, msg.seq, PUSHCORE_RELAY_REFUSED, 0, error);
+		client_close(c, "it submitted for a user it may not");
 		pushcore_pool_free(&pool);
-		return true;
+		return false;
 	}
 	p = pushcore_palloc(pool, sizeof(*p));
 	p->client = c;

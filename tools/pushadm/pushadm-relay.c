@@ -33,6 +33,10 @@
 /* the file spool is taken over this often, for what delivery processes
    spooled while the relay did not answer them */
 #define RELAY_TAKEOVER_INTERVAL_SECS 2
+/* files looked at per loop turn: a spool of thousands (a flood from one
+   local account) is taken a slice at a time, with submissions
+   acknowledged and notifications sent in between */
+#define RELAY_TAKEOVER_BATCH 64
 /* the longest one wait lasts: SIGTERM is noticed at once (EINTR), this
    bounds everything else */
 #define RELAY_MAX_WAIT_MSECS 1000
@@ -130,15 +134,19 @@ static int take_spooled(const struct pushcore_spool_entry *e, void *context)
 {
 	struct relay_server *srv = context;
 	const char *error;
+	int added = -1;
 
 	if (relay_journal_begin(srv->journal, true, &error) < 0 ||
-	    relay_journal_add(srv->journal, e, &error) < 0 ||
+	    (added = relay_journal_add(srv->journal, e, &error)) < 0 ||
 	    relay_journal_commit(srv->journal, &error) < 0) {
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "Taking over spooled "
 			     "notification %s failed: %s", e->id, error);
 		return -1;
 	}
-	relay_queue_add(srv->queue, e);
+	/* already journaled (handed over, then spooled after the ack came
+	   too late, or a file dropped twice): queued once, the file goes */
+	if (added == 0)
+		relay_queue_add(srv->queue, e);
 	return 0;
 }
 
@@ -225,8 +233,6 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 		     "(journal %s, %d waiting; relay.conf %s)",
 		     srv->socket_path[0] != '\0' ? srv->socket_path : "(no socket)",
 		     srv->conf.journal, count, srv->conf.path);
-	(void)pushadm_spool_takeover(ctx, srv->spool_dir, srv->trust,
-				     take_spooled, srv);
 	return 0;
 }
 
@@ -285,7 +291,8 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 	const char *conf_path = NULL;
 	struct sigaction sa;
 	time_t last_takeover;
-	int c, ret;
+	bool takeover_more = true;
+	int c, ret, taken;
 
 	while ((c = getopt_long(argc, argv, "", relay_long_options, NULL)) != -1) {
 		if (c != 'C')
@@ -318,14 +325,22 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 		return ret;
 	}
 	last_takeover = time(NULL);
+	/* the first turn, without a wait, takes what was spooled while the
+	   relay was down */
+	last_takeover = 0;
 	while (!relay_stop) {
-		relay_iteration(&srv, RELAY_MAX_WAIT_MSECS);
-		if (time(NULL) - last_takeover >= RELAY_TAKEOVER_INTERVAL_SECS &&
-		    !relay_stop) {
-			(void)pushadm_spool_takeover(ctx, srv.spool_dir, srv.trust,
-						     take_spooled, &srv);
-			last_takeover = time(NULL);
-		}
+		relay_iteration(&srv, takeover_more ? 0 : RELAY_MAX_WAIT_MSECS);
+		if (relay_stop || (!takeover_more && time(NULL) - last_takeover <
+				   RELAY_TAKEOVER_INTERVAL_SECS))
+			continue;
+		/* the next slice at once only while slices are taken: files
+		   that wait (the userdb does not answer) are looked at again
+		   after the interval, not in a busy loop */
+		taken = pushadm_spool_takeover(ctx, srv.spool_dir, srv.trust,
+					       RELAY_TAKEOVER_BATCH, take_spooled,
+					       &srv, &takeover_more);
+		takeover_more = takeover_more && taken > 0;
+		last_takeover = time(NULL);
 	}
 	pushcore_log(PUSHCORE_LOG_INFO, NULL, "pushadm relay: stopping "
 		     "(%u entries wait in the journal)", relay_queue_pending(srv.queue));

@@ -390,22 +390,26 @@ static int takeover_one(struct pushadm_spool_dirs *dirs, const char *name,
 
 int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 			   const char *spool_dir, struct pushadm_trust *trust,
+			   unsigned int max_files,
 			   int (*take)(const struct pushcore_spool_entry *e, void *context),
-			   void *context)
+			   void *context, bool *more_r)
 {
 	struct pushadm_spool_dirs dirs;
 	struct pushcore_pool *pool;
 	const char **names, *error;
+	unsigned int looked = 0;
 	int taken = 0;
 
+	*more_r = false;
 	if (pushadm_spool_dirs_open(spool_dir, true, &dirs, &error) < 0) {
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "%s", error);
 		return -1;
 	}
 	pool = pushcore_pool_new();
 	names = pushadm_spool_names(&dirs, PUSHADM_SPOOL_AREA_NEW, true, pool);
-	for (; *names != NULL; names++)
+	for (; *names != NULL && looked < max_files; names++, looked++)
 		taken += takeover_one(&dirs, *names, trust, take, context);
+	*more_r = *names != NULL;
 	pushcore_pool_free(&pool);
 	pushadm_spool_dirs_close(&dirs);
 	return taken;

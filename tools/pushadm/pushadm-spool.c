@@ -8,6 +8,7 @@
 #include "pushcore.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -681,6 +682,7 @@ static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	struct pushcore_pool *pool;
 	struct pushadm_trust *trust;
 	struct spool_opts opts;
+	bool more;
 	int ret;
 
 	if (spool_parse_opts(ctx, argc, argv, &opts) < 0 || optind != argc)
@@ -697,7 +699,8 @@ static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	pushadm_print_header("driver", "Driver");
 	pushadm_print_header("method", "Method");
 	pushadm_print_header("next", "Next attempt");
-	ret = pushadm_spool_takeover(ctx, opts.dir, trust, check_take, pool);
+	ret = pushadm_spool_takeover(ctx, opts.dir, trust, UINT_MAX, check_take,
+				     pool, &more);
 	pushadm_print_flush();
 	pushadm_trust_free(&trust);
 	pushcore_pool_free(&pool);
