@@ -446,16 +446,24 @@ rec = (b"PUSHSPOOL 2\nid: 0a6e1f0e-2f8e-4d2b-9d3a-1b2c3d4e5f60\ncreated: 1\n"
        b"attempts: 0\nnext: 1\nuser: alice\ndriver: push_notification_driver\n"
        b"method: POST\nbody: 2\n\n{}")
 payload = b"S" + struct.pack(">I", 7) + struct.pack(">I", 1) + struct.pack(">I", len(rec)) + rec
+frames = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(5)
 s.connect(sys.argv[1])
 try:
-    s.sendall(struct.pack(">I", len(payload)) + payload)
+    s.sendall((struct.pack(">I", len(payload)) + payload) * frames)
     data = s.recv(4096)
 except OSError as e:
     data = b""
 if len(data) >= 14 and data[4:5] == b"A":
-    print("ACK", data[9], data[14:].decode(errors="replace"))
+    size = 4 + struct.unpack(">I", data[:4])[0]
+    print("ACK", data[9], data[14:size].decode(errors="replace"))
+    try:
+        s.settimeout(3)
+        more = data[size:] + s.recv(4096)
+        print("THEN MORE" if more else "THEN CLOSED")
+    except OSError:
+        print("THEN OPEN")
 else:
     print("CLOSED")
 '''
@@ -485,14 +493,21 @@ def test_forged_submission_from_unprivileged_uid_refused():
 
 def test_submission_for_another_users_mail_refused():
     """A uid allowed to connect (relay.conf allowed_uids) but not alice's:
-    an error ack naming the uid and the user, a log line, nothing taken."""
+    an error ack naming the uid and the user, a log line, nothing taken.
+    Three such messages in one write cost one refusal (one userdb
+    lookup): the first is answered, then the connection is closed."""
     with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
             relay(d, ['allowed_uids = {"nobody"}']) as r:
-        result = run_as("nobody", "python3", "-c", CLIENT, d.relay_socket)
-        out = result.stdout.strip()
-        assert re.match(r"ACK 1 uid \d+ may not submit for user alice: ", out), \
+        result = run_as("nobody", "python3", "-c", CLIENT, d.relay_socket, "3")
+        out = result.stdout.strip().splitlines()
+        assert len(out) == 2 and re.match(
+            r"ACK 1 uid \d+ may not submit for user alice: ", out[0]), \
             (out, result.stderr, r.log())
-        r.wait_log(r"refused a submission from uid \d+ \(nobody\) pid \d+ for user alice")
+        assert out[1] == "THEN CLOSED", (out, r.log())
+        r.wait_log(r"disconnecting uid \d+ \(nobody\) pid \d+: it submitted "
+                   r"for a user it may not")
+        assert len(re.findall(r"refused a submission from uid \d+ \(nobody\) pid "
+                              r"\d+ for user alice", r.log())) == 1, r.log()
         assert r.journal_rows() == []
 
 

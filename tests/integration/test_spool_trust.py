@@ -510,6 +510,73 @@ def test_relay_takeover_refuses_every_spool_attack():
             assert area(d) == [] and not glob.glob("/tmp/ptrust-rl*")
 
 
+MOVE_ALL = ("import os, sys\n"
+            "for n in sorted(os.listdir(sys.argv[1])):\n"
+            "    os.rename(os.path.join(sys.argv[1], n), os.path.join(sys.argv[2], n))\n")
+WRITE_MANY = ("import json, os, sys\n"
+              "for name, text in json.load(sys.stdin).items():\n"
+              "    fd = os.open(os.path.join(sys.argv[1], name),"
+              " os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)\n"
+              "    os.write(fd, text.encode())\n"
+              "    os.close(fd)\n")
+
+
+def test_a_flood_of_spool_files_holds_no_delivery_back():
+    """The delivery uid drops 5000 files for its own user into new/ at
+    once. The relay takes them a slice at a time: a delivery in the middle
+    of that is acknowledged within the relay timeout (250 ms), not left to
+    fall back, and every notification arrives. Before, the relay took all
+    of them in one go (a sync each) and answered no one meanwhile."""
+    count = 5000
+    with Receiver() as real:
+        with Dovecot(**ours(hook(real.url + "/hook"), mail_debug=True)) as d, \
+                relay(d) as r:
+            stage = os.path.join(d.tmp, "stage")
+            os.mkdir(stage)
+            os.chown(stage, pwd.getpwnam(TEST_USER).pw_uid, 0)
+            base = int(time.time() * 1e6) - 10000000
+            files = dict(entry(created=base + i, body=b'{"flood":%d}' % i)
+                         for i in range(count))
+            as_user(TEST_USER, ["python3", "-c", WRITE_MANY, stage], json.dumps(
+                {n: t.decode() for n, t in files.items()}).encode())
+            as_user(TEST_USER, ["python3", "-c", MOVE_ALL, stage,
+                                os.path.join(d.spool_dir, "new")])
+            wait_until(lambda: 0 < len(area(d)) < count, 10, "the takeover under way")
+            start = time.monotonic()
+            deliver(d, 1)
+            elapsed = time.monotonic() - start
+            d.wait_log(r"handed to the relay")
+            assert "is not usable" not in d.log(), d.log()[-2000:]
+            assert elapsed < 1, elapsed
+            real.wait_for(count + 1, timeout=120)
+            assert sorted(q["json"]["flood"] for q in real.requests
+                          if "flood" in q["json"]) == list(range(count))
+            assert area(d) == [] and area(d, "quarantine") == [], r.log()[-2000:]
+
+
+def test_a_journaled_entry_spooled_again_is_queued_once():
+    """A notification the relay journaled comes again as a spool file (its
+    delivery spooled it when the acknowledgement came too late, or an
+    account drops it twice): the file is taken and the notification is
+    queued once, not twice."""
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % free_port()))) as d, \
+            relay(d) as r:
+        deliver(d, 1)		# handed off; the endpoint refuses: it stays
+        wait_until(lambda: len(r.journal_rows()) == 1, 10, "the journaled notification")
+        nid, _, _, record = r.journal_rows()[0]
+        created = int(re.search(rb"^created: (\d+)$", record, re.M).group(1))
+        write_as(TEST_USER, os.path.join(d.spool_dir, "new", "%016d-%s.spool" %
+                                         (created, nid)), record)
+        wait_until(lambda: area(d) == [], 10, "the file taken over")
+        result = subprocess.run([PUSHADM, "-c", d.config, "-f", "json", "relay", "stats"],
+                                capture_output=True, text=True, timeout=30, env=r.env())
+        assert result.returncode == 0, result
+        rows = json.loads(result.stdout)
+        assert [row["queued"] for row in rows if row["endpoint"] == "(all)"] == ["1"], rows
+        assert [row[0] for row in r.journal_rows()] == [nid]
+        assert area(d, "quarantine") == []
+
+
 def test_files_wait_while_the_userdb_cannot_answer():
     """Dovecot (its auth service) stopped: whose a file is can't be told,
     so it is neither quarantined nor sent; once Dovecot is back it is."""

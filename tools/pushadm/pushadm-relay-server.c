@@ -24,6 +24,8 @@
 /* acks a client has not read: beyond this it is not reading them */
 #define RELAY_MAX_CLIENT_OUTPUT (1024 * 1024)
 #define RELAY_ACCEPTS_PER_ROUND 64
+/* an idle connection's input buffer larger than this is given back */
+#define RELAY_CLIENT_KEEP_BUFFER (64 * 1024)
 /* outcomes alone (sent, retry times) wait this long, or until this many,
    for an acknowledged transaction to ride with */
 #define RELAY_OUTCOME_WAIT_MSECS 100
@@ -292,6 +294,10 @@ static void client_read(struct relay_server *srv, struct relay_client *c)
 	}
 	memmove(c->in.data, c->in.data + used, c->in.len - used);
 	c->in.len -= used;
+	/* one large message once must not keep megabytes per connection for
+	   as long as it stays open */
+	if (c->in.len == 0 && c->in.size > RELAY_CLIENT_KEEP_BUFFER)
+		pushcore_buf_free(&c->in);
 	c->in_since = c->in.len == 0 ? 0 : (c->in_since != 0 ? c->in_since : time(NULL));
 }
 
