@@ -410,7 +410,12 @@ def test_relay_conf_bad_value_names_file_line_setting():
         for bad, setting, line in (('sync = "sometimes"', "sync", 1),
                                    ('socket_mode = "0999"', "socket_mode", 1),
                                    ('endpoint_concurrency = 0', "endpoint_concurrency", 1),
-                                   ('allowed_uids = {"no-such-user-x"}', "allowed_uids", 1)):
+                                   ('allowed_uids = {"no-such-user-x"}', "allowed_uids", 1),
+                                   ('max_queued_per_user = 0', "max_queued_per_user", 1),
+                                   ('max_queued_bytes_per_user = "64X"',
+                                    "max_queued_bytes_per_user", 1),
+                                   ('max_queued_bytes_per_user = "2048T"',
+                                    "max_queued_bytes_per_user", 1)):
             with open(conf, "w") as f:
                 f.write(bad + "\n")
             result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config",
@@ -616,6 +621,38 @@ def test_every_ack_follows_the_disk_sync_of_its_message():
         acks, syncs = check_acks_after_sync(trace)
     assert acks == 30, acks
     assert 1 <= syncs <= 30, syncs
+
+
+def test_a_user_with_as_many_waiting_as_allowed_is_refused_nothing_lost():
+    """relay.conf max_queued_per_user = 3, the endpoint down: the relay
+    takes three of alice's notifications, refuses the next two (the
+    delivery sends them itself and spools them), and leaves their spool
+    files until there is room. The endpoint back: all five arrive."""
+    port = free_port()
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d, \
+            relay(d, ["backoff = 1s", "max_backoff = 2s", "max_queued_per_user = 3"]) as r:
+        deliver_session(d, ["m%d" % i for i in range(5)])
+        assert len(r.journal_rows()) == 3
+        new = os.path.join(d.spool_dir, "new")
+        assert len(os.listdir(new)) == 2
+        line = d.wait_log(r"refused the notifications")
+        assert ("user alice has as many notifications waiting as relay.conf "
+                "max_queued_per_user allows") in line, line
+        r.wait_log(r"not taking notifications for user alice from uid \d+ "
+                   r"\(\S+\) pid \d+: as many wait as relay.conf "
+                   r"max_queued_per_user allows \(0 more")
+        # the takeover leaves them while alice's queue is full
+        time.sleep(2.5)
+        assert len(os.listdir(new)) == 2 and len(r.journal_rows()) == 3
+        with Receiver(port=port) as rcv:
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
+                                    capture_output=True, text=True, timeout=30,
+                                    env=r.env())
+            assert result.returncode == 0, result.stderr
+            rcv.wait_for(5, timeout=20)
+            assert sorted(q["json"]["subject"] for q in rcv.requests) == \
+                ["m%d" % i for i in range(5)]
+        assert os.listdir(new) == []
 
 
 # --- relay retry, spool run ----------------------------------------------

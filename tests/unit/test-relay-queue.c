@@ -603,6 +603,44 @@ static void test_concurrency_and_keepalive(void)
 	server_stop(&srv);
 }
 
+/* What one user has waiting is bounded by count and by bytes, apart from
+   other users; what was sent makes room again. */
+static void test_user_bounds(void)
+{
+	const int ok[] = { 200 };
+	struct relay_queue_settings set = default_set;
+	struct server srv;
+	struct relay_queue *q;
+	const char *why = "";
+	unsigned int i;
+
+	set.max_user_entries = 3;
+	set.max_user_bytes = 1024;
+	server_start(&srv, ok, 1, 0);
+	servers[0] = &srv;
+	q = queue_new(&set);
+	for (i = 0; i < 3; i++)
+		add(q, "ann", "srv0", i, 0);
+	test_assert(relay_queue_user_full(q, "ann", 1, &why));
+	test_assert_str(why, "max_queued_per_user");
+	test_assert(!relay_queue_user_full(q, "bob", 1000, &why));
+	/* "ann:0" and the others: 15 bytes of ann's are counted */
+	set.max_user_entries = 0;
+	relay_queue_free(&q);
+	q = queue_new(&set);
+	for (i = 0; i < 3; i++)
+		add(q, "ann", "srv0", i, 0);
+	test_assert(!relay_queue_user_full(q, "ann", 1024 - 15, &why));
+	test_assert(relay_queue_user_full(q, "ann", 1024 - 14, &why));
+	test_assert_str(why, "max_queued_bytes_per_user");
+	drive(q, queue_empty, q, 5000);
+	test_assert(store_count(&store_log, STORE_SENT, NULL) == 3);
+	test_assert(!relay_queue_user_full(q, "ann", 1024, &why));
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+}
+
 static void test_circuit(void)
 {
 	const int drop[] = { DROP };
@@ -1232,6 +1270,7 @@ int main(int argc, char *argv[])
 	run("relay queue: concurrency per endpoint, kept-alive connections",
 		 test_concurrency_and_keepalive);
 	run("relay queue: circuit", test_circuit);
+	run("relay queue: what one user may have waiting", test_user_bounds);
 	run("relay queue: Retry-After", test_retry_after);
 	run("relay queue: permanent failures fail once", test_permanent_failures);
 	run("relay queue: maximum age", test_max_age);

@@ -33,6 +33,10 @@ static cfg_opt_t relay_opts[] = {
 	CFG_STR("journal", RELAY_JOURNAL_DEFAULT_PATH, CFGF_NONE),
 	CFG_STR("client_timeout", "10s", CFGF_NONE),
 	CFG_INT("max_clients", 1024, CFGF_NONE),
+	/* one user's waiting notifications: a local account that submits
+	   without end is refused, not the root relay's memory filled */
+	CFG_INT("max_queued_per_user", 50000, CFGF_NONE),
+	CFG_STR("max_queued_bytes_per_user", "64M", CFGF_NONE),
 	/* queue figures: off unless asked for (docs/spool.md "Queue figures") */
 	CFG_STR("stats_socket", "", CFGF_NONE),
 	CFG_STR("metrics_listen", "", CFGF_NONE),
@@ -71,6 +75,50 @@ static int validate_count(cfg_t *cfg, cfg_opt_t *opt)
 	if (value < 1 || value > 100000) {
 		cfg_error(cfg, "invalid %s = %ld (expected 1 to 100000)",
 			  opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1024, 64K, 64M, 1G (powers of 1024) in bytes: false when it is none
+   of these, or outside 1K to 1T */
+static bool parse_size(const char *value, unsigned long long *bytes_r)
+{
+	static const char units[] = "KMGT";
+	const unsigned long long max = 1ULL << 40;
+	const char *unit;
+	unsigned long long n;
+	unsigned int shifts = 0;
+	char *end;
+
+	if (value[0] < '0' || value[0] > '9')
+		return false;
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (errno != 0 || n > max)
+		return false;
+	if (*end != '\0') {
+		if ((unit = strchr(units, *end)) == NULL || end[1] != '\0')
+			return false;
+		shifts = (unsigned int)(unit - units) + 1;
+	}
+	for (; shifts > 0; shifts--) {
+		if (n > max / 1024)
+			return false;
+		n *= 1024;
+	}
+	*bytes_r = n;
+	return n >= 1024;
+}
+
+static int validate_size(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *value = cfg_opt_getnstr(opt, 0);
+	unsigned long long bytes;
+
+	if (!parse_size(value, &bytes)) {
+		cfg_error(cfg, "invalid %s = \"%s\" (expected a size of 1K to 1T, "
+			  "such as 64M or 1G)", opt->name, value);
 		return -1;
 	}
 	return 0;
@@ -225,6 +273,9 @@ static void conf_fill(cfg_t *cfg, struct relay_conf *conf)
 	conf->journal = pushcore_xstrdup(cfg_getstr(cfg, "journal"));
 	conf->client_timeout_secs = conf_secs(cfg, "client_timeout");
 	conf->max_clients = (unsigned int)cfg_getint(cfg, "max_clients");
+	conf->queue.max_user_entries = (unsigned int)cfg_getint(cfg, "max_queued_per_user");
+	(void)parse_size(cfg_getstr(cfg, "max_queued_bytes_per_user"),
+			 &conf->queue.max_user_bytes);
 	conf->stats_socket = pushcore_xstrdup(cfg_getstr(cfg, "stats_socket"));
 	conf->metrics_listen = pushcore_xstrdup(cfg_getstr(cfg, "metrics_listen"));
 	conf->metrics_socket_mode = (unsigned int)strtoul(cfg_getstr(cfg,
@@ -302,7 +353,8 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 		"backoff", "max_backoff", "max_age", "circuit_time", "client_timeout"
 	};
 	static const char *const counts[] = {
-		"endpoint_concurrency", "circuit_failures", "max_clients"
+		"endpoint_concurrency", "circuit_failures", "max_clients",
+		"max_queued_per_user"
 	};
 	cfg_t *cfg = cfg_init(relay_opts, CFGF_NONE);
 	unsigned int i;
@@ -325,6 +377,7 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 	cfg_set_validate_func(cfg, "socket_group", validate_owner);
 	cfg_set_validate_func(cfg, "allowed_uids", validate_uids);
 	cfg_set_validate_func(cfg, "sync", validate_sync);
+	cfg_set_validate_func(cfg, "max_queued_bytes_per_user", validate_size);
 	conf_path = path;
 	errno = 0;
 	data = conf_load(path);

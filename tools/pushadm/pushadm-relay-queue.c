@@ -103,6 +103,13 @@ struct user_queue {
 	bool busy;			/* its head is in flight */
 };
 
+/* what one user has waiting, everywhere in the queue */
+struct user_load {
+	char *user;
+	unsigned int entries;
+	unsigned long long bytes;
+};
+
 struct queue_entry {
 	struct queue_entry *next;	/* in its user queue (or incoming) */
 	struct relay_queue *q;
@@ -129,7 +136,7 @@ struct relay_queue {
 	struct relay_queue_store store;
 	relay_queue_resolve_t *resolve;
 	void *resolve_ctx;
-	struct hash endpoints, user_queues;
+	struct hash endpoints, user_queues, user_loads;
 	struct endpoint *endpoint_list;
 	/* not placed yet, in order: new, or waiting to be resolved */
 	struct queue_entry *incoming_head, *incoming_tail;
@@ -564,12 +571,61 @@ static void uq_remove(struct relay_queue *q, struct queue_entry *qe)
 	}
 }
 
+/* --- what each user has waiting ---------------------------------------- */
+
+static void user_load_add(struct relay_queue *q, const struct queue_entry *qe)
+{
+	struct user_load *load = hash_lookup(&q->user_loads, qe->e.user);
+
+	if (load == NULL) {
+		load = pushcore_xmalloc(sizeof(*load));
+		memset(load, 0, sizeof(*load));
+		load->user = pushcore_xstrdup(qe->e.user);
+		hash_insert(&q->user_loads, load->user, load);
+	}
+	load->entries++;
+	load->bytes += qe->e.body_len;
+}
+
+static void user_load_remove(struct relay_queue *q, const struct queue_entry *qe)
+{
+	struct user_load *load = hash_lookup(&q->user_loads, qe->e.user);
+
+	if (load == NULL)
+		return;
+	load->bytes -= load->bytes < qe->e.body_len ? load->bytes : qe->e.body_len;
+	if (--load->entries > 0)
+		return;
+	hash_remove(&q->user_loads, load->user);
+	free(load->user);
+	free(load);
+}
+
+bool relay_queue_user_full(struct relay_queue *q, const char *user,
+			   size_t body_len, const char **why_r)
+{
+	const struct user_load *load = hash_lookup(&q->user_loads, user);
+	unsigned int entries = load == NULL ? 0 : load->entries;
+	unsigned long long bytes = load == NULL ? 0 : load->bytes;
+
+	if (q->set.max_user_entries > 0 && entries >= q->set.max_user_entries) {
+		*why_r = "max_queued_per_user";
+		return true;
+	}
+	if (q->set.max_user_bytes > 0 && bytes + body_len > q->set.max_user_bytes) {
+		*why_r = "max_queued_bytes_per_user";
+		return true;
+	}
+	return false;
+}
+
 /* An entry leaves the queue for good. */
 static void entry_done(struct relay_queue *q, struct queue_entry *qe)
 {
 	if (qe->uq != NULL)
 		uq_remove(q, qe);
 	q->count--;
+	user_load_remove(q, qe);
 	entry_free(qe);
 }
 
@@ -1261,6 +1317,7 @@ void relay_queue_add(struct relay_queue *q, const struct pushcore_spool_entry *e
 	q->incoming_tail = qe;
 	q->incoming_changed = true;
 	q->count++;
+	user_load_add(q, qe);
 }
 
 static bool id_listed(const char *const *ids, const char *id)
@@ -1355,11 +1412,28 @@ relay_queue_new_with_resolver(const struct relay_queue_settings *set,
 	q->resolve_ctx = context;
 	hash_init(&q->endpoints);
 	hash_init(&q->user_queues);
+	hash_init(&q->user_loads);
 	hash_init(&q->counters);
 	/* the queue orders and bounds requests per endpoint itself; curl
 	   keeps their connections alive */
 	pushcore_http_set_connection_limits(0, MAX_CACHED_CONNECTIONS);
 	return q;
+}
+
+static void user_loads_free(struct relay_queue *q)
+{
+	struct hash_item *i;
+	struct user_load *load;
+	unsigned int b;
+
+	for (b = 0; b < q->user_loads.size; b++) {
+		for (i = q->user_loads.buckets[b]; i != NULL; i = i->next) {
+			load = i->value;
+			free(load->user);
+			free(load);
+		}
+	}
+	hash_deinit(&q->user_loads);
 }
 
 void relay_queue_free(struct relay_queue **_q)
@@ -1386,6 +1460,7 @@ void relay_queue_free(struct relay_queue **_q)
 	}
 	hash_deinit(&q->endpoints);
 	hash_deinit(&q->user_queues);
+	user_loads_free(q);
 	while (q->counter_list != NULL) {
 		struct endpoint_counters *c = q->counter_list;
 

@@ -194,6 +194,46 @@ static bool relay_may_submit(struct relay_server *srv, struct relay_client *c,
 	return true;
 }
 
+/* Whether a user of the message has as much waiting as relay.conf allows
+   (messages of this round not journaled yet are not counted: one round
+   may go that far beyond). */
+static bool relay_queue_full(struct relay_server *srv, struct relay_client *c,
+			     const struct pushcore_relay_msg *msg,
+			     const char **text_r)
+{
+	static char text[512];
+	/* one line per 10 seconds, not one per message of a flood */
+	static time_t logged;
+	static unsigned int unlogged;
+	const char *setting;
+	unsigned int i;
+
+	for (i = 0; i < msg->count; i++) {
+		if (!relay_queue_user_full(srv->queue, msg->entries[i]->user,
+					   msg->entries[i]->body_len, &setting))
+			continue;
+		if (time(NULL) - logged >= 10) {
+			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: not taking "
+				     "notifications for user %s from uid %lu (%s) "
+				     "pid %ld: as many wait as relay.conf %s allows "
+				     "(%u more messages refused so since the last "
+				     "such line)", msg->entries[i]->user,
+				     (unsigned long)c->uid, uid_name(c->uid),
+				     (long)c->pid, setting, unlogged);
+			logged = time(NULL);
+			unlogged = 0;
+		} else {
+			unlogged++;
+		}
+		snprintf(text, sizeof(text), "user %s has as many notifications "
+			 "waiting as relay.conf %s allows", msg->entries[i]->user,
+			 setting);
+		*text_r = text;
+		return true;
+	}
+	return false;
+}
+
 static void relay_retry_msg(struct relay_server *srv, struct relay_client *c,
 			    const struct pushcore_relay_msg *msg)
 {
@@ -246,6 +286,13 @@ static bool relay_handle_frame(struct relay_server *srv, struct relay_client *c,
 		client_close(c, "it submitted for a user it may not");
 		pushcore_pool_free(&pool);
 		return false;
+	}
+	if (relay_queue_full(srv, c, &msg, &error)) {
+		/* the sender sends these itself and spools what fails: on
+		   disk, where the takeover finds them once there is room */
+		client_ack(c, msg.seq, PUSHCORE_RELAY_FAILED, 0, error);
+		pushcore_pool_free(&pool);
+		return true;
 	}
 	p = pushcore_palloc(pool, sizeof(*p));
 	p->client = c;

@@ -37,6 +37,8 @@
    local account) is taken a slice at a time, with submissions
    acknowledged and notifications sent in between */
 #define RELAY_TAKEOVER_BATCH 64
+/* and no more than this long (64 large files take a while to read) */
+#define RELAY_TAKEOVER_BUDGET_MSECS 50
 /* the longest one wait lasts: SIGTERM is noticed at once (EINTR), this
    bounds everything else */
 #define RELAY_MAX_WAIT_MSECS 1000
@@ -136,6 +138,9 @@ static int take_spooled(const struct pushcore_spool_entry *e, void *context)
 	const char *error;
 	int added = -1;
 
+	/* the file waits in the spool, on disk, until there is room */
+	if (relay_queue_user_full(srv->queue, e->user, e->body_len, &error))
+		return -1;
 	if (relay_journal_begin(srv->journal, true, &error) < 0 ||
 	    (added = relay_journal_add(srv->journal, e, &error)) < 0 ||
 	    relay_journal_commit(srv->journal, &error) < 0) {
@@ -337,7 +342,8 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 		   that wait (the userdb does not answer) are looked at again
 		   after the interval, not in a busy loop */
 		taken = pushadm_spool_takeover(ctx, srv.spool_dir, srv.trust,
-					       RELAY_TAKEOVER_BATCH, take_spooled,
+					       RELAY_TAKEOVER_BATCH,
+					       RELAY_TAKEOVER_BUDGET_MSECS, take_spooled,
 					       &srv, &takeover_more);
 		takeover_more = takeover_more && taken > 0;
 		last_takeover = time(NULL);

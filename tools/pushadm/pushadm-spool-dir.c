@@ -4,6 +4,7 @@
 #include "pushadm-spool.h"
 #include "pushadm-trust.h"
 #include "pushcore.h"
+#include "pushcore-unix.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -390,10 +391,11 @@ static int takeover_one(struct pushadm_spool_dirs *dirs, const char *name,
 
 int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 			   const char *spool_dir, struct pushadm_trust *trust,
-			   unsigned int max_files,
+			   unsigned int max_files, unsigned int budget_msecs,
 			   int (*take)(const struct pushcore_spool_entry *e, void *context),
 			   void *context, bool *more_r)
 {
+	long long end = pushcore_mono_msecs() + budget_msecs;
 	struct pushadm_spool_dirs dirs;
 	struct pushcore_pool *pool;
 	const char **names, *error;
@@ -407,8 +409,11 @@ int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 	}
 	pool = pushcore_pool_new();
 	names = pushadm_spool_names(&dirs, PUSHADM_SPOOL_AREA_NEW, true, pool);
-	for (; *names != NULL && looked < max_files; names++, looked++)
+	for (; *names != NULL && looked < max_files; names++, looked++) {
+		if (budget_msecs > 0 && looked > 0 && pushcore_mono_msecs() >= end)
+			break;
 		taken += takeover_one(&dirs, *names, trust, take, context);
+	}
 	*more_r = *names != NULL;
 	pushcore_pool_free(&pool);
 	pushadm_spool_dirs_close(&dirs);

@@ -699,7 +699,7 @@ static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	pushadm_print_header("driver", "Driver");
 	pushadm_print_header("method", "Method");
 	pushadm_print_header("next", "Next attempt");
-	ret = pushadm_spool_takeover(ctx, opts.dir, trust, UINT_MAX, check_take,
+	ret = pushadm_spool_takeover(ctx, opts.dir, trust, UINT_MAX, 0, check_take,
 				     pool, &more);
 	pushadm_print_flush();
 	pushadm_trust_free(&trust);

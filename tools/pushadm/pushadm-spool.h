@@ -34,11 +34,13 @@ struct pushcore_spool_entry;
    -1 if the spool can't be read.
    The entry given to take() has its times clamped (pushadm_spool_clamp,
    with the file's st_ctime or now, whichever is earlier).
-   At most max_files files are looked at (oldest first); *more_r tells
-   whether others wait, so that a caller with other work (the relay's
-   loop) takes a spool of thousands a slice at a time. */
+   At most max_files files are looked at (oldest first), and no file after
+   budget_msecs have passed (0: no such bound); *more_r tells whether
+   others wait, so that a caller with other work (the relay's loop) takes
+   a spool of thousands, or of large files, a slice at a time. */
 int pushadm_spool_takeover(struct pushadm_ctx *ctx, const char *spool_dir,
 			   struct pushadm_trust *trust, unsigned int max_files,
+			   unsigned int budget_msecs,
 			   int (*take)(const struct pushcore_spool_entry *e, void *context),
 			   void *context, bool *more_r);
 
