@@ -48,62 +48,176 @@ bool pushcore_key_is_secret(const char *key, unsigned int key_len)
 	return false;
 }
 
-static bool is_value_end(char c)
+/* What follows a secret's name, and so where its value ends. */
+enum value_kind {
+	VALUE_NONE,	/* not a secret's name */
+	VALUE_SETTING,	/* key=value, "key": value */
+	VALUE_QUERY,	/* ?key=value, &key=value: a URL's query or fragment */
+	VALUE_HEADER	/* Name: value */
+};
+
+static bool is_blank(char c)
 {
-	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == ',' ||
-		c == '"' || c == '\'';
+	return c == ' ' || c == '\t';
 }
 
-/* Where the value after a secret name ends: a key=value (a setting, a
-   URL query parameter) at a separator or '&'; a "Name: value" header at
-   the end of the line, so "webhook-signature: v1,a v1,b" and
-   "Authorization: Basic xyz" are hidden whole. */
-static size_t value_end(const char *text, size_t v, char sep)
+static bool is_quote(char c)
+{
+	return c == '"' || c == '\'';
+}
+
+/* A URL ends at white space or a double quote (it may sit in JSON);
+   a single quote is no end: "redis://:it's@r" */
+static bool is_url_end(char c)
+{
+	return c == '\0' || c == '"' || isspace((unsigned char)c);
+}
+
+/* A host name alone, then a path, query or fragment: an '@' after it is
+   in those ("http://host/a@b"), not the end of a userinfo. A ':' or any
+   other character before the '/' could be a password's ("user:p/ss@h"),
+   so a port is not allowed here: hiding a host beats leaking. */
+static bool starts_with_plain_host(const char *p)
+{
+	size_t i = 0;
+
+	while (isalnum((unsigned char)p[i]) || p[i] == '.' || p[i] == '-' ||
+	       p[i] == '_' || p[i] == '~' || p[i] == '%')
+		i++;
+	return i > 0 && (p[i] == '/' || p[i] == '?' || p[i] == '#');
+}
+
+/* The userinfo of a URL that starts at "://" (p points just after it):
+   up to the URL's last '@', as a password with an unescaped , ' / ? # or
+   @ ("https://me@corp.com:pw@h") would otherwise end it early. Returns
+   its length, 0 if none. */
+static size_t userinfo_len(const char *p)
+{
+	size_t i, at = 0;
+
+	for (i = 0; !is_url_end(p[i]); i++) {
+		if (p[i] == '@')
+			at = i;
+	}
+	return at == 0 || starts_with_plain_host(p) ? 0 : at;
+}
+
+static bool is_name_char(char c)
+{
+	/* '%' as names are sent URL-encoded, brackets as in token[] */
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '%' ||
+		c == '[' || c == ']';
+}
+
+static int hex_digit(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' :
+		tolower((unsigned char)c) - 'a' + 10;
+}
+
+/* The name as the endpoint reads it: "%74oken" is token; the brackets of
+   "api_key%5B0%5D" are dropped with the other separators. */
+static bool name_is_secret(const char *name, size_t len)
+{
+	char buf[128];
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n < sizeof(buf); i++) {
+		if (name[i] == '%' && i + 2 < len &&
+		    isxdigit((unsigned char)name[i + 1]) &&
+		    isxdigit((unsigned char)name[i + 2])) {
+			buf[n++] = (char)(hex_digit(name[i + 1]) * 16 +
+					  hex_digit(name[i + 2]));
+			i += 2;
+		} else {
+			buf[n++] = name[i];
+		}
+	}
+	return pushcore_key_is_secret(buf, n);
+}
+
+/* Whether a secret's name ends before text[pos] ('=' or ':'), in any of
+   "key=", "key = ", "key:", "\"key\": " or "?key[]=", and which kind of
+   value follows it. */
+static enum value_kind secret_before(const char *text, size_t pos)
+{
+	size_t start, end = pos;
+	bool quoted = false;
+
+	while (end > 0 && is_blank(text[end - 1]))
+		end--;
+	if (end > 0 && is_quote(text[end - 1])) {
+		end--;
+		quoted = true;
+	}
+	start = end;
+	while (start > 0 && is_name_char(text[start - 1]))
+		start--;
+	if (start == end || !name_is_secret(text + start, end - start))
+		return VALUE_NONE;
+	if (text[pos] == ':' && !quoted)
+		return VALUE_HEADER;
+	if (start > 0 && strchr("?&;#", text[start - 1]) != NULL)
+		return VALUE_QUERY;
+	return VALUE_SETTING;
+}
+
+/* After a ';' in a query: another parameter ("abc;v=2"), or more of the
+   same value ("ab;cd")? */
+static bool starts_parameter(const char *p)
+{
+	size_t i = 0;
+
+	while (is_name_char(p[i]))
+		i++;
+	return i > 0 && p[i] == '=';
+}
+
+static bool is_unquoted_end(const char *p, enum value_kind kind)
+{
+	switch (kind) {
+	case VALUE_HEADER:
+		/* the whole line: "webhook-signature: v1,a v1,b" and
+		   "Authorization: Basic xyz" */
+		return *p == '\0' || *p == '\n' || *p == '"';
+	case VALUE_QUERY:
+		/* ',' and ';' are a value's own ("?token=ab,cd") */
+		return is_url_end(*p) || *p == '&' || *p == '#' ||
+			(*p == ';' && starts_parameter(p + 1));
+	case VALUE_SETTING:
+	case VALUE_NONE:
+		break;
+	}
+	/* a setting list: "webhook_secret=abc,next" */
+	return is_url_end(*p) || *p == '&' || *p == ',' || *p == ';';
+}
+
+/* Where the value starting at text[v] ends: a quoted one (quote is its
+   opening quote) at its closing quote, or at the end of the text when
+   cut off before it; an unquoted one as its kind says. */
+static size_t value_end(const char *text, size_t v, char quote,
+			enum value_kind kind)
 {
 	size_t n = v;
 
-	if (sep == ':') {
-		while (text[n] != '\0' && text[n] != '\n' && text[n] != '"' &&
-		       text[n] != '\'')
+	if (quote == '\0') {
+		while (!is_unquoted_end(text + n, kind))
 			n++;
 		return n;
 	}
-	while (!is_value_end(text[n]) && text[n] != '&' && text[n] != ';')
+	while (text[n] != '\0' && text[n] != quote) {
+		/* JSON's \" is no closing quote */
+		if (text[n] == '\\' && quote == '"' && text[n + 1] != '\0')
+			n++;
 		n++;
-	return n;
-}
-
-/* At text[i] == '@' or ':' ... finds the userinfo of a URL that starts at
-   "://" (p points just after it). Returns its length, 0 if none. */
-static size_t userinfo_len(const char *p)
-{
-	size_t i;
-
-	for (i = 0; !is_value_end(p[i]) && p[i] != '/' && p[i] != '?' &&
-		    p[i] != '#'; i++) {
-		if (p[i] == '@')
-			return i;
 	}
-	return 0;
-}
-
-/* If a secret key ends right before p[0] ('=' or ':'), returns the length
-   of the key, else 0. */
-static size_t secret_key_before(const char *text, size_t pos)
-{
-	size_t start = pos;
-
-	while (start > 0 && (isalnum((unsigned char)text[start - 1]) ||
-			     text[start - 1] == '_' || text[start - 1] == '-'))
-		start--;
-	if (start == pos || !pushcore_key_is_secret(text + start, pos - start))
-		return 0;
-	return pos - start;
+	return n;
 }
 
 const char *pushcore_redact(struct pushcore_pool *pool, const char *text)
 {
 	struct pushcore_buf out;
+	enum value_kind kind;
 	size_t i = 0, n;
 	bool changed = false;
 	const char *ret;
@@ -119,13 +233,16 @@ const char *pushcore_redact(struct pushcore_pool *pool, const char *text)
 			continue;
 		}
 		if ((text[i] == '=' || text[i] == ':') &&
-		    secret_key_before(text, i) > 0) {
+		    (kind = secret_before(text, i)) != VALUE_NONE) {
 			size_t v = i + 1;
+			char quote = '\0';
 
-			pushcore_buf_append_c(&out, text[i]);
-			while (text[v] == ' ' && text[i] == ':')
-				pushcore_buf_append_c(&out, text[v++]);
-			n = value_end(text, v, text[i]);
+			while (is_blank(text[v]))
+				v++;
+			if (is_quote(text[v]))
+				quote = text[v++];
+			pushcore_buf_append(&out, text + i, v - i);
+			n = value_end(text, v, quote, kind);
 			if (n > v) {
 				pushcore_buf_append_str(&out, PUSHCORE_REDACTED);
 				changed = true;

@@ -12,11 +12,15 @@ struct pushcore_pool;
 
 #define PUSHCORE_REDACTED "#hidden_use-P_to_show#"
 
-/* Returns text with the userinfo of every URL ("scheme://user:pass@") and
-   the value of every key=value (settings, URL query parameters: up to a
-   space, ',', '&' or ';') or "Name: value" (headers: to the end of the
-   line) whose name is a secret's (pushcore_key_is_secret) replaced by
-   PUSHCORE_REDACTED. Returns text itself when nothing needed hiding. */
+/* Returns text with the userinfo of every URL ("scheme://user:pass@", up
+   to the URL's last '@', so a password with an unescaped , ' / ? # or @
+   is hidden whole) and the value of every key=value, "key = value",
+   "key": "value" or ?key[]=value whose name is a secret's
+   (pushcore_key_is_secret, after %XX decoding) replaced by
+   PUSHCORE_REDACTED. A quoted value ends at its closing quote; a URL
+   query parameter's at '&', '#' or white space; a setting's also at ','
+   or ';'; a "Name: value" header's at the end of the line. Returns text
+   itself when nothing needed hiding. */
 PUSHCORE_API const char *pushcore_redact(struct pushcore_pool *pool, const char *text);
 
 /* True if a setting, header or query parameter named key holds a secret:

@@ -135,6 +135,84 @@ static void test_redact_headers_and_queries(void)
 #undef H
 }
 
+/* A password with a character a URL should have escaped (, ' / ? # or
+   another @) is hidden whole, alone, in a request line and before text. */
+static void test_redact_url_passwords(void)
+{
+	static const char *const urls[][2] = {
+		{ "https://hook:pa,ss@push.example/x", "pa,ss" },
+		{ "redis://:it's@r", "it's" },
+		{ "https://user:p/ss@h", "p/ss" },
+		{ "redis://:p#w@h", "p#w" },
+		{ "https://me@corp.com:pw@h", "pw" },
+		{ "https://u:p?w@h/x?token=1", "p?w" },
+	};
+	struct pushcore_pool *pool = pushcore_pool_new();
+	const char *text, *out;
+	unsigned int i, j;
+#define H "#hidden_use-P_to_show#"
+
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		for (j = 0; j < 3; j++) {
+			text = j == 0 ? urls[i][0] : j == 1 ?
+				pushcore_psprintf(pool, "POST %s", urls[i][0]) :
+				pushcore_psprintf(pool, "%s more text", urls[i][0]);
+			out = pushcore_redact(pool, text);
+			if (strstr(out, urls[i][1]) != NULL)
+				printf("  leaked %s: %s\n", urls[i][1], out);
+			test_assert(strstr(out, urls[i][1]) == NULL);
+			test_assert(strstr(out, "://" H "@") != NULL);
+		}
+	}
+	test_assert_str(pushcore_redact(pool, "POST https://me@corp.com:pw@h/x more"),
+			"POST https://" H "@h/x more");
+	test_assert_str(pushcore_redact(pool, "{\"url\":\"redis://:p#w@h\",\"a\":\"b@c\"}"),
+			"{\"url\":\"redis://" H "@h\",\"a\":\"b@c\"}");
+	/* an @ in the path of a URL without userinfo is not one */
+	test_assert_str(pushcore_redact(pool, "https://h/hook?mail=a@b.c x"),
+			"https://h/hook?mail=a@b.c x");
+	pushcore_pool_free(&pool);
+#undef H
+}
+
+/* "name, then value" as settings, JSON and PHP/Rails-style queries write
+   it; the value, and only it, hidden. */
+static void test_redact_name_value_shapes(void)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+#define H "#hidden_use-P_to_show#"
+
+	test_assert_str(pushcore_redact(pool, "api_key = S3CR3T x"), "api_key = " H " x");
+	test_assert_str(pushcore_redact(pool, "{\"X-Api-Key\":\"S3CR3T\",\"a\":1}"),
+			"{\"X-Api-Key\":\"" H "\",\"a\":1}");
+	test_assert_str(pushcore_redact(pool, "{\"X-Api-Key\": \"S3CR3T\"}"),
+			"{\"X-Api-Key\": \"" H "\"}");
+	test_assert_str(pushcore_redact(pool, "{'token': 'S3 CR3T'}"), "{'token': '" H "'}");
+	test_assert_str(pushcore_redact(pool, "token=\"S3 CR3T\" x=1"), "token=\"" H "\" x=1");
+	test_assert_str(pushcore_redact(pool, "https://h/?token[]=S3CR3T&a=1"),
+			"https://h/?token[]=" H "&a=1");
+	test_assert_str(pushcore_redact(pool, "https://h/?api_key%5B0%5D=S3CR3T"),
+			"https://h/?api_key%5B0%5D=" H);
+	test_assert_str(pushcore_redact(pool, "https://h/?%74oken=S3CR3T"),
+			"https://h/?%74oken=" H);
+	test_assert_str(pushcore_redact(pool, "https://h/?token=ab,cd&a=1"),
+			"https://h/?token=" H "&a=1");
+	test_assert_str(pushcore_redact(pool, "https://h/?token=ab;cd#f"),
+			"https://h/?token=" H "#f");
+	test_assert_str(pushcore_redact(pool, "https://h/cb#access_token=ab,cd&s=1"),
+			"https://h/cb#access_token=" H "&s=1");
+	/* ordinary text stays as it is */
+	test_assert_str(pushcore_redact(pool, "subject: hello"), "subject: hello");
+	test_assert_str(pushcore_redact(pool, "{\"subject\":\"key points\"}"),
+			"{\"subject\":\"key points\"}");
+	test_assert_str(pushcore_redact(pool, "{\"subject\": \"token = x\"}"),
+			"{\"subject\": \"token = " H "\"}");
+	test_assert_str(pushcore_redact(pool, "a = b, c: d, \"e\": \"f\""),
+			"a = b, c: d, \"e\": \"f\"");
+	pushcore_pool_free(&pool);
+#undef H
+}
+
 static void test_event_json(void)
 {
 	struct pushcore_pool *pool = pushcore_pool_new();
@@ -202,6 +280,8 @@ int main(void)
 	test_run("redact", test_redact);
 	test_run("redact_names", test_redact_names);
 	test_run("redact_headers_and_queries", test_redact_headers_and_queries);
+	test_run("redact_url_passwords", test_redact_url_passwords);
+	test_run("redact_name_value_shapes", test_redact_name_value_shapes);
 	test_run("event: json fields", test_event_json);
 	test_run("event: table", test_event_table);
 	test_run("event: log line", test_event_line);

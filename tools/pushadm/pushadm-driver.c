@@ -97,12 +97,26 @@ static void print_secs(struct send_report *rep, double secs)
 	pushadm_print(pushcore_psprintf(rep->pool, "%.3fs", secs));
 }
 
+/* The start of the endpoint's answer. An echoing endpoint returns the
+   request's X-Api-Key or Authorization, so it is masked like the URL;
+   masked whole before it is cut, so a cut inside a URL's userinfo or a
+   quoted value can't leave a piece that no longer looks like one. */
+static const char *body_start(struct send_report *rep,
+			      const struct pushcore_http_result *r)
+{
+	const char *body = masked(rep, pushcore_pstrndup(rep->pool, r->body,
+							 r->body_len));
+	size_t len = strlen(body);
+
+	return pushcore_pstrndup(rep->pool, body,
+				 len < BODY_START_MAX ? len : BODY_START_MAX);
+}
+
 static void report_result(const struct pushcore_driver_instance *inst,
 			  const struct pushcore_spool_entry *req,
 			  const struct pushcore_http_result *r, void *context)
 {
 	struct send_report *rep = context;
-	size_t body_len = r->body_len < BODY_START_MAX ? r->body_len : BODY_START_MAX;
 
 	pushadm_print(pushcore_inst_setting_name(inst));
 	pushadm_print(pushcore_inst_driver(inst)->name);
@@ -116,7 +130,7 @@ static void report_result(const struct pushcore_driver_instance *inst,
 	print_secs(rep, r->total_secs);
 	pushadm_print(r->tls_subject != NULL ? r->tls_subject : "-");
 	pushadm_print(r->tls_expiry != NULL ? r->tls_expiry : "-");
-	pushadm_print(pushcore_pstrndup(rep->pool, r->body, body_len));
+	pushadm_print(body_start(rep, r));
 	pushadm_print(r->outcome == PUSHCORE_HTTP_OK ? "ok" :
 		      masked(rep, failure_cause(rep->pool, r)));
 	if (r->outcome == PUSHCORE_HTTP_OK) {

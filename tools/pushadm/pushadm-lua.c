@@ -42,7 +42,10 @@ static int cmd_lua_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	if (pushcore_user_add_driver(puser, "script",
 				     pushcore_psprintf(pool, "lua:file=%s", argv[1]),
 				     &error) < 0) {
-		fprintf(stderr, "pushadm: %s\n", error);
+		/* the error can quote the driver's options or the script's
+		   own message, either may hold a credential */
+		fprintf(stderr, "pushadm: %s\n", ctx->show_secrets ? error :
+			pushcore_redact(pool, error));
 		pushcore_user_free(&puser);
 		pushcore_pool_free(&pool);
 		return PUSHADM_EXIT_DATAERR;
