@@ -45,7 +45,8 @@ enum pushcore_relay_status {
 	/* this peer may not submit for a user in the message: nothing of it
 	   was taken */
 	PUSHCORE_RELAY_REFUSED = 1,
-	/* the relay could not take it (journal error): nothing was taken */
+	/* the relay could not take it (a journal error, or a user with as
+	   much waiting as relay.conf allows): nothing was taken */
 	PUSHCORE_RELAY_FAILED = 2,
 };
 

@@ -111,20 +111,24 @@ static const char *const push_notify_event_names[] = {
 	PUSHCORE_EVENT_NAMES, NULL
 };
 
-/* A URL for an error message: userinfo hidden, as everywhere. */
+/* A URL for an error message, and a URL in an error is often mistyped
+   ("https//h/?access_token=x", "redis//:pw@h"): everything before its
+   last '@' (a userinfo, whatever characters its password has) and
+   everything after a '?' or '#' (a query may carry a token) is hidden.
+   Hiding a host now and then beats showing a secret. */
 static const char *url_redacted(const char *url)
 {
-	const char *start = strstr(url, "://"), *end, *at;
+	const char *scheme_end = strstr(url, "://");
+	const char *rest = scheme_end == NULL ? url : scheme_end + 3;
+	const char *at = strrchr(rest, '@');
+	const char *host = at == NULL ? rest : at;
+	const char *query = host + strcspn(host, "?#");
 
-	if (start == NULL)
-		return url;
-	start += 3;
-	end = start + strcspn(start, "/?#");
-	for (at = end; at > start && at[-1] != '@'; at--) ;
-	if (at == start)
-		return url;
-	return t_strconcat(t_strdup_until(url, start), PUSHCORE_REDACTED,
-			   at - 1, NULL);
+	return t_strconcat(t_strdup_until(url, rest),
+			   at == NULL ? "" : PUSHCORE_REDACTED,
+			   t_strdup_until(host, query),
+			   *query == '\0' ? "" : t_strdup_until(query, query + 1),
+			   *query == '\0' ? "" : PUSHCORE_REDACTED, NULL);
 }
 
 static bool driver_name_valid(const char *name, size_t len)

@@ -174,6 +174,17 @@ def test_typed_settings_refused_by_doveconf_naming_block_and_setting():
                        "  url = htp://u:s3cr3t@127.0.0.1:9/x\n}\n")
     assert "push_notify webhook: url = htp://" in error, error
     assert "not an http:// or https:// URL" in error and "s3cr3t" not in error, error
+    # mistyped URLs keep their secrets too: a query's token, a password
+    # without "://" before it, a password with a '/' in it
+    for url in ("https//push.example/h?access_token=s3cr3t",
+                "htps://u:s3/cr3t@push.example/h"):
+        error, _ = refused("push_notify webhook {\n  driver = http\n"
+                           "  url = %s\n}\n" % url)
+        assert "not an http:// or https:// URL" in error, error
+        assert "s3cr3t" not in error and "cr3t" not in error, error
+    error, _ = refused("push_notify stream {\n  driver = redis\n"
+                       "  url = redis//:s3cr3t@127.0.0.1\n  stream = s\n}\n")
+    assert "not a redis://" in error and "s3cr3t" not in error, error
     error, _ = refused("push_notify ox {\n  ox_url = \"no url\"\n}\n")
     assert "push_notify ox: ox_url = no url: " in error, error
     error, _ = refused("push_notify stream {\n  driver = redis\n"

@@ -216,8 +216,8 @@ static bool relay_queue_full(struct relay_server *srv, struct relay_client *c,
 			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: not taking "
 				     "notifications for user %s from uid %lu (%s) "
 				     "pid %ld: as many wait as relay.conf %s allows "
-				     "(%u more messages refused so since the last "
-				     "such line)", msg->entries[i]->user,
+				     "(%u more messages refused for that since the "
+				     "last such line)", msg->entries[i]->user,
 				     (unsigned long)c->uid, uid_name(c->uid),
 				     (long)c->pid, setting, unlogged);
 			logged = time(NULL);

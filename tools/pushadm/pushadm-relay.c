@@ -329,7 +329,6 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 		relay_stop_all(&srv);
 		return ret;
 	}
-	last_takeover = time(NULL);
 	/* the first turn, without a wait, takes what was spooled while the
 	   relay was down */
 	last_takeover = 0;
