@@ -554,6 +554,32 @@ def test_a_flood_of_spool_files_holds_no_delivery_back():
             assert area(d) == [] and area(d, "quarantine") == [], r.log()[-2000:]
 
 
+def test_a_full_user_queue_holds_no_other_users_files_back():
+    """alice's queue at the relay is full (max_queued_per_user = 1, her
+    endpoint down) and 200 of her spool files wait in new/, all older than
+    one of bob's. The takeover goes round them a slice at a time and takes
+    bob's; alice's stay. Before, every turn looked at the same oldest 64
+    and never reached bob's."""
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % free_port()))) as d, \
+            relay(d, ["max_queued_per_user = 1"]) as r:
+        deliver(d, 1)		# alice's one notification fills her queue
+        wait_until(lambda: len(r.journal_rows()) == 1, 10, "alice's notification")
+        stage = os.path.join(d.tmp, "stage")
+        os.mkdir(stage)
+        os.chown(stage, pwd.getpwnam(TEST_USER).pw_uid, 0)
+        base = int(time.time() * 1e6) - 10000000
+        files = dict(entry(created=base + i) for i in range(200))
+        files.update([entry(created=base + 500, user="bob", body=b'{"bob":1}')])
+        as_user(TEST_USER, ["python3", "-c", WRITE_MANY, stage], json.dumps(
+            {n: t.decode() for n, t in files.items()}).encode())
+        as_user(TEST_USER, ["python3", "-c", MOVE_ALL, stage,
+                            os.path.join(d.spool_dir, "new")])
+        wait_until(lambda: "bob" in [row[1] for row in r.journal_rows()], 30,
+                   "bob's notification taken")
+        assert sorted(row[1] for row in r.journal_rows()) == ["alice", "bob"]
+        assert len(area(d)) == 200 and area(d, "quarantine") == []
+
+
 def test_a_journaled_entry_spooled_again_is_queued_once():
     """A notification the relay journaled comes again as a spool file (its
     delivery spooled it when the acknowledgement came too late, or an

@@ -295,6 +295,10 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 	struct relay_paths paths;
 	const char *conf_path = NULL;
 	struct sigaction sa;
+	struct pushadm_spool_slice slice = {
+		.max_files = RELAY_TAKEOVER_BATCH,
+		.budget_msecs = RELAY_TAKEOVER_BUDGET_MSECS,
+	};
 	time_t last_takeover;
 	bool takeover_more = true;
 	int c, ret, taken;
@@ -338,13 +342,12 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 				   RELAY_TAKEOVER_INTERVAL_SECS))
 			continue;
 		/* the next slice at once only while slices are taken: files
-		   that wait (the userdb does not answer) are looked at again
-		   after the interval, not in a busy loop */
+		   that wait (a full user queue, a userdb that does not
+		   answer) are passed a slice per interval, not in a busy
+		   loop */
 		taken = pushadm_spool_takeover(ctx, srv.spool_dir, srv.trust,
-					       RELAY_TAKEOVER_BATCH,
-					       RELAY_TAKEOVER_BUDGET_MSECS, take_spooled,
-					       &srv, &takeover_more);
-		takeover_more = takeover_more && taken > 0;
+					       &slice, take_spooled, &srv);
+		takeover_more = slice.more && taken > 0;
 		last_takeover = time(NULL);
 	}
 	pushcore_log(PUSHCORE_LOG_INFO, NULL, "pushadm relay: stopping "

@@ -389,32 +389,47 @@ static int takeover_one(struct pushadm_spool_dirs *dirs, const char *name,
 	return ret;
 }
 
+/* Whether a slice ends before the file at hand (looked files so far). */
+static bool slice_full(const struct pushadm_spool_slice *slice,
+		       unsigned int looked, long long end)
+{
+	return slice != NULL && (looked >= slice->max_files ||
+		(slice->budget_msecs > 0 && looked > 0 && pushcore_mono_msecs() >= end));
+}
+
 int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 			   const char *spool_dir, struct pushadm_trust *trust,
-			   unsigned int max_files, unsigned int budget_msecs,
+			   struct pushadm_spool_slice *slice,
 			   int (*take)(const struct pushcore_spool_entry *e, void *context),
-			   void *context, bool *more_r)
+			   void *context)
 {
-	long long end = pushcore_mono_msecs() + budget_msecs;
+	long long end = pushcore_mono_msecs() +
+		(slice == NULL ? 0 : slice->budget_msecs);
 	struct pushadm_spool_dirs dirs;
 	struct pushcore_pool *pool;
-	const char **names, *error;
+	const char **names, *error, *last = "";
 	unsigned int looked = 0;
 	int taken = 0;
 
-	*more_r = false;
+	if (slice != NULL)
+		slice->more = false;
 	if (pushadm_spool_dirs_open(spool_dir, true, &dirs, &error) < 0) {
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "%s", error);
 		return -1;
 	}
 	pool = pushcore_pool_new();
 	names = pushadm_spool_names(&dirs, PUSHADM_SPOOL_AREA_NEW, true, pool);
-	for (; *names != NULL && looked < max_files; names++, looked++) {
-		if (budget_msecs > 0 && looked > 0 && pushcore_mono_msecs() >= end)
-			break;
+	while (slice != NULL && *names != NULL && strcmp(*names, slice->after) <= 0)
+		names++;
+	for (; *names != NULL && !slice_full(slice, looked, end); names++, looked++) {
 		taken += takeover_one(&dirs, *names, trust, take, context);
+		last = *names;
 	}
-	*more_r = *names != NULL;
+	if (slice != NULL) {
+		slice->more = *names != NULL;
+		snprintf(slice->after, sizeof(slice->after), "%s",
+			 slice->more ? last : "");
+	}
 	pushcore_pool_free(&pool);
 	pushadm_spool_dirs_close(&dirs);
 	return taken;

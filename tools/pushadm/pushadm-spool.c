@@ -8,7 +8,6 @@
 #include "pushcore.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -682,7 +681,6 @@ static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	struct pushcore_pool *pool;
 	struct pushadm_trust *trust;
 	struct spool_opts opts;
-	bool more;
 	int ret;
 
 	if (spool_parse_opts(ctx, argc, argv, &opts) < 0 || optind != argc)
@@ -699,8 +697,7 @@ static int cmd_spool_check(struct pushadm_ctx *ctx, int argc, char *argv[])
 	pushadm_print_header("driver", "Driver");
 	pushadm_print_header("method", "Method");
 	pushadm_print_header("next", "Next attempt");
-	ret = pushadm_spool_takeover(ctx, opts.dir, trust, UINT_MAX, 0, check_take,
-				     pool, &more);
+	ret = pushadm_spool_takeover(ctx, opts.dir, trust, NULL, check_take, pool);
 	pushadm_print_flush();
 	pushadm_trust_free(&trust);
 	pushcore_pool_free(&pool);

@@ -34,15 +34,27 @@ struct pushcore_spool_entry;
    -1 if the spool can't be read.
    The entry given to take() has its times clamped (pushadm_spool_clamp,
    with the file's st_ctime or now, whichever is earlier).
-   At most max_files files are looked at (oldest first), and no file after
-   budget_msecs have passed (0: no such bound); *more_r tells whether
-   others wait, so that a caller with other work (the relay's loop) takes
-   a spool of thousands, or of large files, a slice at a time. */
+   With a slice (NULL: every file, oldest first), a caller with other work
+   (the relay's loop) takes a spool of thousands, or of large files, a
+   slice at a time, and goes round: each call looks at the files after the
+   last one the previous call looked at, so files that wait (their user's
+   queue is full, the userdb does not answer) hold none behind them back
+   for good. */
+struct pushadm_spool_slice {
+	/* at most this many files per call, and no file after budget_msecs */
+	unsigned int max_files, budget_msecs;
+	/* in: the last name looked at ("": start with the oldest); out: the
+	   last one looked at now, or "" when the newest was (the next call
+	   starts over) */
+	char after[128];
+	/* out: files wait after it */
+	bool more;
+};
 int pushadm_spool_takeover(struct pushadm_ctx *ctx, const char *spool_dir,
-			   struct pushadm_trust *trust, unsigned int max_files,
-			   unsigned int budget_msecs,
+			   struct pushadm_trust *trust,
+			   struct pushadm_spool_slice *slice,
 			   int (*take)(const struct pushcore_spool_entry *e, void *context),
-			   void *context, bool *more_r);
+			   void *context);
 
 /* --- for pushadm-spool.c ----------------------------------------------- */
 
