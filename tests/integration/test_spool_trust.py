@@ -521,6 +521,18 @@ WRITE_MANY = ("import json, os, sys\n"
               "    os.close(fd)\n")
 
 
+def drop_files(d, files):
+    """files ({name: text}) written by the delivery uid, then moved into
+    new/ at once (the relay's takeover sees all of them in one look)."""
+    stage = os.path.join(d.tmp, "stage")
+    os.mkdir(stage)
+    os.chown(stage, pwd.getpwnam(TEST_USER).pw_uid, 0)
+    as_user(TEST_USER, ["python3", "-c", WRITE_MANY, stage], json.dumps(
+        {n: t.decode() for n, t in files.items()}).encode())
+    as_user(TEST_USER, ["python3", "-c", MOVE_ALL, stage,
+                        os.path.join(d.spool_dir, "new")])
+
+
 def test_a_flood_of_spool_files_holds_no_delivery_back():
     """The delivery uid drops 5000 files for its own user into new/ at
     once. The relay takes them a slice at a time: a delivery in the middle
@@ -531,16 +543,9 @@ def test_a_flood_of_spool_files_holds_no_delivery_back():
     with Receiver() as real:
         with Dovecot(**ours(hook(real.url + "/hook"), mail_debug=True)) as d, \
                 relay(d) as r:
-            stage = os.path.join(d.tmp, "stage")
-            os.mkdir(stage)
-            os.chown(stage, pwd.getpwnam(TEST_USER).pw_uid, 0)
             base = int(time.time() * 1e6) - 10000000
-            files = dict(entry(created=base + i, body=b'{"flood":%d}' % i)
-                         for i in range(count))
-            as_user(TEST_USER, ["python3", "-c", WRITE_MANY, stage], json.dumps(
-                {n: t.decode() for n, t in files.items()}).encode())
-            as_user(TEST_USER, ["python3", "-c", MOVE_ALL, stage,
-                                os.path.join(d.spool_dir, "new")])
+            drop_files(d, dict(entry(created=base + i, body=b'{"flood":%d}' % i)
+                               for i in range(count)))
             wait_until(lambda: 0 < len(area(d)) < count, 10, "the takeover under way")
             start = time.monotonic()
             deliver(d, 1)
@@ -564,16 +569,10 @@ def test_a_full_user_queue_holds_no_other_users_files_back():
             relay(d, ["max_queued_per_user = 1"]) as r:
         deliver(d, 1)		# alice's one notification fills her queue
         wait_until(lambda: len(r.journal_rows()) == 1, 10, "alice's notification")
-        stage = os.path.join(d.tmp, "stage")
-        os.mkdir(stage)
-        os.chown(stage, pwd.getpwnam(TEST_USER).pw_uid, 0)
         base = int(time.time() * 1e6) - 10000000
         files = dict(entry(created=base + i) for i in range(200))
         files.update([entry(created=base + 500, user="bob", body=b'{"bob":1}')])
-        as_user(TEST_USER, ["python3", "-c", WRITE_MANY, stage], json.dumps(
-            {n: t.decode() for n, t in files.items()}).encode())
-        as_user(TEST_USER, ["python3", "-c", MOVE_ALL, stage,
-                            os.path.join(d.spool_dir, "new")])
+        drop_files(d, files)
         wait_until(lambda: "bob" in [row[1] for row in r.journal_rows()], 30,
                    "bob's notification taken")
         assert sorted(row[1] for row in r.journal_rows()) == ["alice", "bob"]
