@@ -133,6 +133,28 @@ static int l_i_info(lua_State *L) { return l_log(L, PUSHCORE_LOG_INFO); }
 static int l_i_warning(lua_State *L) { return l_log(L, PUSHCORE_LOG_WARNING); }
 static int l_i_error(lua_State *L) { return l_log(L, PUSHCORE_LOG_ERROR); }
 
+/* print() is a script's first debugging tool. Left alone it writes to
+   the process's stdout: nowhere in a Dovecot service, unfiltered into the
+   journal under pushadm. Its line joins the script's other log lines,
+   through the same redaction. */
+static int l_print(lua_State *L)
+{
+	struct lua_script *s = lua_script_of(L);
+	int i, n = lua_gettop(L);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		(void)luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	pushcore_driver_log(s->inst, PUSHCORE_LOG_INFO, "lua: %s", lua_tostring(L, -1));
+	return 0;
+}
+
 static int l_os_exit(lua_State *L)
 {
 	return luaL_error(L, "os.exit() is disabled in push notification scripts");
@@ -210,6 +232,7 @@ static void lua_setup_globals(lua_State *L)
 	luaL_openlibs(L);
 	luaL_newlib(L, dovecot_fns);
 	lua_setglobal(L, "dovecot");
+	lua_register(L, "print", l_print);
 	/* a script must not end the delivery process */
 	lua_getglobal(L, "os");
 	lua_pushcfunction(L, l_os_exit);

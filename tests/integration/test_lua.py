@@ -193,3 +193,35 @@ def test_broken_scripts_never_stop_a_delivery():
                 i.logout()
         finally:
             os.unlink(path)
+
+
+PRINTING = """
+print("loaded", 1, true, nil)
+function dovecot_lua_notify_begin_txn(u) return {} end
+function dovecot_lua_notify_event_message_new(ctx, e)
+  print("new", e.subject, "https://hook:s3cr3t-pw@push.example/x?access_token=t0k3n-v4l")
+end
+function dovecot_lua_notify_end_txn(ctx, ok) end
+"""
+
+
+def test_print_goes_to_the_log_redacted():
+    """A script's print() lands on the driver's log line at Info, with the
+    credentials in it hidden, as its dovecot.i_info() lines do."""
+    path = os.path.join(HERE, "lua", ".printing.lua")
+    with open(path, "w") as f:
+        f.write(PRINTING)
+    try:
+        with Dovecot(**ours({"push_notification_driver": "lua:file=" + path},
+                            mail_plugins="notify push_notify push_notify_lua")) as d:
+            d.lmtp_deliver(["alice"], make_message(**MSG))
+            line = d.wait_log(r"lua: new\t", timeout=15)
+            assert ": Info: " in line and "push_notification_driver (lua): " in line, line
+            hidden = "#hidden_use-P_to_show#"
+            assert line.endswith("lua: new\tGrüße\thttps://%s@push.example/x?access_token=%s"
+                                 % (hidden, hidden)), line
+            loaded = d.wait_log(r"lua: loaded\t", timeout=5)
+            assert loaded.endswith("lua: loaded\t1\ttrue\tnil"), loaded
+            assert "s3cr3t" not in d.log() and "t0k3n" not in d.log()
+    finally:
+        os.unlink(path)
