@@ -559,6 +559,33 @@ def test_a_flood_of_spool_files_holds_no_delivery_back():
             assert area(d) == [] and area(d, "quarantine") == [], r.log()[-2000:]
 
 
+def test_large_spool_files_hold_no_delivery_back():
+    """12 spool files of 4 MB each (a long outage of large notifications)
+    wait in new/. The relay takes them 50 ms of work a turn, so a delivery
+    in the middle is acknowledged within the relay timeout, not left to
+    fall back, and every one arrives. The count slice alone (64 files)
+    would take all 12 in one turn and answer no one meanwhile."""
+    count, size = 12, 4 * 1024 * 1024
+    pad = "x" * size
+    with Receiver() as real:
+        with Dovecot(**ours(hook(real.url + "/hook"), mail_debug=True)) as d, \
+                relay(d) as r:
+            base = int(time.time() * 1e6) - 10000000
+            drop_files(d, dict(entry(created=base + i, body=(
+                '{"big":%d,"pad":"%s"}' % (i, pad)).encode()) for i in range(count)))
+            wait_until(lambda: 0 < len(area(d)) < count, 10, "the takeover under way")
+            start = time.monotonic()
+            deliver(d, 1)
+            elapsed = time.monotonic() - start
+            d.wait_log(r"handed to the relay")
+            assert "is not usable" not in d.log(), d.log()[-2000:]
+            assert elapsed < 1, elapsed
+            real.wait_for(count + 1, timeout=120)
+            assert sorted(q["json"]["big"] for q in real.requests
+                          if "big" in q["json"]) == list(range(count))
+            assert area(d) == [] and area(d, "quarantine") == [], r.log()[-2000:]
+
+
 def test_a_full_user_queue_holds_no_other_users_files_back():
     """alice's queue at the relay is full (max_queued_per_user = 1, her
     endpoint down) and 200 of her spool files wait in new/, all older than
