@@ -2,6 +2,7 @@
 the fallback when it is absent, the journal across SIGKILL and SIGTERM,
 relay.conf, and the socket's trust checks. docs/spool.md "The relay"."""
 import contextlib
+import errno
 import grp
 import json
 import os
@@ -714,3 +715,51 @@ def test_two_drivers_of_one_event_both_relayed():
             # delivered through the relay, not by the delivery itself
             assert len(re.findall(r"handed to the relay", d.log())) == 2, d.log()[-2000:]
             wait_until(lambda: r.journal_rows() == [], 10, "an empty journal")
+
+
+def test_a_full_disk_under_the_journal_falls_back_and_recovers():
+    """The relay's journal is on a file system with no room left: the
+    hand-off is answered with a refusal naming the journal, the delivery
+    sends its notification itself, the relay logs the cause and keeps
+    serving; once there is room, the next delivery is handed off again.
+    Every notification arrives once."""
+    with Receiver() as real, \
+            Dovecot(**ours(hook(real.url + "/hook"), mail_debug=True)) as d:
+        fs = os.path.join(d.tmp, "journal-fs")
+        os.makedirs(fs)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs", fs],
+                       check=True)
+        try:
+            conf = os.path.join(d.tmp, "relay-on-a-small-fs.conf")
+            with open(conf, "w") as f:
+                f.write('journal = "%s"\n' % os.path.join(fs, "journal.db"))
+            with relay(d, conf_path=conf) as r:
+                deliver_session(d, ["before"])
+                real.wait_for(1)
+                filler = os.open(os.path.join(fs, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+                try:
+                    for _ in range(1024):	# 512k in 4k blocks, and then some
+                        os.write(filler, b"x" * 4096)
+                except OSError as e:
+                    assert e.errno == errno.ENOSPC, e
+                finally:
+                    os.close(filler)
+                deliver_session(d, ["full"])
+                line = d.wait_log(r"refused the notifications: the relay's journal failed")
+                assert ": Error: " in line, line
+                r.wait_log(r"relay: journal [^:]*: database or disk is full; 1 messages "
+                           r"not accepted \(their senders send them themselves; 0 more "
+                           r"failed commits since the last such line\)")
+                # a full disk fails every commit: one line per 10 s, not one each
+                deliver_session(d, ["full again", "and again"])
+                real.wait_for(4)
+                assert len(re.findall("disk is full", r.log())) == 1, r.log()
+                os.unlink(os.path.join(fs, "filler"))
+                deliver_session(d, ["after"])
+                real.wait_for(5)
+                assert r.proc.poll() is None
+            assert sorted(q["json"]["subject"] for q in real.requests) == \
+                ["after", "and again", "before", "full", "full again"]
+            assert len(re.findall(r"handed to the relay", d.log())) == 2, d.log()[-3000:]
+        finally:
+            subprocess.run(["umount", fs], check=True)

@@ -30,6 +30,8 @@
    for an acknowledged transaction to ride with */
 #define RELAY_OUTCOME_WAIT_MSECS 100
 #define RELAY_OUTCOME_BATCH 512
+/* a line that could come with every message comes once in this long */
+#define RELAY_LOG_LIMIT_SECS 10
 
 struct relay_client {
 	int fd;
@@ -194,6 +196,28 @@ static bool relay_may_submit(struct relay_server *srv, struct relay_client *c,
 	return true;
 }
 
+/* A condition that can come with every message (a flood, a full disk)
+   is logged once per RELAY_LOG_LIMIT_SECS, with how many times it came in
+   between: true when this time may be logged (*held_r: those). */
+struct relay_log_limit {
+	time_t logged;
+	unsigned int held;
+};
+
+static bool relay_log_limit_pass(struct relay_log_limit *l, unsigned int *held_r)
+{
+	time_t now = time(NULL);
+
+	if (l->logged != 0 && now - l->logged < RELAY_LOG_LIMIT_SECS) {
+		l->held++;
+		return false;
+	}
+	*held_r = l->held;
+	l->logged = now;
+	l->held = 0;
+	return true;
+}
+
 /* Whether a user of the message has as much waiting as relay.conf allows
    (messages of this round not journaled yet are not counted: one round
    may go that far beyond). */
@@ -202,28 +226,22 @@ static bool relay_queue_full(struct relay_server *srv, struct relay_client *c,
 			     const char **text_r)
 {
 	static char text[512];
-	/* one line per 10 seconds, not one per message of a flood */
-	static time_t logged;
-	static unsigned int unlogged;
+	static struct relay_log_limit limit;
 	const char *setting;
-	unsigned int i;
+	unsigned int i, held;
 
 	for (i = 0; i < msg->count; i++) {
 		if (!relay_queue_user_full(srv->queue, msg->entries[i]->user,
 					   msg->entries[i]->body_len, &setting))
 			continue;
-		if (time(NULL) - logged >= 10) {
+		if (relay_log_limit_pass(&limit, &held)) {
 			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: not taking "
 				     "notifications for user %s from uid %lu (%s) "
 				     "pid %ld: as many wait as relay.conf %s allows "
 				     "(%u more messages refused for that since the "
 				     "last such line)", msg->entries[i]->user,
 				     (unsigned long)c->uid, uid_name(c->uid),
-				     (long)c->pid, setting, unlogged);
-			logged = time(NULL);
-			unlogged = 0;
-		} else {
-			unlogged++;
+				     (long)c->pid, setting, held);
 		}
 		snprintf(text, sizeof(text), "user %s has as many notifications "
 			 "waiting as relay.conf %s allows", msg->entries[i]->user,
@@ -442,8 +460,10 @@ static bool outcomes_due(const struct relay_server *srv)
 
 void relay_commit(struct relay_server *srv, bool force)
 {
+	/* a full disk fails every commit until there is room */
+	static struct relay_log_limit journal_limit;
 	struct relay_pending *p, *next;
-	unsigned int i, n = 0, total = 0;
+	unsigned int i, n = 0, total = 0, held;
 	const char *error = NULL;
 	bool *is_new, ok;
 
@@ -459,9 +479,12 @@ void relay_commit(struct relay_server *srv, bool force)
 		relay_journal_commit(srv->journal, &error) == 0;
 	if (!ok) {
 		relay_journal_rollback(srv->journal);
-		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: %s; %u messages "
-			     "not accepted (their senders send them themselves)",
-			     error, srv->pending_count);
+		if (relay_log_limit_pass(&journal_limit, &held)) {
+			pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: %s; %u messages "
+				     "not accepted (their senders send them "
+				     "themselves; %u more failed commits since the "
+				     "last such line)", error, srv->pending_count, held);
+		}
 		/* the outcomes are kept: tried again in a while, not at once
 		   (a journal that keeps failing must not spin the loop) */
 		srv->outcomes_since = pushcore_mono_msecs();
