@@ -416,7 +416,9 @@ def test_relay_conf_bad_value_names_file_line_setting():
                                    ('max_queued_bytes_per_user = "64X"',
                                     "max_queued_bytes_per_user", 1),
                                    ('max_queued_bytes_per_user = "2048T"',
-                                    "max_queued_bytes_per_user", 1)):
+                                    "max_queued_bytes_per_user", 1),
+                                   ('max_queued = 100000001', "max_queued", 1),
+                                   ('max_queued_bytes = "1"', "max_queued_bytes", 1)):
             with open(conf, "w") as f:
                 f.write(bad + "\n")
             result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config",
@@ -640,7 +642,7 @@ def test_a_user_with_as_many_waiting_as_allowed_is_refused_nothing_lost():
         assert ("user alice has as many notifications waiting as relay.conf "
                 "max_queued_per_user allows") in line, line
         r.wait_log(r"not taking notifications for user alice from uid \d+ "
-                   r"\(\S+\) pid \d+: as many wait as relay.conf "
+                   r"\(\S+\) pid \d+: as many wait for the user as relay.conf "
                    r"max_queued_per_user allows \(0 more")
         # the takeover leaves them while alice's queue is full
         time.sleep(2.5)
@@ -654,6 +656,33 @@ def test_a_user_with_as_many_waiting_as_allowed_is_refused_nothing_lost():
             assert sorted(q["json"]["subject"] for q in rcv.requests) == \
                 ["m%d" % i for i in range(5)]
         assert os.listdir(new) == []
+
+
+def test_as_many_waiting_as_the_relay_allows_refused_nothing_lost():
+    """relay.conf max_queued = 3 (every user's together), the endpoint
+    down: two of alice's and one of bob's are taken, bob's second is
+    refused naming the setting (his delivery sends it itself and spools
+    it). The endpoint back: all four arrive."""
+    port = free_port()
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d, \
+            relay(d, ["backoff = 1s", "max_backoff = 2s", "max_queued = 3"]) as r:
+        deliver_session(d, ["a0", "a1"])
+        deliver_session(d, ["b0", "b1"], user="bob")
+        assert sorted(row[1] for row in r.journal_rows()) == ["alice", "alice", "bob"]
+        assert len(os.listdir(os.path.join(d.spool_dir, "new"))) == 1
+        line = d.wait_log(r"refused the notifications")
+        assert "bob" in line and ("the relay has as many notifications waiting as "
+                                  "relay.conf max_queued allows") in line, line
+        r.wait_log(r"not taking notifications for user bob from uid \d+ \(\S+\) pid "
+                   r"\d+: as many wait in all as relay.conf max_queued allows")
+        with Receiver(port=port) as rcv:
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
+                                    capture_output=True, text=True, timeout=30,
+                                    env=r.env())
+            assert result.returncode == 0, result.stderr
+            rcv.wait_for(4, timeout=20)
+            assert sorted(q["json"]["subject"] for q in rcv.requests) == \
+                ["a0", "a1", "b0", "b1"]
 
 
 # --- relay retry, spool run ----------------------------------------------

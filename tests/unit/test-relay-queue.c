@@ -609,9 +609,9 @@ static void test_user_bounds(void)
 {
 	const int ok[] = { 200 };
 	struct relay_queue_settings set = default_set;
+	struct relay_queue_bound bound = { "", false };
 	struct server srv;
 	struct relay_queue *q;
-	const char *why = "";
 	unsigned int i;
 
 	set.max_user_entries = 3;
@@ -621,21 +621,65 @@ static void test_user_bounds(void)
 	q = queue_new(&set);
 	for (i = 0; i < 3; i++)
 		add(q, "ann", "srv0", i, 0);
-	test_assert(relay_queue_user_full(q, "ann", 1, &why));
-	test_assert_str(why, "max_queued_per_user");
-	test_assert(!relay_queue_user_full(q, "bob", 1000, &why));
+	test_assert(relay_queue_full_for(q, "ann", 1, &bound));
+	test_assert_str(bound.setting, "max_queued_per_user");
+	test_assert(bound.per_user);
+	test_assert(!relay_queue_full_for(q, "bob", 1000, &bound));
+	test_assert(relay_queue_full_for(q, "bob", 1025, &bound));
+	test_assert_str(bound.setting, "max_queued_bytes_per_user");
 	/* "ann:0" and the others: 15 bytes of ann's are counted */
 	set.max_user_entries = 0;
 	relay_queue_free(&q);
 	q = queue_new(&set);
 	for (i = 0; i < 3; i++)
 		add(q, "ann", "srv0", i, 0);
-	test_assert(!relay_queue_user_full(q, "ann", 1024 - 15, &why));
-	test_assert(relay_queue_user_full(q, "ann", 1024 - 14, &why));
-	test_assert_str(why, "max_queued_bytes_per_user");
+	test_assert(!relay_queue_full_for(q, "ann", 1024 - 15, &bound));
+	test_assert(relay_queue_full_for(q, "ann", 1024 - 14, &bound));
+	test_assert_str(bound.setting, "max_queued_bytes_per_user");
 	drive(q, queue_empty, q, 5000);
 	test_assert(store_count(&store_log, STORE_SENT, NULL) == 3);
-	test_assert(!relay_queue_user_full(q, "ann", 1024, &why));
+	test_assert(!relay_queue_full_for(q, "ann", 1024, &bound));
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+}
+
+/* The relay-wide bounds hold every user back, counted over all users
+   and given back as entries leave. */
+static void test_relay_bounds(void)
+{
+	const int ok[] = { 200 };
+	struct relay_queue_settings set = default_set;
+	struct relay_queue_bound bound = { "", true };
+	struct server srv;
+	struct relay_queue *q;
+
+	set.max_entries = 3;
+	set.max_user_entries = 2;
+	server_start(&srv, ok, 1, 0);
+	servers[0] = &srv;
+	q = queue_new(&set);
+	add(q, "ann", "srv0", 0, 0);
+	add(q, "bob", "srv0", 0, 0);
+	test_assert(!relay_queue_full_for(q, "cid", 1, &bound));
+	add(q, "cid", "srv0", 0, 0);
+	test_assert(relay_queue_full_for(q, "dan", 1, &bound));
+	test_assert_str(bound.setting, "max_queued");
+	test_assert(!bound.per_user);
+	/* "ann:0", "bob:0", "cid:0": 15 bytes in all */
+	set.max_entries = 0;
+	set.max_bytes = 20;
+	relay_queue_free(&q);
+	q = queue_new(&set);
+	add(q, "ann", "srv0", 0, 0);
+	add(q, "bob", "srv0", 0, 0);
+	add(q, "cid", "srv0", 0, 0);
+	test_assert(!relay_queue_full_for(q, "dan", 5, &bound));
+	test_assert(relay_queue_full_for(q, "dan", 6, &bound));
+	test_assert_str(bound.setting, "max_queued_bytes");
+	test_assert(!bound.per_user);
+	drive(q, queue_empty, q, 5000);
+	test_assert(!relay_queue_full_for(q, "dan", 20, &bound));
 	relay_queue_free(&q);
 	servers[0] = NULL;
 	server_stop(&srv);
@@ -1271,6 +1315,7 @@ int main(int argc, char *argv[])
 		 test_concurrency_and_keepalive);
 	run("relay queue: circuit", test_circuit);
 	run("relay queue: what one user may have waiting", test_user_bounds);
+	run("relay queue: what all users may have waiting", test_relay_bounds);
 	run("relay queue: Retry-After", test_retry_after);
 	run("relay queue: permanent failures fail once", test_permanent_failures);
 	run("relay queue: maximum age", test_max_age);

@@ -37,6 +37,8 @@ static cfg_opt_t relay_opts[] = {
 	   without end is refused, not the root relay's memory filled */
 	CFG_INT("max_queued_per_user", 50000, CFGF_NONE),
 	CFG_STR("max_queued_bytes_per_user", "64M", CFGF_NONE),
+	CFG_INT("max_queued", 1000000, CFGF_NONE),
+	CFG_STR("max_queued_bytes", "1G", CFGF_NONE),
 	/* queue figures: off unless asked for (docs/spool.md "Queue figures") */
 	CFG_STR("stats_socket", "", CFGF_NONE),
 	CFG_STR("metrics_listen", "", CFGF_NONE),
@@ -70,11 +72,13 @@ static int validate_time(cfg_t *cfg, cfg_opt_t *opt)
 
 static int validate_count(cfg_t *cfg, cfg_opt_t *opt)
 {
-	long value = cfg_opt_getnint(opt, 0);
+	/* the relay-wide queue bound counts every user's notifications */
+	long value = cfg_opt_getnint(opt, 0), max =
+		strcmp(opt->name, "max_queued") == 0 ? 100000000 : 100000;
 
-	if (value < 1 || value > 100000) {
-		cfg_error(cfg, "invalid %s = %ld (expected 1 to 100000)",
-			  opt->name, value);
+	if (value < 1 || value > max) {
+		cfg_error(cfg, "invalid %s = %ld (expected 1 to %ld)",
+			  opt->name, value, max);
 		return -1;
 	}
 	return 0;
@@ -276,6 +280,8 @@ static void conf_fill(cfg_t *cfg, struct relay_conf *conf)
 	conf->queue.max_user_entries = (unsigned int)cfg_getint(cfg, "max_queued_per_user");
 	(void)parse_size(cfg_getstr(cfg, "max_queued_bytes_per_user"),
 			 &conf->queue.max_user_bytes);
+	conf->queue.max_entries = (unsigned int)cfg_getint(cfg, "max_queued");
+	(void)parse_size(cfg_getstr(cfg, "max_queued_bytes"), &conf->queue.max_bytes);
 	conf->stats_socket = pushcore_xstrdup(cfg_getstr(cfg, "stats_socket"));
 	conf->metrics_listen = pushcore_xstrdup(cfg_getstr(cfg, "metrics_listen"));
 	conf->metrics_socket_mode = (unsigned int)strtoul(cfg_getstr(cfg,
@@ -354,7 +360,7 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 	};
 	static const char *const counts[] = {
 		"endpoint_concurrency", "circuit_failures", "max_clients",
-		"max_queued_per_user"
+		"max_queued_per_user", "max_queued"
 	};
 	cfg_t *cfg = cfg_init(relay_opts, CFGF_NONE);
 	unsigned int i;
@@ -378,6 +384,7 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 	cfg_set_validate_func(cfg, "allowed_uids", validate_uids);
 	cfg_set_validate_func(cfg, "sync", validate_sync);
 	cfg_set_validate_func(cfg, "max_queued_bytes_per_user", validate_size);
+	cfg_set_validate_func(cfg, "max_queued_bytes", validate_size);
 	conf_path = path;
 	errno = 0;
 	data = conf_load(path);

@@ -145,6 +145,8 @@ struct relay_queue {
 	struct queue_entry *resolved;
 	unsigned long long seq;
 	unsigned int count, in_flight;
+	/* the bodies of all entries (max_queued_bytes) */
+	unsigned long long bytes;
 	long long now, next_sweep;
 	long long run_started;		/* monotonic msecs */
 	/* this run() already sent an XADD batch; something needs another
@@ -585,12 +587,14 @@ static void user_load_add(struct relay_queue *q, const struct queue_entry *qe)
 	}
 	load->entries++;
 	load->bytes += qe->e.body_len;
+	q->bytes += qe->e.body_len;
 }
 
 static void user_load_remove(struct relay_queue *q, const struct queue_entry *qe)
 {
 	struct user_load *load = hash_lookup(&q->user_loads, qe->e.user);
 
+	q->bytes -= q->bytes < qe->e.body_len ? q->bytes : qe->e.body_len;
 	if (load == NULL)
 		return;
 	load->bytes -= load->bytes < qe->e.body_len ? load->bytes : qe->e.body_len;
@@ -601,19 +605,35 @@ static void user_load_remove(struct relay_queue *q, const struct queue_entry *qe
 	free(load);
 }
 
-bool relay_queue_user_full(struct relay_queue *q, const char *user,
-			   size_t body_len, const char **why_r)
+/* Whether entries (bytes) plus one more (body_len) go beyond a bound;
+   0 bounds nothing. */
+static bool beyond(unsigned int entries, unsigned long long bytes, size_t body_len,
+		   unsigned int max_entries, unsigned long long max_bytes,
+		   bool *bytes_r)
+{
+	*bytes_r = max_bytes > 0 && bytes + body_len > max_bytes;
+	return (max_entries > 0 && entries >= max_entries) || *bytes_r;
+}
+
+bool relay_queue_full_for(struct relay_queue *q, const char *user, size_t body_len,
+			  struct relay_queue_bound *bound_r)
 {
 	const struct user_load *load = hash_lookup(&q->user_loads, user);
-	unsigned int entries = load == NULL ? 0 : load->entries;
-	unsigned long long bytes = load == NULL ? 0 : load->bytes;
+	static const struct user_load none;
+	bool bytes;
 
-	if (q->set.max_user_entries > 0 && entries >= q->set.max_user_entries) {
-		*why_r = "max_queued_per_user";
+	if (load == NULL)
+		load = &none;
+	if (beyond(q->count, q->bytes, body_len, q->set.max_entries,
+		   q->set.max_bytes, &bytes)) {
+		bound_r->setting = bytes ? "max_queued_bytes" : "max_queued";
+		bound_r->per_user = false;
 		return true;
 	}
-	if (q->set.max_user_bytes > 0 && bytes + body_len > q->set.max_user_bytes) {
-		*why_r = "max_queued_bytes_per_user";
+	if (beyond(load->entries, load->bytes, body_len, q->set.max_user_entries,
+		   q->set.max_user_bytes, &bytes)) {
+		bound_r->setting = bytes ? "max_queued_bytes_per_user" : "max_queued_per_user";
+		bound_r->per_user = true;
 		return true;
 	}
 	return false;

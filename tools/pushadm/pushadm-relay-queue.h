@@ -27,11 +27,11 @@ struct relay_queue_settings {
 	unsigned int endpoint_concurrency;	/* requests in flight per endpoint */
 	unsigned int circuit_failures;	/* consecutive failures that open a circuit */
 	unsigned int circuit_secs;	/* open this long, then one probe */
-	/* what one user may have waiting: beyond it relay_queue_user_full()
-	   says no, so one local account can't fill the root relay's memory
-	   (0: no bound) */
-	unsigned int max_user_entries;
-	unsigned long long max_user_bytes;
+	/* what one user, and what all, may have waiting: beyond it
+	   relay_queue_full_for() says no, so neither one local account nor
+	   a long outage fills the root relay's memory (0: no bound) */
+	unsigned int max_user_entries, max_entries;
+	unsigned long long max_user_bytes, max_bytes;
 	/* pushadm -D: the relay's debug lines per notification and per
 	   transaction. Off, they are not even formatted (their formatting
 	   and redaction showed in the relay's profile). */
@@ -55,11 +55,17 @@ struct relay_queue *relay_queue_new(const struct relay_queue_settings *set,
 				    const struct relay_queue_store *store);
 /* An entry already durable in the journal (copied). */
 void relay_queue_add(struct relay_queue *q, const struct pushcore_spool_entry *e);
-/* Whether user's waiting notifications leave no room for one more of
-   body_len bytes (max_user_entries, max_user_bytes); *why_r says which
-   bound, for the submitter. */
-bool relay_queue_user_full(struct relay_queue *q, const char *user,
-			   size_t body_len, const char **why_r);
+/* The bound that leaves no room: its relay.conf setting, and whether it
+   is one user's or the whole relay's. */
+struct relay_queue_bound {
+	const char *setting;
+	bool per_user;
+};
+/* Whether the waiting notifications, the relay's or user's, leave no room
+   for one more of user's of body_len bytes; *bound_r says which bound,
+   for the submitter. */
+bool relay_queue_full_for(struct relay_queue *q, const char *user, size_t body_len,
+			  struct relay_queue_bound *bound_r);
 /* Waiting entries due now: all when ids is NULL; returns how many. */
 unsigned int relay_queue_retry(struct relay_queue *q, const char *const *ids);
 /* Starts what is due, finishes what completed; never blocks. Returns the

@@ -218,34 +218,41 @@ static bool relay_log_limit_pass(struct relay_log_limit *l, unsigned int *held_r
 	return true;
 }
 
-/* Whether a user of the message has as much waiting as relay.conf allows
-   (messages of this round not journaled yet are not counted: one round
-   may go that far beyond). */
+/* Whether the relay, or a user of the message, has as much waiting as
+   relay.conf allows (messages of this round not journaled yet are not
+   counted: one round may go that far beyond). */
 static bool relay_queue_full(struct relay_server *srv, struct relay_client *c,
 			     const struct pushcore_relay_msg *msg,
 			     const char **text_r)
 {
 	static char text[512];
 	static struct relay_log_limit limit;
-	const char *setting;
+	struct relay_queue_bound bound;
 	unsigned int i, held;
 
 	for (i = 0; i < msg->count; i++) {
-		if (!relay_queue_user_full(srv->queue, msg->entries[i]->user,
-					   msg->entries[i]->body_len, &setting))
+		if (!relay_queue_full_for(srv->queue, msg->entries[i]->user,
+					  msg->entries[i]->body_len, &bound))
 			continue;
 		if (relay_log_limit_pass(&limit, &held)) {
 			pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: not taking "
 				     "notifications for user %s from uid %lu (%s) "
-				     "pid %ld: as many wait as relay.conf %s allows "
-				     "(%u more messages refused for that since the "
-				     "last such line)", msg->entries[i]->user,
-				     (unsigned long)c->uid, uid_name(c->uid),
-				     (long)c->pid, setting, held);
+				     "pid %ld: as many wait %s as relay.conf %s "
+				     "allows (%u more messages refused for that "
+				     "since the last such line)", msg->entries[i]->user,
+				     (unsigned long)c->uid, uid_name(c->uid), (long)c->pid,
+				     bound.per_user ? "for the user" : "in all",
+				     bound.setting, held);
 		}
-		snprintf(text, sizeof(text), "user %s has as many notifications "
-			 "waiting as relay.conf %s allows", msg->entries[i]->user,
-			 setting);
+		if (bound.per_user) {
+			snprintf(text, sizeof(text), "user %s has as many "
+				 "notifications waiting as relay.conf %s allows",
+				 msg->entries[i]->user, bound.setting);
+		} else {
+			snprintf(text, sizeof(text), "the relay has as many "
+				 "notifications waiting as relay.conf %s allows",
+				 bound.setting);
+		}
 		*text_r = text;
 		return true;
 	}

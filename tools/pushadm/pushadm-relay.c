@@ -135,11 +135,12 @@ static void store_failed(void *context, const struct pushcore_spool_entry *e,
 static int take_spooled(const struct pushcore_spool_entry *e, void *context)
 {
 	struct relay_server *srv = context;
+	struct relay_queue_bound bound;
 	const char *error;
 	int added = -1;
 
 	/* the file waits in the spool, on disk, until there is room */
-	if (relay_queue_user_full(srv->queue, e->user, e->body_len, &error))
+	if (relay_queue_full_for(srv->queue, e->user, e->body_len, &bound))
 		return -1;
 	if (relay_journal_begin(srv->journal, true, &error) < 0 ||
 	    (added = relay_journal_add(srv->journal, e, &error)) < 0 ||
