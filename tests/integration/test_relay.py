@@ -550,6 +550,24 @@ def submit_frame(nid, seq, user="alice"):
     return struct.pack(">I", len(payload)) + payload
 
 
+def accepted_count(pid, path):
+    """How many connections to the unix socket path pid has accepted."""
+    inodes = set()
+    with open("/proc/net/unix") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            # connected (state 03), not the listener, named path
+            if len(fields) == 8 and fields[5] == "03" and fields[7] == path:
+                inodes.add("socket:[%s]" % fields[6])
+    fds, count = "/proc/%d/fd" % pid, 0
+    for fd in os.listdir(fds):
+        try:
+            count += os.readlink(os.path.join(fds, fd)) in inodes
+        except FileNotFoundError:	# closed meanwhile
+            pass
+    return count
+
+
 def test_group_commit_one_transaction_for_concurrent_submissions():
     """Three connections submit while the relay is stopped (SIGSTOP): when
     it runs again it journals all three in one transaction, then acks
@@ -558,7 +576,9 @@ def test_group_commit_one_transaction_for_concurrent_submissions():
     with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
             relay(d, debug=True) as r:
         conns = relay_connections(d, 3)
-        time.sleep(0.5)	# accepted: the listening socket wakes the relay at once
+        # accepted before it stops: else the first accept takes one round
+        wait_until(lambda: accepted_count(r.proc.pid, d.relay_socket) == 3, 10,
+                   "the relay to accept the three connections")
         os.kill(r.proc.pid, signal.SIGSTOP)
         try:
             for i, c in enumerate(conns):
