@@ -151,6 +151,10 @@ static void buf_reserve(struct pushcore_buf *buf, size_t more)
 		out_of_memory_size(more);
 	if (buf->len + more + 1 <= buf->size)
 		return;
+	/* a buffer given back with pushcore_buf_free() is used again from
+	   nothing (doubling a size of 0 would never end) */
+	if (buf->size == 0)
+		buf->size = 64;
 	while (buf->len + more + 1 > buf->size)
 		buf->size *= 2;
 	buf->data = pushcore_xrealloc(buf->data, buf->size);

@@ -542,10 +542,10 @@ def test_garbage_and_stalled_peers_cut_off_others_served():
         garbage.close()
 
 
-def submit_frame(nid, seq, user="alice"):
+def submit_frame(nid, seq, user="alice", body=b"{}"):
     rec = ("PUSHSPOOL 2\nid: %s\ncreated: 1\nattempts: 0\nnext: 1\nuser: %s\n"
-           "driver: push_notification_driver\nmethod: POST\nbody: 2\n\n{}" %
-           (nid, user)).encode()
+           "driver: push_notification_driver\nmethod: POST\nbody: %d\n\n" %
+           (nid, user, len(body))).encode() + body
     payload = b"S" + struct.pack(">II", seq, 1) + struct.pack(">I", len(rec)) + rec
     return struct.pack(">I", len(payload)) + payload
 
@@ -593,6 +593,28 @@ def test_group_commit_one_transaction_for_concurrent_submissions():
         assert "relay: one transaction: 3 notifications of 3 messages" in r.log(), \
             r.log()[-2000:]
         assert sorted(row[0] for row in r.journal_rows()) == ids
+
+
+def test_a_large_message_then_another_on_one_connection():
+    """A delivery process hands over a message larger than the 64 KiB an
+    idle connection keeps, then another on the same connection: both are
+    acknowledged, and the relay serves everyone else. Before, the second
+    read looped for ever (the buffer given back had size 0): a root relay
+    any mail process could stop."""
+    ids = ["1b6e1f0e-2f8e-4d2b-9d3a-1b2c3d4e5f6%d" % i for i in range(2)]
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, relay(d) as r:
+        c = relay_connections(d, 1)[0]
+        c.sendall(submit_frame(ids[0], 1, body=b'{"pad":"%s"}' % (b"x" * 100000)))
+        for seq in (1, 2):
+            ack = c.recv(4096)
+            assert ack[4:5] == b"A" and struct.unpack(">I", ack[5:9])[0] == seq, ack
+            assert ack[9] == 0, ack
+            if seq == 1:
+                c.sendall(submit_frame(ids[1], 2))
+        c.close()
+        # (status 0: both journaled; dated 1970, they expire at once)
+        deliver_session(d, ["after"])
+        assert "is not usable" not in d.log(), d.log()[-2000:]
 
 
 def check_acks_after_sync(trace):

@@ -213,6 +213,27 @@ static void test_redact_name_value_shapes(void)
 #undef H
 }
 
+/* A buffer given back (pushcore_buf_free) takes appends again: the
+   relay frees an idle connection's large input buffer and reads into it
+   later. */
+static void test_buf_reuse_after_free(void)
+{
+	struct pushcore_buf buf;
+	char big[100000];
+
+	memset(big, 'x', sizeof(big));
+	pushcore_buf_init(&buf);
+	pushcore_buf_append(&buf, big, sizeof(big));
+	pushcore_buf_free(&buf);
+	test_assert(buf.data == NULL && buf.len == 0 && buf.size == 0);
+	pushcore_buf_append(&buf, "abc", 3);
+	test_assert(buf.len == 3 && strcmp(buf.data, "abc") == 0);
+	pushcore_buf_free(&buf);
+	pushcore_buf_append(&buf, big, sizeof(big));
+	test_assert(buf.len == sizeof(big) && buf.data[sizeof(big)] == '\0');
+	pushcore_buf_free(&buf);
+}
+
 static void test_event_json(void)
 {
 	struct pushcore_pool *pool = pushcore_pool_new();
@@ -282,6 +303,7 @@ int main(void)
 	test_run("redact_headers_and_queries", test_redact_headers_and_queries);
 	test_run("redact_url_passwords", test_redact_url_passwords);
 	test_run("redact_name_value_shapes", test_redact_name_value_shapes);
+	test_run("buffer: appends after it was given back", test_buf_reuse_after_free);
 	test_run("event: json fields", test_event_json);
 	test_run("event: table", test_event_table);
 	test_run("event: log line", test_event_line);
