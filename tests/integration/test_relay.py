@@ -727,6 +727,30 @@ def test_as_many_waiting_as_the_relay_allows_refused_nothing_lost():
                 ["a0", "a1", "b0", "b1"]
 
 
+def test_a_transaction_of_more_than_one_message_is_handed_off_in_several():
+    """Marking 1500 messages read is one transaction of 1500 FlagsSet
+    notifications, more than one relay message may carry (1000): the IMAP
+    process hands them over in messages of 256, and every one arrives
+    once. Before, the whole transaction fell back to the IMAP process."""
+    count = 1500
+    with Receiver() as real, \
+            Dovecot(**ours(hook(real.url + "/hook", "events=FlagsSet"),
+                           mail_debug=True)) as d, relay(d, debug=True) as r:
+        deliver_session(d, ["m%d" % i for i in range(count)])
+        imap = d.imap("alice")
+        imap.select("INBOX")
+        imap.store("1:*", "+FLAGS", r"(\Seen)")
+        imap.logout()
+        reqs = real.wait_for(count, timeout=60)
+        assert sorted(q["json"]["uid"] for q in reqs) == list(range(1, count + 1))
+        assert len(re.findall(r"handed to the relay", d.log())) == count
+        assert ": Error: " not in d.log() and "not usable" not in d.log(), d.log()[-2000:]
+        assert re.findall(r"one transaction: (\d+) notifications of 1 messages",
+                          r.log()) == ["256"] * 5 + ["220"], r.log()[-3000:]
+        time.sleep(1)
+        assert len(real.requests) == count
+
+
 # --- relay retry, spool run ----------------------------------------------
 
 def test_relay_retry_running_and_stopped():
