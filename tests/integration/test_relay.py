@@ -668,6 +668,18 @@ def test_every_ack_follows_the_disk_sync_of_its_message():
     assert 1 <= syncs <= 30, syncs
 
 
+def endpoint_back(d, r, port, count):
+    """The endpoint on port comes back and `relay retry` makes everything
+    due: the sorted subjects of the count notifications it receives."""
+    with Receiver(port=port) as rcv:
+        result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
+                                capture_output=True, text=True, timeout=30,
+                                env=r.env())
+        assert result.returncode == 0, result.stderr
+        rcv.wait_for(count, timeout=20)
+        return sorted(q["json"]["subject"] for q in rcv.requests)
+
+
 def test_a_user_with_as_many_waiting_as_allowed_is_refused_nothing_lost():
     """relay.conf max_queued_per_user = 3, the endpoint down: the relay
     takes three of alice's notifications, refuses the next two (the
@@ -689,14 +701,7 @@ def test_a_user_with_as_many_waiting_as_allowed_is_refused_nothing_lost():
         # the takeover leaves them while alice's queue is full
         time.sleep(2.5)
         assert len(os.listdir(new)) == 2 and len(r.journal_rows()) == 3
-        with Receiver(port=port) as rcv:
-            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
-                                    capture_output=True, text=True, timeout=30,
-                                    env=r.env())
-            assert result.returncode == 0, result.stderr
-            rcv.wait_for(5, timeout=20)
-            assert sorted(q["json"]["subject"] for q in rcv.requests) == \
-                ["m%d" % i for i in range(5)]
+        assert endpoint_back(d, r, port, 5) == ["m%d" % i for i in range(5)]
         assert os.listdir(new) == []
 
 
@@ -717,14 +722,7 @@ def test_as_many_waiting_as_the_relay_allows_refused_nothing_lost():
                                   "relay.conf max_queued allows") in line, line
         r.wait_log(r"not taking notifications for user bob from uid \d+ \(\S+\) pid "
                    r"\d+: as many wait in all as relay.conf max_queued allows")
-        with Receiver(port=port) as rcv:
-            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
-                                    capture_output=True, text=True, timeout=30,
-                                    env=r.env())
-            assert result.returncode == 0, result.stderr
-            rcv.wait_for(4, timeout=20)
-            assert sorted(q["json"]["subject"] for q in rcv.requests) == \
-                ["a0", "a1", "b0", "b1"]
+        assert endpoint_back(d, r, port, 4) == ["a0", "a1", "b0", "b1"]
 
 
 def test_a_transaction_of_more_than_one_message_is_handed_off_in_several():

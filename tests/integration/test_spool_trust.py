@@ -533,57 +533,46 @@ def drop_files(d, files):
                         os.path.join(d.spool_dir, "new")])
 
 
-def test_a_flood_of_spool_files_holds_no_delivery_back():
-    """The delivery uid drops 5000 files for its own user into new/ at
-    once. The relay takes them a slice at a time: a delivery in the middle
-    of that is acknowledged within the relay timeout (250 ms), not left to
-    fall back, and every notification arrives. Before, the relay took all
-    of them in one go (a sync each) and answered no one meanwhile."""
-    count = 5000
+def check_takeover_holds_no_delivery_back(key, bodies):
+    """Spool files of the delivery uid's own user, one per body (JSON
+    with key: its index), are dropped into new/ at once. A delivery in the
+    middle of their takeover is acknowledged within the relay timeout
+    (250 ms), not left to fall back, and every notification arrives."""
     with Receiver() as real:
         with Dovecot(**ours(hook(real.url + "/hook"), mail_debug=True)) as d, \
                 relay(d) as r:
             base = int(time.time() * 1e6) - 10000000
-            drop_files(d, dict(entry(created=base + i, body=b'{"flood":%d}' % i)
-                               for i in range(count)))
-            wait_until(lambda: 0 < len(area(d)) < count, 10, "the takeover under way")
+            drop_files(d, dict(entry(created=base + i, body=body)
+                               for i, body in enumerate(bodies)))
+            wait_until(lambda: 0 < len(area(d)) < len(bodies), 10,
+                       "the takeover under way")
             start = time.monotonic()
             deliver(d, 1)
             elapsed = time.monotonic() - start
             d.wait_log(r"handed to the relay")
             assert "is not usable" not in d.log(), d.log()[-2000:]
             assert elapsed < 1, elapsed
-            real.wait_for(count + 1, timeout=120)
-            assert sorted(q["json"]["flood"] for q in real.requests
-                          if "flood" in q["json"]) == list(range(count))
+            real.wait_for(len(bodies) + 1, timeout=120)
+            assert sorted(q["json"][key] for q in real.requests
+                          if key in q["json"]) == list(range(len(bodies)))
             assert area(d) == [] and area(d, "quarantine") == [], r.log()[-2000:]
+
+
+def test_a_flood_of_spool_files_holds_no_delivery_back():
+    """5000 files at once: the relay takes them a slice at a time (64).
+    Before, it took all of them in one go (a sync each) and answered no
+    one meanwhile."""
+    check_takeover_holds_no_delivery_back(
+        "flood", [b'{"flood":%d}' % i for i in range(5000)])
 
 
 def test_large_spool_files_hold_no_delivery_back():
-    """12 spool files of 4 MB each (a long outage of large notifications)
-    wait in new/. The relay takes them 50 ms of work a turn, so a delivery
-    in the middle is acknowledged within the relay timeout, not left to
-    fall back, and every one arrives. The count slice alone (64 files)
-    would take all 12 in one turn and answer no one meanwhile."""
-    count, size = 12, 4 * 1024 * 1024
-    pad = "x" * size
-    with Receiver() as real:
-        with Dovecot(**ours(hook(real.url + "/hook"), mail_debug=True)) as d, \
-                relay(d) as r:
-            base = int(time.time() * 1e6) - 10000000
-            drop_files(d, dict(entry(created=base + i, body=(
-                '{"big":%d,"pad":"%s"}' % (i, pad)).encode()) for i in range(count)))
-            wait_until(lambda: 0 < len(area(d)) < count, 10, "the takeover under way")
-            start = time.monotonic()
-            deliver(d, 1)
-            elapsed = time.monotonic() - start
-            d.wait_log(r"handed to the relay")
-            assert "is not usable" not in d.log(), d.log()[-2000:]
-            assert elapsed < 1, elapsed
-            real.wait_for(count + 1, timeout=120)
-            assert sorted(q["json"]["big"] for q in real.requests
-                          if "big" in q["json"]) == list(range(count))
-            assert area(d) == [] and area(d, "quarantine") == [], r.log()[-2000:]
+    """12 files of 4 MB each (a long outage of large notifications): the
+    relay takes them 50 ms of work a turn. The count slice alone (64
+    files) would take all 12 in one turn and answer no one meanwhile."""
+    pad = b"x" * (4 * 1024 * 1024)
+    check_takeover_holds_no_delivery_back(
+        "big", [b'{"big":%d,"pad":"%s"}' % (i, pad) for i in range(12)])
 
 
 def test_a_full_user_queue_holds_no_other_users_files_back():
