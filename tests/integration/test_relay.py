@@ -285,6 +285,26 @@ def test_relay_kill_keeps_journal_and_restart_loads_it():
             r2.wait_log(r"journal .*, %d waiting" % n)
 
 
+def test_a_process_hands_off_to_a_restarted_relay_at_once():
+    """One LMTP session (one delivery process, its relay connection kept)
+    across a restart of the relay, as a package upgrade does it: the next
+    mail finds the connection closed, reconnects and is handed to the new
+    relay, with no fallback and no pause."""
+    with Receiver() as rcv, \
+            Dovecot(**ours(hook(rcv.url + "/hook"), mail_debug=True)) as d:
+        r = relay(d)
+        with r, smtplib.LMTP("127.0.0.1", d.lmtp_port, timeout=60) as lmtp:
+            lmtp.sendmail("sender@example.org", ["alice"], make_message(subject="one"))
+            rcv.wait_for(1)
+            assert r.stop()[0] == 0
+            with relay(d, conf_path=r.conf):
+                lmtp.sendmail("sender@example.org", ["alice"], make_message(subject="two"))
+                rcv.wait_for(2)
+        assert sorted(q["json"]["subject"] for q in rcv.requests) == ["one", "two"]
+        assert len(re.findall(r"handed to the relay", d.log())) == 2, d.log()[-3000:]
+        assert "not usable" not in d.log(), d.log()[-3000:]
+
+
 def test_sigterm_while_mail_arrives_nothing_lost():
     """The relay stopped mid-stream: what it journaled is sent when it is
     back, the deliveries after the stop send themselves; every mail's
