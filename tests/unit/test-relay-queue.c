@@ -1294,6 +1294,135 @@ static void test_figures(void)
 	server_stop(&down);
 }
 
+
+/* --- a large backlog: per-operation cost must not grow with it ------------ */
+
+#define BACKLOG_USERS 50
+#define BACKLOG_PER_USER 100
+#define BACKLOG (BACKLOG_USERS * BACKLOG_PER_USER)
+
+/* BACKLOG entries of BACKLOG_USERS users waiting for a server that answers
+   503 (its circuit opens): an endpoint down for hours, in small. */
+static struct relay_queue *backlog_new(struct server *srv,
+				       const struct relay_queue_settings *set)
+{
+	static const int unavailable[] = { 503 };
+	struct relay_queue *q;
+	char user[16];
+	unsigned int u, i;
+
+	server_start(srv, unavailable, 1, 0);
+	servers[0] = srv;
+	q = queue_new(set);
+	for (i = 0; i < BACKLOG_PER_USER; i++) {
+		for (u = 0; u < BACKLOG_USERS; u++) {
+			snprintf(user, sizeof(user), "u%02u", u);
+			add(q, user, "srv0", i, 10);
+		}
+	}
+	return q;
+}
+
+static void backlog_free(struct relay_queue *q, struct server *srv)
+{
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(srv);
+}
+
+static bool backlog_placed(void *ctx)
+{
+	struct relay_queue_figures f;
+	struct pushcore_pool *pool = pushcore_pool_new();
+	bool placed;
+
+	relay_queue_figures(ctx, pool, &f);
+	placed = f.endpoint_count == 1 && f.endpoints[0].queued == BACKLOG;
+	pushcore_pool_free(&pool);
+	return placed;
+}
+
+static void test_backlog_figures(void)
+{
+	struct relay_queue_settings set = default_set;
+	struct relay_queue_figures f;
+	struct pushcore_pool *pool;
+	struct server srv;
+	struct relay_queue *q;
+	unsigned long long before;
+	long long now;
+	unsigned int i;
+
+	set.backoff_secs = set.max_backoff_secs = 60;
+	q = backlog_new(&srv, &set);
+	drive(q, backlog_placed, q, 5000);
+	test_assert(backlog_placed(q));
+	/* a scraper that asks again and again: the entries are walked for
+	   the oldest ages once (a second), not once per scrape */
+	before = relay_queue_work(q)->figures_visited;
+	pool = pushcore_pool_new();
+	for (i = 0; i < 100; i++) {
+		relay_queue_figures(q, pool, &f);
+		test_assert(f.queued == BACKLOG && f.endpoint_count == 1 &&
+			    f.endpoints[0].queued == BACKLOG);
+	}
+	now = now_msecs() * 1000;
+	test_assert(f.oldest_created_usecs == f.endpoints[0].oldest_created_usecs);
+	test_assert(now - f.oldest_created_usecs >= 10000000 &&
+		    now - f.oldest_created_usecs < 20000000);
+	test_assert(relay_queue_work(q)->figures_visited - before <= 2 * BACKLOG);
+	/* and a second later, walked afresh */
+	usleep(1100 * 1000);
+	before = relay_queue_work(q)->figures_visited;
+	relay_queue_figures(q, pool, &f);
+	test_assert(relay_queue_work(q)->figures_visited - before == BACKLOG);
+	test_assert(f.oldest_created_usecs == f.endpoints[0].oldest_created_usecs);
+	pushcore_pool_free(&pool);
+	backlog_free(q, &srv);
+}
+
+static void test_backlog_sweep(void)
+{
+	struct relay_queue_settings set = default_set;
+	struct server srv;
+	struct relay_queue *q;
+
+	set.backoff_secs = set.max_backoff_secs = 60;
+	set.max_age_secs = 24 * 3600;
+	q = backlog_new(&srv, &set);
+	/* more than two sweeps' time: none of them has an entry to expire
+	   before a day, so none walks every entry */
+	drive(q, NULL, NULL, 2500);
+	test_assert(relay_queue_pending(q) == BACKLOG);
+	test_assert(relay_queue_work(q)->sweep_visited == 0);
+	backlog_free(q, &srv);
+}
+
+static void test_backlog_retry(void)
+{
+	struct relay_queue_settings set = default_set;
+	const char *ids[BACKLOG / 5 + 1];
+	char id_buf[BACKLOG / 5][40];
+	struct server srv;
+	struct relay_queue *q;
+	unsigned int i;
+
+	set.backoff_secs = set.max_backoff_secs = 60;
+	q = backlog_new(&srv, &set);
+	drive(q, backlog_placed, q, 5000);
+	/* pushadm relay retry with many ids: every entry is looked up once,
+	   not compared with every id */
+	for (i = 0; i < BACKLOG / 5; i++) {
+		snprintf(id_buf[i], sizeof(id_buf[i]), "u%02u-srv0-%u",
+			 i % BACKLOG_USERS, i / BACKLOG_USERS + 1);
+		ids[i] = id_buf[i];
+	}
+	ids[i] = NULL;
+	test_assert(relay_queue_retry(q, ids) == BACKLOG / 5);
+	test_assert(relay_queue_work(q)->retry_compared <= 4 * BACKLOG);
+	backlog_free(q, &srv);
+}
+
 static const char *only;
 
 /* With an argument, only the tests whose names contain it. */
@@ -1331,6 +1460,12 @@ int main(int argc, char *argv[])
 	run("relay queue: a changed configuration moves entries",
 	    test_configuration_changed);
 	run("relay queue: a record dated in the future", test_far_future);
+	run("relay queue: backlog: figures walk the entries once a second",
+	    test_backlog_figures);
+	run("relay queue: backlog: the sweep walks entries only when one expires",
+	    test_backlog_sweep);
+	run("relay queue: backlog: retry of many ids looks each entry up once",
+	    test_backlog_retry);
 	pushcore_http_deinit();
 	pushcore_redis_deinit();
 	return test_done();

@@ -110,8 +110,9 @@ struct relay_queue_figures {
 	struct relay_queue_endpoint_figures *endpoints;
 };
 
-/* The figures now, allocated from pool. Walks every entry: for a scrape,
-   not for the sending path. */
+/* The figures now, allocated from pool: for a scrape, not for the sending
+   path. The oldest ages walk every entry, at most once a second per
+   endpoint; in between they are those of the last walk. */
 void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
 			 struct relay_queue_figures *figures_r);
 
@@ -140,6 +141,17 @@ struct relay_queue *
 relay_queue_new_with_resolver(const struct relay_queue_settings *set,
 			      relay_queue_resolve_t *resolve, void *context,
 			      const struct relay_queue_store *store);
+/* How many entries the queue looked at, for the tests of its cost with
+   a large backlog (docs/spool.md, "Queue figures"). */
+struct relay_queue_work {
+	/* entries walked for the oldest ages of relay_queue_figures() */
+	unsigned long long figures_visited;
+	/* entries walked by the expiry sweep */
+	unsigned long long sweep_visited;
+	/* ids compared by relay_queue_retry() */
+	unsigned long long retry_compared;
+};
+const struct relay_queue_work *relay_queue_work(const struct relay_queue *q);
 /* The delay before retry number attempts+1, jitter included (msecs). */
 unsigned int relay_queue_backoff_msecs(const struct relay_queue_settings *set,
 				       unsigned int attempts);

@@ -353,6 +353,7 @@ int pushadm_relay_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 	}
 	pushcore_log(PUSHCORE_LOG_INFO, NULL, "pushadm relay: stopping "
 		     "(%u entries wait in the journal)", relay_queue_pending(srv.queue));
+	pushadm_spool_slice_free(&slice);
 	/* outcomes the queue reported since the last transaction */
 	relay_commit(&srv, true);
 	relay_stop_all(&srv);

@@ -366,6 +366,14 @@ static int takeover_one(struct pushadm_spool_dirs *dirs, const char *name,
 
 	if (pushadm_spool_read(dirs, PUSHADM_SPOOL_AREA_NEW, name, pool, &e,
 			       &uid, &ctime, &error) < 0) {
+		/* gone since the directory was read (a round's names are
+		   read once: pushadm spool purge or run may take a file
+		   meanwhile): nothing to refuse */
+		if (faccessat(dirs->fds[PUSHADM_SPOOL_AREA_NEW], name, F_OK,
+			      AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+			pushcore_pool_free(&pool);
+			return 0;
+		}
 		pushadm_spool_quarantine(dirs, PUSHADM_SPOOL_AREA_NEW, name, error);
 	} else if ((trusted = pushadm_trust_check(trust, uid, e->user, &error)) < 0) {
 		/* the userdb can't answer now: the file waits for the next look */
@@ -397,6 +405,13 @@ static bool slice_full(const struct pushadm_spool_slice *slice,
 		(slice->budget_msecs > 0 && looked > 0 && pushcore_mono_msecs() >= end));
 }
 
+void pushadm_spool_slice_free(struct pushadm_spool_slice *slice)
+{
+	if (slice->names_pool != NULL)
+		pushcore_pool_free(&slice->names_pool);
+	slice->names = NULL;
+}
+
 int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 			   const char *spool_dir, struct pushadm_trust *trust,
 			   struct pushadm_spool_slice *slice,
@@ -417,10 +432,20 @@ int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 		pushcore_log(PUSHCORE_LOG_ERROR, NULL, "%s", error);
 		return -1;
 	}
-	pool = pushcore_pool_new();
-	names = pushadm_spool_names(&dirs, PUSHADM_SPOOL_AREA_NEW, true, pool);
-	while (slice != NULL && *names != NULL && strcmp(*names, slice->after) <= 0)
-		names++;
+	/* A slice goes on with the names its round read: reading and
+	   sorting every name for each slice of 64 made a spool of 10000
+	   files cost 6.5 s of CPU (2000 files: 0.73 s) and ~40 ms of the
+	   relay's loop per slice. */
+	if (slice != NULL && slice->names != NULL) {
+		names = slice->names;
+		pool = slice->names_pool;
+	} else {
+		pool = pushcore_pool_new();
+		names = pushadm_spool_names(&dirs, PUSHADM_SPOOL_AREA_NEW, true, pool);
+		while (slice != NULL && *names != NULL &&
+		       strcmp(*names, slice->after) <= 0)
+			names++;
+	}
 	for (; *names != NULL && !slice_full(slice, looked, end); names++, looked++) {
 		taken += takeover_one(&dirs, *names, trust, take, context);
 		last = *names;
@@ -429,8 +454,12 @@ int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 		slice->more = *names != NULL;
 		snprintf(slice->after, sizeof(slice->after), "%s",
 			 slice->more ? last : "");
+		/* the rest of the round, for the next call */
+		slice->names = slice->more ? names : NULL;
+		slice->names_pool = slice->more ? pool : NULL;
 	}
-	pushcore_pool_free(&pool);
+	if (slice == NULL || !slice->more)
+		pushcore_pool_free(&pool);
 	pushadm_spool_dirs_close(&dirs);
 	return taken;
 }

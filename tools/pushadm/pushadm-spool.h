@@ -39,7 +39,8 @@ struct pushcore_spool_entry;
    slice at a time, and goes round: each call looks at the files after the
    last one the previous call looked at, so files that wait (their user's
    queue is full, the userdb does not answer) hold none behind them back
-   for good. */
+   for good. The directory is read once per round, at its first call:
+   files that come meanwhile are looked at in the next round. */
 struct pushadm_spool_slice {
 	/* at most this many files per call, and no file after budget_msecs */
 	unsigned int max_files, budget_msecs;
@@ -49,7 +50,12 @@ struct pushadm_spool_slice {
 	char after[128];
 	/* out: files wait after it */
 	bool more;
+	/* the round's names not looked at yet (NULL: the next call reads
+	   the directory), and their pool: pushadm_spool_slice_free() */
+	const char **names;
+	struct pushcore_pool *names_pool;
 };
+void pushadm_spool_slice_free(struct pushadm_spool_slice *slice);
 int pushadm_spool_takeover(struct pushadm_ctx *ctx, const char *spool_dir,
 			   struct pushadm_trust *trust,
 			   struct pushadm_spool_slice *slice,
