@@ -12,6 +12,13 @@
 #include <string.h>
 
 #define RESPONSE_BODY_MAX 4096
+/* What an attempt reads of a response at most. The status says whether
+   the endpoint took the notification; a body or headers that go on
+   without end (hostile, or a misbehaving proxy) are cut here rather than
+   read, at network speed, until the timeout, which would turn a 2xx into
+   a timeout and resend a notification the endpoint already has. */
+#define RESPONSE_READ_MAX (64 * 1024)
+#define RESPONSE_HEADERS_MAX (64 * 1024)
 #define POLL_SLICE_MSECS 100
 
 struct http_transfer {
@@ -20,6 +27,9 @@ struct http_transfer {
 	struct curl_slist *headers;
 	char *url, *user, *password, *body, *ca_file;
 	size_t body_len;
+	/* what this attempt received, and whether it stopped reading */
+	size_t body_read, headers_read;
+	bool body_cut, headers_cut;
 	unsigned int timeout_msecs, max_attempts, attempts;
 	bool no_verify;
 	pushcore_http_callback_t *callback;
@@ -44,7 +54,29 @@ static size_t response_write(char *data, size_t size, size_t nmemb, void *ctx)
 	room = t->response.len < RESPONSE_BODY_MAX ?
 		RESPONSE_BODY_MAX - t->response.len : 0;
 	pushcore_buf_append(&t->response, data, len < room ? len : room);
+	t->body_read += len;
+	if (t->body_read > RESPONSE_READ_MAX) {
+		/* curl stops the transfer (and closes the connection) */
+		t->body_cut = true;
+		return 0;
+	}
 	return len;	/* the rest is read and dropped */
+}
+
+/* Counts the header lines of every response of an attempt (1xx ones too):
+   endless headers end the attempt with a cause of their own. */
+static size_t header_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct http_transfer *t = ctx;
+	size_t len = size * nmemb;
+
+	(void)data;
+	t->headers_read += len;
+	if (t->headers_read > RESPONSE_HEADERS_MAX) {
+		t->headers_cut = true;
+		return 0;
+	}
+	return len;
 }
 
 /* Splits userinfo off the URL so that curl never sees (or logs) it. */
@@ -134,6 +166,8 @@ static void transfer_setup(struct http_transfer *t, const char *method)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)t->timeout_msecs);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, response_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_write);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->no_verify ? 0L : 1L);
@@ -303,6 +337,10 @@ static const char *transfer_cause(struct http_transfer *t, CURLcode code)
 	case CURLE_OPERATION_TIMEDOUT:
 		cause = "timed out";
 		break;
+	case CURLE_OUT_OF_MEMORY:
+		/* also what curl says of a header line beyond its limit */
+		cause = "response headers too large, or out of memory";
+		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 		cause = "TLS certificate verification failed";
@@ -324,7 +362,11 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	r->attempts = t->attempts;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
-	r->retry_after_secs = retry_after > 0 ? (unsigned int)retry_after : 0;
+	/* curl gives seconds from now (a date in the past: 0 or less); a
+	   huge value is clamped, never cut to its low 32 bits */
+	r->retry_after_secs = retry_after <= 0 ? 0 :
+		retry_after > PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS ?
+		PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS : (unsigned int)retry_after;
 	r->connect_secs = info_secs(t->easy, CURLINFO_CONNECT_TIME_T);
 	r->tls_secs = info_secs(t->easy, CURLINFO_APPCONNECT_TIME_T);
 	r->first_byte_secs = info_secs(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
@@ -332,6 +374,15 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	r->body = t->response.data;
 	r->body_len = t->response.len;
 	result_certinfo(t, r);
+	if (code == CURLE_WRITE_ERROR && t->body_cut) {
+		/* the status and headers were complete: they are the answer */
+		code = CURLE_OK;
+	} else if (code == CURLE_WRITE_ERROR && t->headers_cut) {
+		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
+		r->error = "invalid HTTP response: its headers go on beyond "
+			"64 KiB";
+		return;
+	}
 	if (code != CURLE_OK) {
 		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
 		r->error = transfer_cause(t, code);
@@ -368,6 +419,8 @@ static void transfer_done(struct http_transfer *t, CURLcode code,
 		/* try again at once: the deadline still bounds the total */
 		curl_multi_remove_handle(http_multi, t->easy);
 		t->response.len = 0;
+		t->body_read = t->headers_read = 0;
+		t->body_cut = t->headers_cut = false;
 		t->errbuf[0] = '\0';
 		t->attempts++;
 		curl_multi_add_handle(http_multi, t->easy);
