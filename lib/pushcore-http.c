@@ -1,6 +1,7 @@
 /* Sending HTTP requests with libcurl's multi interface. */
 #include "pushcore-http.h"
 #include "pushcore-mem.h"
+#include "pushcore-text.h"
 #include "pushcore-unix.h"
 
 #include <curl/curl.h>
@@ -36,7 +37,7 @@ struct http_transfer {
 	void *context;
 	struct pushcore_buf response;
 	char errbuf[CURL_ERROR_SIZE];
-	char cause[CURL_ERROR_SIZE + 64];
+	char cause[CURL_ERROR_SIZE * 4 + 64];	/* room for escapes */
 	char tls_subject[256], tls_expiry[64];
 };
 
@@ -323,8 +324,9 @@ static double info_secs(CURL *e, CURLINFO info)
    administrator looks for), then curl's own detail. */
 static const char *transfer_cause(struct http_transfer *t, CURLcode code)
 {
-	const char *cause, *detail = t->errbuf[0] != '\0' ? t->errbuf :
+	const char *cause = NULL, *detail = t->errbuf[0] != '\0' ? t->errbuf :
 		curl_easy_strerror(code);
+	struct pushcore_pool *pool;
 
 	switch (code) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -346,9 +348,15 @@ static const char *transfer_cause(struct http_transfer *t, CURLcode code)
 		cause = "TLS certificate verification failed";
 		break;
 	default:
-		return detail;
+		break;
 	}
-	snprintf(t->cause, sizeof(t->cause), "%s: %s", cause, detail);
+	/* curl's text can quote the peer (a certificate's subject name):
+	   it goes into log lines and the journal */
+	pool = pushcore_pool_new();
+	detail = pushcore_escape_controls(pool, detail);
+	snprintf(t->cause, sizeof(t->cause), "%s%s%s", cause == NULL ? "" : cause,
+		 cause == NULL ? "" : ": ", detail);
+	pushcore_pool_free(&pool);
 	return t->cause;
 }
 

@@ -7,6 +7,9 @@
 #include "pushcore-unix.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -743,6 +746,88 @@ static void test_misbehaving_endpoints(void)
 	raw_stop(&srv);
 }
 
+/* An https endpoint (openssl s_server) whose self-signed certificate's
+   subject carries terminal escapes and a line break. Returns its pid, or
+   -1 when there is no openssl here; *port_r. */
+static pid_t tls_server_start(const char *dir, int *port_r)
+{
+	char cmd[1024], port[16], cert[256], key[256];
+	struct raw_server probe;
+	pid_t pid;
+
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes "
+		 "-keyout %s -out %s -days 1 -subj \"/CN=$(printf "
+		 "'evil\\033[31mRED\\033]0;t\\007\\nError: forged')\" "
+		 ">/dev/null 2>&1", key, cert);
+	if (system(cmd) != 0)
+		return -1;
+	/* a port that was just free */
+	raw_start(&probe, "", false, 0);
+	*port_r = probe.port;
+	raw_stop(&probe);
+	snprintf(port, sizeof(port), "%d", *port_r);
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("openssl", "openssl", "s_server", "-quiet", "-accept", port,
+		       "-cert", cert, "-key", key, "-www", (char *)NULL);
+		_exit(127);
+	}
+	usleep(500000);
+	return pid;
+}
+
+/* TLS verification is on unless asked off: a self-signed certificate
+   fails as a temporary failure naming the cause, and when the CA is
+   trusted but the name doesn't match, curl's error quotes the peer's
+   subject with its escapes written out. */
+static void test_tls_bad_certificate(void)
+{
+	char dir[] = "/tmp/test-http-tls.XXXXXX", url[64], ca[256], cmd[300];
+	struct pushcore_http_request req = {
+		.method = "POST", .body = "{}", .body_len = 2,
+		.timeout_msecs = 3000, .max_attempts = 1,
+		.callback = record_result,
+	};
+	struct result_log log;
+	const char *error;
+	int port, status;
+	pid_t pid;
+
+	test_assert(mkdtemp(dir) != NULL);
+	if ((pid = tls_server_start(dir, &port)) < 0) {
+		printf("  (skipped: no openssl command)\n");
+		return;
+	}
+	snprintf(ca, sizeof(ca), "%s/cert.pem", dir);
+	snprintf(url, sizeof(url), "https://localhost:%d/", port);
+	req.url = url;
+	req.context = &log;
+	memset(&log, 0, sizeof(log));
+	test_assert(pushcore_http_submit(&req, &error));
+	pushcore_http_run(5000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(strncmp(log.error, "TLS certificate verification failed: ", 37) == 0);
+
+	req.tls_ca_file = ca;
+	memset(&log, 0, sizeof(log));
+	test_assert(pushcore_http_submit(&req, &error));
+	pushcore_http_run(5000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(strncmp(log.error, "TLS certificate verification failed: ", 37) == 0);
+	test_assert(strstr(log.error, "evil\\x1b[31mRED\\x1b]0;t\\x07\\x0aError: forged") != NULL);
+	test_assert(strpbrk(log.error, "\x1b\x07\n") == NULL);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	test_assert(system(cmd) == 0);
+}
+
 int main(void)
 {
 	test_run("http: parallel sends and connection reuse", test_parallel_and_reuse);
@@ -756,6 +841,7 @@ int main(void)
 	test_run("http: headers without end", test_endless_headers);
 	test_run("http: Retry-After clamped", test_retry_after_bounds);
 	test_run("http: misbehaving endpoints", test_misbehaving_endpoints);
+	test_run("http: TLS with a bad certificate", test_tls_bad_certificate);
 	pushcore_http_deinit();
 	return test_done();
 }
