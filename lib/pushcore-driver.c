@@ -329,7 +329,6 @@ static void driver_send_callback(const struct pushcore_http_result *r,
 {
 	struct driver_send *ctx = context;
 	struct pushcore_spool_entry *e = &ctx->entry;
-	char status[32];
 
 	if (send_observer != NULL)
 		send_observer(ctx->inst, e, r, send_observer_context);
@@ -340,8 +339,7 @@ static void driver_send_callback(const struct pushcore_http_result *r,
 			r->status);
 		return;
 	}
-	snprintf(status, sizeof(status), "HTTP %d", r->status);
-	driver_failed(ctx->inst, e, r->status, r->status != 0 ? status : r->error,
+	driver_failed(ctx->inst, e, r->status, r->error,
 		      r->attempts, r->outcome == PUSHCORE_HTTP_TEMPFAIL,
 		      r->retry_after_secs);
 }

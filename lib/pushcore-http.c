@@ -360,6 +360,24 @@ static const char *transfer_cause(struct http_transfer *t, CURLcode code)
 	return t->cause;
 }
 
+/* "HTTP 503", and why a status that is no answer at all fails. */
+static const char *status_error(struct http_transfer *t, long status)
+{
+	const char *why = "";
+
+	if (status < 100)
+		return "invalid HTTP response";
+	if (status < 200)
+		why = " (an interim answer with nothing after it)";
+	else if (status >= 300 && status < 400) {
+		/* following it would send the signed body, and the Basic
+		   credentials, wherever the endpoint says */
+		why = " (a redirect: not followed; url= must name the endpoint itself)";
+	}
+	snprintf(t->cause, sizeof(t->cause), "HTTP %ld%s", status, why);
+	return t->cause;
+}
+
 static void result_fill(struct http_transfer *t, CURLcode code,
 			struct pushcore_http_result *r)
 {
@@ -404,7 +422,7 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	else
 		r->outcome = PUSHCORE_HTTP_PERMFAIL;
 	if (r->outcome != PUSHCORE_HTTP_OK)
-		r->error = status < 100 ? "invalid HTTP response" : "HTTP error status";
+		r->error = status_error(t, status);
 }
 
 static void transfer_finish(struct http_transfer *t,

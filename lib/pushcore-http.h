@@ -25,7 +25,9 @@ enum pushcore_http_outcome {
 struct pushcore_http_result {
 	enum pushcore_http_outcome outcome;
 	int status;		/* HTTP status, 0 if none arrived */
-	const char *error;	/* why it failed (no secrets), NULL on success */
+	/* why it failed (no secrets), NULL on success: "HTTP 503" (with why,
+	   for a redirect or a 1xx) when a status arrived */
+	const char *error;
 	unsigned int attempts;
 	/* from Retry-After (seconds or a date), 0 if none or past, at most
 	   PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS */

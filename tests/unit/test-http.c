@@ -724,6 +724,8 @@ static void test_misbehaving_endpoints(void)
 		  "Content-Length: 0\r\n\r\n", false, 0);
 	raw_send(&srv, 1000, &log);
 	test_assert(log.last.outcome == PUSHCORE_HTTP_PERMFAIL && log.last.status == 302);
+	test_assert_str(log.error, "HTTP 302 (a redirect: not followed; url= must "
+			"name the endpoint itself)");
 	raw_stop(&srv);
 	/* closed in the middle of the body: retried */
 	raw_start(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", false, 0);

@@ -87,8 +87,6 @@ static const char *failure_cause(struct pushcore_pool *pool,
 			"credentials (URL user:password, bearer_file or secret)", r->status);
 	if (r->status >= 500)
 		return pushcore_psprintf(pool, "HTTP %d: the endpoint failed", r->status);
-	if (r->status != 0)
-		return pushcore_psprintf(pool, "HTTP %d", r->status);
 	return r->error;
 }
 
