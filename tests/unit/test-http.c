@@ -501,6 +501,7 @@ struct raw_server {
 	const char *head;		/* sent as is */
 	bool endless;			/* then filler until the client goes */
 	const char *filler;		/* NULL: 'x' */
+	bool no_read;			/* never reads the request */
 	unsigned int drip_msecs;	/* head byte by byte, this far apart */
 	volatile unsigned long long sent;
 };
@@ -515,7 +516,9 @@ static void raw_serve(struct raw_server *srv, int fd)
 	memset(&dummy, 0, sizeof(dummy));
 	dummy.stop = false;
 	c.srv = &dummy;
-	if (!read_request(&c, buf, sizeof(buf)))
+	while (srv->no_read && !srv->stop)
+		usleep(10000);
+	if (srv->no_read || !read_request(&c, buf, sizeof(buf)))
 		return;
 	if (srv->drip_msecs == 0) {
 		if (write(fd, srv->head, len) < 0)
@@ -718,6 +721,31 @@ static void test_misbehaving_endpoints(void)
 	test_assert(strncmp(log.error, "timed out", 9) == 0);
 	test_assert(took < 2000);
 	raw_stop(&srv);
+	/* takes the connection, never reads the request: the timeout too */
+	{
+		struct pushcore_http_request req = {
+			.method = "POST", .body_len = 8 * 1024 * 1024,
+			.timeout_msecs = 1000, .max_attempts = 1,
+			.callback = record_result, .context = &log,
+		};
+		char url[64], *body = calloc(1, req.body_len);
+		const char *error;
+		long long start = pushcore_mono_msecs();
+
+		raw_start(&srv, "", false, 0);
+		srv.no_read = true;
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+		req.url = url;
+		req.body = body;
+		memset(&log, 0, sizeof(log));
+		test_assert(pushcore_http_submit(&req, &error));
+		pushcore_http_run(5000);
+		test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+		test_assert(strncmp(log.error, "timed out", 9) == 0);
+		test_assert(pushcore_mono_msecs() - start < 2000);
+		raw_stop(&srv);
+		free(body);
+	}
 	/* a redirect is not followed (the signed body stays where it was
 	   configured to go): a permanent failure, kept for inspection */
 	raw_start(&srv, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:1/x\r\n"
