@@ -808,7 +808,22 @@ static pid_t tls_server_start(const char *dir, int *port_r)
 		       "-cert", cert, "-key", key, "-www", (char *)NULL);
 		_exit(127);
 	}
-	usleep(500000);
+	/* until it listens (at most 5 s) */
+	for (int i = 0; i < 100; i++) {
+		union {
+			struct sockaddr sa;
+			struct sockaddr_in sin;
+		} addr = { .sin = { .sin_family = AF_INET,
+				    .sin_port = htons((uint16_t)*port_r),
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		bool up = connect(fd, &addr.sa, sizeof(addr.sin)) == 0;
+
+		close(fd);
+		if (up)
+			break;
+		usleep(50000);
+	}
 	return pid;
 }
 
