@@ -239,6 +239,9 @@ void pushcore_txn_rollback(struct pushcore_txn **_txn)
 	pushcore_pool_free(&txn->pool);
 }
 
+/* pushadm spool run's longest backoff (docs/spool.md) */
+#define SPOOL_RETRY_AFTER_MAX_SECS 3600
+
 static pushcore_send_observer_t *send_observer = NULL;
 static void *send_observer_context;
 static bool send_dry_run;
@@ -300,7 +303,10 @@ static void driver_failed(struct pushcore_driver_instance *inst,
 
 	ctx.entry.attempts = attempts;
 	ctx.entry.last_error = error;
-	ctx.entry.next_attempt = time(NULL) + retry_after_secs;
+	/* the endpoint's Retry-After, at most the dispatcher's longest
+	   backoff: a spool file is not left for years by one answer */
+	ctx.entry.next_attempt = time(NULL) + (retry_after_secs < SPOOL_RETRY_AFTER_MAX_SECS ?
+					       retry_after_secs : SPOOL_RETRY_AFTER_MAX_SECS);
 	spooled = driver_spool(&ctx, temporary ? PUSHCORE_SPOOL_NEW :
 			       PUSHCORE_SPOOL_FAILED, &waits);
 	pushcore_outcome_report(inst, e, waits ? PUSHCORE_RESULT_SPOOLED :
@@ -323,7 +329,6 @@ static void driver_send_callback(const struct pushcore_http_result *r,
 {
 	struct driver_send *ctx = context;
 	struct pushcore_spool_entry *e = &ctx->entry;
-	char status[32];
 
 	if (send_observer != NULL)
 		send_observer(ctx->inst, e, r, send_observer_context);
@@ -334,8 +339,7 @@ static void driver_send_callback(const struct pushcore_http_result *r,
 			r->status);
 		return;
 	}
-	snprintf(status, sizeof(status), "HTTP %d", r->status);
-	driver_failed(ctx->inst, e, r->status, r->status != 0 ? status : r->error,
+	driver_failed(ctx->inst, e, r->status, r->error,
 		      r->attempts, r->outcome == PUSHCORE_HTTP_TEMPFAIL,
 		      r->retry_after_secs);
 }

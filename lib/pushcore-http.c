@@ -1,6 +1,7 @@
 /* Sending HTTP requests with libcurl's multi interface. */
 #include "pushcore-http.h"
 #include "pushcore-mem.h"
+#include "pushcore-text.h"
 #include "pushcore-unix.h"
 
 #include <curl/curl.h>
@@ -12,6 +13,13 @@
 #include <string.h>
 
 #define RESPONSE_BODY_MAX 4096
+/* What an attempt reads of a response at most. The status says whether
+   the endpoint took the notification; a body or headers that go on
+   without end (hostile, or a misbehaving proxy) are cut here rather than
+   read, at network speed, until the timeout, which would turn a 2xx into
+   a timeout and resend a notification the endpoint already has. */
+#define RESPONSE_READ_MAX (64 * 1024)
+#define RESPONSE_HEADERS_MAX (64 * 1024)
 #define POLL_SLICE_MSECS 100
 
 struct http_transfer {
@@ -20,13 +28,16 @@ struct http_transfer {
 	struct curl_slist *headers;
 	char *url, *user, *password, *body, *ca_file;
 	size_t body_len;
+	/* what this attempt received, and whether it stopped reading */
+	size_t body_read, headers_read;
+	bool body_cut, headers_cut;
 	unsigned int timeout_msecs, max_attempts, attempts;
 	bool no_verify;
 	pushcore_http_callback_t *callback;
 	void *context;
 	struct pushcore_buf response;
 	char errbuf[CURL_ERROR_SIZE];
-	char cause[CURL_ERROR_SIZE + 64];
+	char cause[CURL_ERROR_SIZE * 4 + 64];	/* room for escapes */
 	char tls_subject[256], tls_expiry[64];
 };
 
@@ -44,7 +55,29 @@ static size_t response_write(char *data, size_t size, size_t nmemb, void *ctx)
 	room = t->response.len < RESPONSE_BODY_MAX ?
 		RESPONSE_BODY_MAX - t->response.len : 0;
 	pushcore_buf_append(&t->response, data, len < room ? len : room);
+	t->body_read += len;
+	if (t->body_read > RESPONSE_READ_MAX) {
+		/* curl stops the transfer (and closes the connection) */
+		t->body_cut = true;
+		return 0;
+	}
 	return len;	/* the rest is read and dropped */
+}
+
+/* Counts the header lines of every response of an attempt (1xx ones too):
+   endless headers end the attempt with a cause of their own. */
+static size_t header_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct http_transfer *t = ctx;
+	size_t len = size * nmemb;
+
+	(void)data;
+	t->headers_read += len;
+	if (t->headers_read > RESPONSE_HEADERS_MAX) {
+		t->headers_cut = true;
+		return 0;
+	}
+	return len;
 }
 
 /* Splits userinfo off the URL so that curl never sees (or logs) it. */
@@ -134,6 +167,8 @@ static void transfer_setup(struct http_transfer *t, const char *method)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)t->timeout_msecs);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, response_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_write);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->no_verify ? 0L : 1L);
@@ -289,8 +324,9 @@ static double info_secs(CURL *e, CURLINFO info)
    administrator looks for), then curl's own detail. */
 static const char *transfer_cause(struct http_transfer *t, CURLcode code)
 {
-	const char *cause, *detail = t->errbuf[0] != '\0' ? t->errbuf :
+	const char *cause = NULL, *detail = t->errbuf[0] != '\0' ? t->errbuf :
 		curl_easy_strerror(code);
+	struct pushcore_pool *pool;
 
 	switch (code) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -303,14 +339,42 @@ static const char *transfer_cause(struct http_transfer *t, CURLcode code)
 	case CURLE_OPERATION_TIMEDOUT:
 		cause = "timed out";
 		break;
+	case CURLE_OUT_OF_MEMORY:
+		/* also what curl says of a header line beyond its limit */
+		cause = "response headers too large, or out of memory";
+		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 		cause = "TLS certificate verification failed";
 		break;
 	default:
-		return detail;
+		break;
 	}
-	snprintf(t->cause, sizeof(t->cause), "%s: %s", cause, detail);
+	/* curl's text can quote the peer (a certificate's subject name):
+	   it goes into log lines and the journal */
+	pool = pushcore_pool_new();
+	detail = pushcore_escape_controls(pool, detail);
+	snprintf(t->cause, sizeof(t->cause), "%s%s%s", cause == NULL ? "" : cause,
+		 cause == NULL ? "" : ": ", detail);
+	pushcore_pool_free(&pool);
+	return t->cause;
+}
+
+/* "HTTP 503", and why a status that is no answer at all fails. */
+static const char *status_error(struct http_transfer *t, long status)
+{
+	const char *why = "";
+
+	if (status < 100)
+		return "invalid HTTP response";
+	if (status < 200)
+		why = " (an interim answer with nothing after it)";
+	else if (status >= 300 && status < 400) {
+		/* following it would send the signed body, and the Basic
+		   credentials, wherever the endpoint says */
+		why = " (a redirect: not followed; url= must name the endpoint itself)";
+	}
+	snprintf(t->cause, sizeof(t->cause), "HTTP %ld%s", status, why);
 	return t->cause;
 }
 
@@ -324,7 +388,11 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	r->attempts = t->attempts;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
-	r->retry_after_secs = retry_after > 0 ? (unsigned int)retry_after : 0;
+	/* curl gives seconds from now (a date in the past: 0 or less); a
+	   huge value is clamped, never cut to its low 32 bits */
+	r->retry_after_secs = retry_after <= 0 ? 0 :
+		retry_after > PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS ?
+		PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS : (unsigned int)retry_after;
 	r->connect_secs = info_secs(t->easy, CURLINFO_CONNECT_TIME_T);
 	r->tls_secs = info_secs(t->easy, CURLINFO_APPCONNECT_TIME_T);
 	r->first_byte_secs = info_secs(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
@@ -332,6 +400,15 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	r->body = t->response.data;
 	r->body_len = t->response.len;
 	result_certinfo(t, r);
+	if (code == CURLE_WRITE_ERROR && t->body_cut) {
+		/* the status and headers were complete: they are the answer */
+		code = CURLE_OK;
+	} else if (code == CURLE_WRITE_ERROR && t->headers_cut) {
+		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
+		r->error = "invalid HTTP response: its headers go on beyond "
+			"64 KiB";
+		return;
+	}
 	if (code != CURLE_OK) {
 		r->outcome = PUSHCORE_HTTP_TEMPFAIL;
 		r->error = transfer_cause(t, code);
@@ -345,7 +422,7 @@ static void result_fill(struct http_transfer *t, CURLcode code,
 	else
 		r->outcome = PUSHCORE_HTTP_PERMFAIL;
 	if (r->outcome != PUSHCORE_HTTP_OK)
-		r->error = status < 100 ? "invalid HTTP response" : "HTTP error status";
+		r->error = status_error(t, status);
 }
 
 static void transfer_finish(struct http_transfer *t,
@@ -368,6 +445,8 @@ static void transfer_done(struct http_transfer *t, CURLcode code,
 		/* try again at once: the deadline still bounds the total */
 		curl_multi_remove_handle(http_multi, t->easy);
 		t->response.len = 0;
+		t->body_read = t->headers_read = 0;
+		t->body_cut = t->headers_cut = false;
 		t->errbuf[0] = '\0';
 		t->attempts++;
 		curl_multi_add_handle(http_multi, t->easy);

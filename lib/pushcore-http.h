@@ -13,6 +13,9 @@
 
 struct pollfd;
 
+/* the longest Retry-After believed (a day); callers bound it further */
+#define PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS (24 * 60 * 60)
+
 enum pushcore_http_outcome {
 	PUSHCORE_HTTP_OK,	/* 2xx */
 	PUSHCORE_HTTP_TEMPFAIL,	/* transport error, timeout, 408, 429, 5xx */
@@ -22,9 +25,13 @@ enum pushcore_http_outcome {
 struct pushcore_http_result {
 	enum pushcore_http_outcome outcome;
 	int status;		/* HTTP status, 0 if none arrived */
-	const char *error;	/* why it failed (no secrets), NULL on success */
+	/* why it failed (no secrets), NULL on success: "HTTP 503" (with why,
+	   for a redirect or a 1xx) when a status arrived */
+	const char *error;
 	unsigned int attempts;
-	unsigned int retry_after_secs;	/* from Retry-After, 0 if none */
+	/* from Retry-After (seconds or a date), 0 if none or past, at most
+	   PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS */
+	unsigned int retry_after_secs;
 	/* seconds from the start of the last attempt */
 	double connect_secs, tls_secs, first_byte_secs, total_secs;
 	const char *body;	/* start of the response body (capped) */

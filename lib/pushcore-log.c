@@ -2,6 +2,7 @@
 #include "pushcore-log.h"
 #include "pushcore-mem.h"
 #include "pushcore-redact.h"
+#include "pushcore-text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ static void log_v(enum pushcore_log_level level,
 {
 	struct pushcore_pool *pool = pushcore_pool_new();
 	struct pushcore_buf buf;
+	const char *line;
 
 	pushcore_buf_init(&buf);
 	/* the text handler gets the instance in the text */
@@ -49,10 +51,12 @@ static void log_v(enum pushcore_log_level level,
 	    level != PUSHCORE_LOG_DLOG)
 		pushcore_buf_printf(&buf, "%s (%s): ", origin->setting, origin->driver);
 	pushcore_buf_vprintf(&buf, fmt, args);
+	/* no secret and one line, whatever an endpoint put in an error */
+	line = pushcore_escape_controls(pool, pushcore_redact(pool, buf.data));
 	if (origin_handler != NULL)
-		origin_handler(level, origin, pushcore_redact(pool, buf.data));
+		origin_handler(level, origin, line);
 	else
-		log_handler(level, origin->host_ctx, pushcore_redact(pool, buf.data));
+		log_handler(level, origin->host_ctx, line);
 	pushcore_buf_free(&buf);
 	pushcore_pool_free(&pool);
 }

@@ -4,6 +4,7 @@
 #include "pushcore-mem.h"
 #include "pushcore-redact.h"
 #include "pushcore-spool.h"
+#include "pushcore-text.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -88,13 +89,15 @@ void pushcore_outcome_report(struct pushcore_driver_instance *inst,
 	o.mailbox = e->mailbox;
 	o.host = pushcore_url_host(pool, e->url);
 	o.status_code = status_code;
-	o.error = error == NULL ? NULL : pushcore_redact(pool, error);
+	o.error = error == NULL ? NULL :
+		pushcore_escape_controls(pool, pushcore_redact(pool, error));
 	o.attempts = attempts;
 	o.duration_usecs = e->created_usecs == 0 ? 0 :
 		now_usecs() - e->created_usecs;
 	if (o.duration_usecs < 0)
 		o.duration_usecs = 0;
-	outcome_handler(&o, level, &origin, pushcore_redact(pool, line.data));
+	outcome_handler(&o, level, &origin, pushcore_escape_controls(pool,
+			pushcore_redact(pool, line.data)));
 	pushcore_buf_free(&line);
 	pushcore_pool_free(&pool);
 }

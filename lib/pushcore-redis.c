@@ -3,6 +3,7 @@
 #include "pushcore-redis.h"
 #include "pushcore-redis-conn.h"
 #include "pushcore-mem.h"
+#include "pushcore-text.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -141,6 +142,18 @@ static bool same_str(const char *a, const char *b)
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
+/* redis_error from the server's error reply: its text goes into log
+   lines and the journal, so its control characters are written out. */
+static void reply_error(const char *what, const char *target, const char *text)
+{
+	struct pushcore_pool *pool = pushcore_pool_new();
+
+	snprintf(redis_error, sizeof(redis_error), "%s%s%s failed: %s", what,
+		 target == NULL ? "" : " to ", target == NULL ? "" : target,
+		 pushcore_escape_controls(pool, text));
+	pushcore_pool_free(&pool);
+}
+
 /* Sends one command and checks its reply; a Redis error reply names it. */
 static bool conn_command(const char *what, int argc, const char **argv,
 			 const char **error_r)
@@ -153,8 +166,7 @@ static bool conn_command(const char *what, int argc, const char **argv,
 	reply = redis_conn_reply(redis_conn, &error);
 	ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
 	if (!ok) {
-		snprintf(redis_error, sizeof(redis_error), "%s failed: %s", what,
-			 reply != NULL ? reply->str : error);
+		reply_error(what, NULL, reply != NULL ? reply->str : error);
 		*error_r = redis_error;
 	}
 	if (reply != NULL)
@@ -297,8 +309,7 @@ int pushcore_redis_xadd(const char *url, const char *tls_ca_file,
 			return -1;
 		}
 		if (reply->type == REDIS_REPLY_ERROR && ret == 0) {
-			snprintf(redis_error, sizeof(redis_error), "XADD to %s failed: %s",
-				 adds[i].stream, reply->str);
+			reply_error("XADD", adds[i].stream, reply->str);
 			*error_r = redis_error;
 			ret = -1;
 		} else if (ret == 0) {

@@ -128,3 +128,40 @@ void pushcore_append_quoted(struct pushcore_buf *buf, const char *str)
 	}
 	pushcore_buf_append_c(buf, '"');
 }
+
+/* Whether p starts a control character: C0 but TAB (harmless, and Lua's
+   print() joins with it), DEL, or C1 (U+0080 to U+009F, 0xC2 0x80-0x9F
+   in UTF-8, which some terminals obey); its length in *len_r. */
+static bool is_control(const unsigned char *p, size_t *len_r)
+{
+	*len_r = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F ? 2 : 1;
+	return (p[0] < 0x20 && p[0] != '\t') || p[0] == 0x7F || *len_r == 2;
+}
+
+const char *pushcore_escape_controls(struct pushcore_pool *pool, const char *text)
+{
+	const unsigned char *p;
+	struct pushcore_buf buf;
+	const char *ret;
+	size_t len, i;
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
+		if (is_control(p, &len))
+			break;
+	}
+	if (*p == '\0')
+		return text;
+	pushcore_buf_init(&buf);
+	pushcore_buf_append(&buf, text, (size_t)(p - (const unsigned char *)text));
+	for (; *p != '\0'; p += len) {
+		if (!is_control(p, &len)) {
+			pushcore_buf_append_c(&buf, (char)*p);
+			continue;
+		}
+		for (i = 0; i < len; i++)
+			pushcore_buf_printf(&buf, "\\x%02x", p[i]);
+	}
+	ret = pushcore_pstrdup(pool, buf.data);
+	pushcore_buf_free(&buf);
+	return ret;
+}

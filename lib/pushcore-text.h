@@ -28,6 +28,15 @@ bool pushcore_utf8_is_valid(const void *data, size_t len);
    white space trimmed. */
 PUSHCORE_API char *pushcore_header_clean(struct pushcore_pool *pool, const char *value);
 
+/* Text from the network (an endpoint's answer, curl's error quoting a
+   certificate's subject, a Redis error) for a log line or a terminal:
+   every control character (C0 but TAB, DEL, and C1 as UTF-8) is written
+   as \xNN,
+   so it can neither start a new line nor drive a terminal; everything else
+   is kept. Returns text itself when there was none. */
+PUSHCORE_API const char *pushcore_escape_controls(struct pushcore_pool *pool,
+						  const char *text);
+
 #ifdef PUSHCORE_INTERNAL	/* libpushcore's own (not exported) */
 /* Appends str for a one-line log: printable text as is, quotes, backslashes
    and control characters escaped, surrounded by double quotes. A hostile

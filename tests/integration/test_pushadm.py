@@ -268,6 +268,25 @@ def test_driver_test_results_and_causes():
         assert not os.listdir(d.spool_dir)	# a test is never spooled
 
 
+def test_driver_test_writes_out_control_characters_of_the_response():
+    # a hostile endpoint's answer: a line break would forge a line of the
+    # report, escape sequences would drive the terminal; a credential it
+    # echoes is hidden as before
+    with Receiver() as r:
+        d = dovecot({"push_notification_driver": "http:url=%s/hook" % r.url})
+        r.respond(status=200, body=b"ok\x1b[2J\x1b]0;owned\x07\nresult: forged\r\n"
+                  b"Authorization: Bearer %s" % PASSWORD.encode())
+        rc, out, err = run(d.config, "driver", "test")
+        assert rc == 0, (out, err)
+        assert "\x1b" not in out and "\x07" not in out, out
+        assert "\nresult: forged" not in out, out
+        fields = dict(l.split(": ", 1) for l in out.splitlines() if ": " in l)
+        assert fields["response"].startswith(
+            "ok\\x1b[2J\\x1b]0;owned\\x07\\x0aresult: forged\\x0d\\x0a"), fields
+        assert fields["result"] == "ok", fields
+        no_secret(out, err)
+
+
 def test_driver_test_dry_run_hides_signature_and_secret():
     with tempfile.NamedTemporaryFile("w", suffix=".secret") as secret:
         secret.write(PASSWORD + "\n")

@@ -195,6 +195,28 @@ def test_permanent_failure_kept_aside_and_retry():
             assert len(r.wait_for(2)) == 2 and spooled(d, "failed") == []
 
 
+def test_spool_list_writes_out_control_characters_of_a_kept_error():
+    # a kept error can quote an endpoint (a Redis error reply) and a spool
+    # file is anyone's who can write the spool: no escape sequence or line
+    # break of it reaches the administrator's terminal
+    with Receiver() as r:
+        r.respond(status=404)
+        with Dovecot(**ours(hook(r.url + "/hook", "events=MessageNew"))) as d:
+            deliver(d, 1)
+            d.wait_log(r"HTTP 404")
+            name = spooled(d, "failed")[0]
+            path = os.path.join(d.spool_dir, "failed", name)
+            with open(path, "rb") as f:
+                data = f.read()
+            data = data.replace(b"last_error: HTTP 404",
+                                b"last_error: -ERR \x1b[2J\x1b]0;owned\x07\rforged")
+            with open(path, "wb") as f:
+                f.write(data)
+            out = pushadm(d, "spool", "list", "--failed").stdout
+            assert "\x1b" not in out and "\x07" not in out and "\r" not in out, repr(out)
+            assert "-ERR \\x1b[2J\\x1b]0;owned\\x07\\x0dforged" in out, out
+
+
 def test_retry_after_and_per_user_order():
     with Receiver() as r:
         r.respond(status=503, headers={"Retry-After": "3600"})

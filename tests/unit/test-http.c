@@ -7,6 +7,9 @@
 #include "pushcore-unix.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -488,6 +491,388 @@ static void test_nonblocking(void)
 	server_stop(&dead);
 }
 
+/* A hostile endpoint: one connection at a time, each request answered
+   with head (raw bytes, as given), then, as asked, a body of filler that
+   never ends, and bytes dripped drip_msecs apart. */
+struct raw_server {
+	int fd, port;
+	pthread_t thread;
+	volatile bool stop;
+	const char *head;		/* sent as is */
+	bool endless;			/* then filler until the client goes */
+	const char *filler;		/* NULL: 'x' */
+	bool no_read;			/* never reads the request */
+	unsigned int drip_msecs;	/* head byte by byte, this far apart */
+	volatile unsigned long long sent;
+};
+
+static void raw_serve(struct raw_server *srv, int fd)
+{
+	char buf[8192], filler[16384];
+	size_t i, len = strlen(srv->head), filler_len = sizeof(filler), off = 0;
+	struct conn c = { .fd = fd };
+	struct server dummy;
+
+	memset(&dummy, 0, sizeof(dummy));
+	dummy.stop = false;
+	c.srv = &dummy;
+	while (srv->no_read && !srv->stop)
+		usleep(10000);
+	if (srv->no_read || !read_request(&c, buf, sizeof(buf)))
+		return;
+	if (srv->drip_msecs == 0) {
+		if (write(fd, srv->head, len) < 0)
+			return;
+	} else {
+		for (i = 0; i < len && !srv->stop; i++) {
+			if (write(fd, srv->head + i, 1) < 0)
+				return;
+			usleep(srv->drip_msecs * 1000);
+		}
+	}
+	srv->sent += len;
+	if (srv->filler == NULL)
+		memset(filler, 'x', sizeof(filler));
+	else {
+		for (i = 0; i + strlen(srv->filler) <= sizeof(filler); i += strlen(srv->filler))
+			memcpy(filler + i, srv->filler, strlen(srv->filler));
+		filler_len = i;	/* whole copies only */
+	}
+	while (srv->endless && !srv->stop) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		/* whole fillers, however the writes are cut */
+		if ((n = write(fd, filler + off, filler_len - off)) <= 0)
+			return;
+		off = (off + (size_t)n) % filler_len;
+		srv->sent += (unsigned long long)n;
+	}
+}
+
+static void *raw_thread(void *arg)
+{
+	struct raw_server *srv = arg;
+
+	while (!srv->stop) {
+		struct pollfd pfd = { .fd = srv->fd, .events = POLLIN };
+		int fd;
+
+		if (poll(&pfd, 1, 50) <= 0 || (fd = accept(srv->fd, NULL, NULL)) < 0)
+			continue;
+		raw_serve(srv, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void raw_start(struct raw_server *srv, const char *head, bool endless,
+		      unsigned int drip_msecs)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+	} addr = { .sin = { .sin_family = AF_INET } };
+	socklen_t len = sizeof(addr);
+
+	memset(srv, 0, sizeof(*srv));
+	srv->head = head;
+	srv->endless = endless;
+	srv->drip_msecs = drip_msecs;
+	addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(srv->fd, &addr.sa, sizeof(addr.sin)) < 0 ||
+	    listen(srv->fd, 16) < 0 || getsockname(srv->fd, &addr.sa, &len) < 0)
+		abort();
+	srv->port = ntohs(addr.sin.sin_port);
+	pthread_create(&srv->thread, NULL, raw_thread, srv);
+}
+
+static void raw_stop(struct raw_server *srv)
+{
+	srv->stop = true;
+	pthread_join(srv->thread, NULL);
+	close(srv->fd);
+}
+
+/* One request to srv with this timeout; the result in *log. */
+static long long raw_send(struct raw_server *srv, unsigned int timeout_msecs,
+			  struct result_log *log)
+{
+	struct pushcore_http_request req = {
+		.method = "POST", .body = "{}", .body_len = 2,
+		.timeout_msecs = timeout_msecs, .max_attempts = 1,
+		.callback = record_result, .context = log,
+	};
+	const char *error;
+	char url[64];
+	long long start = pushcore_mono_msecs();
+
+	memset(log, 0, sizeof(*log));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv->port);
+	req.url = url;
+	test_assert(pushcore_http_submit(&req, &error));
+	pushcore_http_run(timeout_msecs * 3);
+	test_assert(log->calls == 1);
+	return pushcore_mono_msecs() - start;
+}
+
+/* A body without end after a 2xx: the status is the answer, read at once
+   (before: read at full speed until the timeout, then a "timed out"
+   failure, and the notification the endpoint had was sent again). */
+static void test_endless_body(void)
+{
+	struct raw_server srv;
+	struct result_log log;
+	long long took;
+
+	raw_start(&srv, "HTTP/1.1 200 OK\r\n\r\n", true, 0);
+	took = raw_send(&srv, 3000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_OK && log.last.status == 200);
+	test_assert(log.last.body_len == 4096);
+	test_assert(took < 2000);
+	raw_stop(&srv);
+	/* a failure status stays one */
+	raw_start(&srv, "HTTP/1.1 503 X\r\nContent-Length: 999999999\r\n\r\n", true, 0);
+	took = raw_send(&srv, 3000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL && log.last.status == 503);
+	test_assert(took < 2000);
+	raw_stop(&srv);
+}
+
+/* Headers without end fail with a cause that says so (curl's own is
+   "Out of memory", or nothing until the timeout in older versions). */
+static void test_endless_headers(void)
+{
+	struct raw_server srv;
+	struct result_log log;
+	long long took;
+
+	static const char *const fillers[] = {
+		"X-Filler: 0123456789\r\n",		/* thousands of headers */
+		"HTTP/1.1 102 Processing\r\n\r\n",	/* interim answers */
+	};
+
+	for (unsigned int i = 0; i < sizeof(fillers) / sizeof(fillers[0]); i++) {
+		raw_start(&srv, i == 0 ? "HTTP/1.1 200 OK\r\n" : "", true, 0);
+		srv.filler = fillers[i];
+		took = raw_send(&srv, 3000, &log);
+		test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+		test_assert(strstr(log.error, "headers go on beyond 64 KiB") != NULL);
+		test_assert(took < 2000);
+		raw_stop(&srv);
+	}
+	/* one header line without end: curl's own limit, named */
+	raw_start(&srv, "HTTP/1.1 200 OK\r\nX-Filler: ", true, 0);
+	took = raw_send(&srv, 3000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL && log.last.status == 0);
+	test_assert(strstr(log.error, "response headers too large") != NULL);
+	test_assert(took < 2000);
+	raw_stop(&srv);
+}
+
+/* Retry-After beyond 32 bits, or a date decades ahead: clamped, never
+   wrapped round to a small number (before: 4294967297 became 1 s). */
+static void test_retry_after_bounds(void)
+{
+	static const char *const heads[] = {
+		"HTTP/1.1 503 X\r\nRetry-After: 4294967297\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 X\r\nRetry-After: Fri, 31 Dec 2100 23:59:59 GMT\r\nContent-Length: 0\r\n\r\n",
+	};
+	struct raw_server srv;
+	struct result_log log;
+
+	for (unsigned int i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		raw_start(&srv, heads[i], false, 0);
+		raw_send(&srv, 3000, &log);
+		test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+		test_assert(log.last.retry_after_secs == PUSHCORE_HTTP_RETRY_AFTER_MAX_SECS);
+		raw_stop(&srv);
+	}
+	/* a negative one, one beyond 64 bits (curl can't read it) or a date
+	   in the past means none: the backoff decides */
+	raw_start(&srv, "HTTP/1.1 429 X\r\nRetry-After: 99999999999999999999\r\nContent-Length: 0\r\n\r\n", false, 0);
+	raw_send(&srv, 3000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL && log.last.retry_after_secs == 0);
+	raw_stop(&srv);
+	raw_start(&srv, "HTTP/1.1 503 X\r\nRetry-After: -5\r\nContent-Length: 0\r\n\r\n", false, 0);
+	raw_send(&srv, 3000, &log);
+	test_assert(log.last.retry_after_secs == 0);
+	raw_stop(&srv);
+	raw_start(&srv, "HTTP/1.1 503 X\r\nRetry-After: Thu, 01 Jan 2004 00:00:00 GMT\r\nContent-Length: 0\r\n\r\n", false, 0);
+	raw_send(&srv, 3000, &log);
+	test_assert(log.last.retry_after_secs == 0);
+	raw_stop(&srv);
+}
+
+/* Other misbehaviour, each with an outcome that loses nothing. */
+static void test_misbehaving_endpoints(void)
+{
+	struct raw_server srv;
+	struct result_log log;
+	long long took;
+
+	/* dripped one byte at a time: the attempt's timeout bounds it all */
+	raw_start(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false, 200);
+	took = raw_send(&srv, 1000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(strncmp(log.error, "timed out", 9) == 0);
+	test_assert(took < 2000);
+	raw_stop(&srv);
+	/* takes the connection, never reads the request: the timeout too */
+	{
+		struct pushcore_http_request req = {
+			.method = "POST", .body_len = 8 * 1024 * 1024,
+			.timeout_msecs = 1000, .max_attempts = 1,
+			.callback = record_result, .context = &log,
+		};
+		char url[64], *body = calloc(1, req.body_len);
+		const char *error;
+		long long start = pushcore_mono_msecs();
+
+		raw_start(&srv, "", false, 0);
+		srv.no_read = true;
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+		req.url = url;
+		req.body = body;
+		memset(&log, 0, sizeof(log));
+		test_assert(pushcore_http_submit(&req, &error));
+		pushcore_http_run(5000);
+		test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+		test_assert(strncmp(log.error, "timed out", 9) == 0);
+		test_assert(pushcore_mono_msecs() - start < 2000);
+		raw_stop(&srv);
+		free(body);
+	}
+	/* a redirect is not followed (the signed body stays where it was
+	   configured to go): a permanent failure, kept for inspection */
+	raw_start(&srv, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:1/x\r\n"
+		  "Content-Length: 0\r\n\r\n", false, 0);
+	raw_send(&srv, 1000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_PERMFAIL && log.last.status == 302);
+	test_assert_str(log.error, "HTTP 302 (a redirect: not followed; url= must "
+			"name the endpoint itself)");
+	raw_stop(&srv);
+	/* closed in the middle of the body: retried */
+	raw_start(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", false, 0);
+	raw_send(&srv, 1000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL && log.last.status == 0);
+	raw_stop(&srv);
+	/* HTTP/1.0, the body ends with the connection; a 102 before the answer */
+	raw_start(&srv, "HTTP/1.0 200 OK\r\n\r\nfine", false, 0);
+	raw_send(&srv, 1000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_OK && log.last.body_len == 4);
+	raw_stop(&srv);
+	raw_start(&srv, "HTTP/1.1 102 P\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, 0);
+	raw_send(&srv, 1000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_OK && log.last.status == 200);
+	raw_stop(&srv);
+	/* not HTTP at all */
+	raw_start(&srv, "\x1b[31mHELLO\r\n\r\n", false, 0);
+	raw_send(&srv, 1000, &log);
+	test_assert(log.last.outcome == PUSHCORE_HTTP_TEMPFAIL && log.last.status == 0);
+	raw_stop(&srv);
+}
+
+/* An https endpoint (openssl s_server) whose self-signed certificate's
+   subject carries terminal escapes and a line break. Returns its pid, or
+   -1 when there is no openssl here; *port_r. */
+static pid_t tls_server_start(const char *dir, int *port_r)
+{
+	char cmd[1024], port[16], cert[256], key[256];
+	struct raw_server probe;
+	pid_t pid;
+
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes "
+		 "-keyout %s -out %s -days 1 -subj \"/CN=$(printf "
+		 "'evil\\033[31mRED\\033]0;t\\007\\nError: forged')\" "
+		 ">/dev/null 2>&1", key, cert);
+	if (system(cmd) != 0)
+		return -1;
+	/* a port that was just free */
+	raw_start(&probe, "", false, 0);
+	*port_r = probe.port;
+	raw_stop(&probe);
+	snprintf(port, sizeof(port), "%d", *port_r);
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("openssl", "openssl", "s_server", "-quiet", "-accept", port,
+		       "-cert", cert, "-key", key, "-www", (char *)NULL);
+		_exit(127);
+	}
+	/* until it listens (at most 5 s) */
+	for (int i = 0; i < 100; i++) {
+		union {
+			struct sockaddr sa;
+			struct sockaddr_in sin;
+		} addr = { .sin = { .sin_family = AF_INET,
+				    .sin_port = htons((uint16_t)*port_r),
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		bool up = connect(fd, &addr.sa, sizeof(addr.sin)) == 0;
+
+		close(fd);
+		if (up)
+			break;
+		usleep(50000);
+	}
+	return pid;
+}
+
+/* TLS verification is on unless asked off: a self-signed certificate
+   fails as a temporary failure naming the cause, and when the CA is
+   trusted but the name doesn't match, curl's error quotes the peer's
+   subject with its escapes written out. */
+static void test_tls_bad_certificate(void)
+{
+	char dir[] = "/tmp/test-http-tls.XXXXXX", url[64], ca[256], cmd[300];
+	struct pushcore_http_request req = {
+		.method = "POST", .body = "{}", .body_len = 2,
+		.timeout_msecs = 3000, .max_attempts = 1,
+		.callback = record_result,
+	};
+	struct result_log log;
+	const char *error;
+	int port, status;
+	pid_t pid;
+
+	test_assert(mkdtemp(dir) != NULL);
+	if ((pid = tls_server_start(dir, &port)) < 0) {
+		printf("  (skipped: no openssl command)\n");
+		return;
+	}
+	snprintf(ca, sizeof(ca), "%s/cert.pem", dir);
+	snprintf(url, sizeof(url), "https://localhost:%d/", port);
+	req.url = url;
+	req.context = &log;
+	memset(&log, 0, sizeof(log));
+	test_assert(pushcore_http_submit(&req, &error));
+	pushcore_http_run(5000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(strncmp(log.error, "TLS certificate verification failed: ", 37) == 0);
+
+	req.tls_ca_file = ca;
+	memset(&log, 0, sizeof(log));
+	test_assert(pushcore_http_submit(&req, &error));
+	pushcore_http_run(5000);
+	test_assert(log.calls == 1 && log.last.outcome == PUSHCORE_HTTP_TEMPFAIL);
+	test_assert(strncmp(log.error, "TLS certificate verification failed: ", 37) == 0);
+	test_assert(strstr(log.error, "evil\\x1b[31mRED\\x1b]0;t\\x07\\x0aError: forged") != NULL);
+	test_assert(strpbrk(log.error, "\x1b\x07\n") == NULL);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	test_assert(system(cmd) == 0);
+}
+
 int main(void)
 {
 	test_run("http: parallel sends and connection reuse", test_parallel_and_reuse);
@@ -497,6 +882,11 @@ int main(void)
 	test_run("http: basic auth from userinfo", test_basic_auth);
 	test_run("http: refused and bad URLs", test_refused_and_bad_url);
 	test_run("http: non-blocking perform and poll", test_nonblocking);
+	test_run("http: a body without end", test_endless_body);
+	test_run("http: headers without end", test_endless_headers);
+	test_run("http: Retry-After clamped", test_retry_after_bounds);
+	test_run("http: misbehaving endpoints", test_misbehaving_endpoints);
+	test_run("http: TLS with a bad certificate", test_tls_bad_certificate);
 	pushcore_http_deinit();
 	return test_done();
 }

@@ -8,6 +8,7 @@
 #include "pushcore-driver-private.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 static char last_text[1024];
 static enum pushcore_log_level last_level;
@@ -139,10 +140,81 @@ static void test_outcome(void)
 	pushcore_user_free(&user);
 }
 
+/* Text from an endpoint (curl's error quotes a certificate's subject, a
+   Redis error is the server's) can't put a terminal escape or a line
+   break into a log line, an outcome's line or its error. */
+static void test_controls_escaped(void)
+{
+	struct pushcore_user *user = pushcore_user_new("alice", NULL, NULL);
+	struct pushcore_driver_instance inst = {
+		.driver = &fake_driver, .user = user, .setting_name = "webhook",
+	};
+	struct pushcore_spool_entry e = {
+		.id = "3b241101-e2bb-4255-8caf-4136c566a962",
+		.url = "https://example.com/hook",
+	};
+	const char *evil = "name\t(evil\x1b[31mRED\x1b]0;t\x07\r\nError: forged "
+		"\xc2\x9b" "2J\x7f) \xc3\xa9t\xc3\xa9";
+	const char *safe = "name\t(evil\\x1b[31mRED\\x1b]0;t\\x07\\x0d\\x0aError: "
+		"forged \\xc2\\x9b2J\\x7f) \xc3\xa9t\xc3\xa9";
+
+	pushcore_log_set_handler(text_handler);
+	pushcore_log(PUSHCORE_LOG_ERROR, NULL, "%s", evil);
+	test_assert_str(last_text, safe);
+	pushcore_log_set_origin_handler(origin_handler);
+	pushcore_driver_log(&inst, PUSHCORE_LOG_ERROR, "%s", evil);
+	test_assert_str(last_origin_line, safe);
+	pushcore_log_set_origin_handler(NULL);
+	pushcore_outcome_set_handler(outcome_handler);
+	pushcore_outcome_report(&inst, &e, PUSHCORE_RESULT_SPOOLED, 0, evil, 1,
+				PUSHCORE_LOG_ERROR, "%s", evil);
+	test_assert_str(outcome_error, safe);
+	test_assert_str(outcome_line, safe);
+	pushcore_outcome_set_handler(NULL);
+	pushcore_user_free(&user);
+}
+
+/* A temporary failure with a Retry-After of a day is spooled due within
+   the dispatcher's longest backoff (an hour), not a day or years later. */
+static void test_spooled_retry_after(void)
+{
+	struct pushcore_user *user = pushcore_user_new("alice", NULL, NULL);
+	struct pushcore_driver_instance inst = {
+		.driver = &fake_driver, .user = user, .setting_name = "webhook",
+	};
+	struct pushcore_spool_entry e = {
+		.id = "3b241101-e2bb-4255-8caf-4136c566a963", .user = "alice",
+		.driver = "webhook", .method = "POST", .body = "{}", .body_len = 2,
+		.created_usecs = 1,
+	};
+	struct pushcore_pool *pool = pushcore_pool_new();
+	struct pushcore_spool_entry *read;
+	char dir[] = "/tmp/test-outcome.XXXXXX", cmd[64];
+	const char *error, *path;
+	time_t now = time(NULL);
+
+	pushcore_log_set_handler(text_handler);
+	test_assert(mkdtemp(dir) != NULL);
+	pushcore_user_set_spool_dir(user, dir);
+	pushcore_driver_failed(&inst, &e, "HTTP 503", 1, true, 86400);
+	path = pushcore_psprintf(pool, "%s/new/%s", dir, pushcore_spool_file_name(pool, &e));
+	test_assert(pushcore_spool_read(pool, path, &read, &error) == 0);
+	if (read != NULL) {
+		test_assert(read->next_attempt >= (long long)now + 3600 - 5);
+		test_assert(read->next_attempt <= (long long)now + 3600 + 5);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	test_assert(system(cmd) == 0);
+	pushcore_pool_free(&pool);
+	pushcore_user_free(&user);
+}
+
 int main(void)
 {
 	test_run("outcome: url host", test_url_host);
 	test_run("log: origin", test_origin);
 	test_run("outcome: fields", test_outcome);
+	test_run("outcome: a spooled Retry-After is bounded", test_spooled_retry_after);
+	test_run("log: control characters escaped", test_controls_escaped);
 	return test_done();
 }

@@ -813,7 +813,7 @@ static void test_permanent_failures(void)
 	test_assert_str(ev->text, "HTTP 404");
 	test_assert(ev->attempts == 1);
 	test_assert_str(store_find(&store_log, STORE_FAILED, "ann-srv1-0")->text,
-			"HTTP 301");
+			"HTTP 301 (a redirect: not followed; url= must name the endpoint itself)");
 	/* a record no configuration resolves: failed, nothing sent */
 	ev = store_find(&store_log, STORE_FAILED, "ann-nosuch-0");
 	test_assert_str(ev->text, "no driver nosuch for ann");

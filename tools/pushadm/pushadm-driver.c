@@ -87,8 +87,6 @@ static const char *failure_cause(struct pushcore_pool *pool,
 			"credentials (URL user:password, bearer_file or secret)", r->status);
 	if (r->status >= 500)
 		return pushcore_psprintf(pool, "HTTP %d: the endpoint failed", r->status);
-	if (r->status != 0)
-		return pushcore_psprintf(pool, "HTTP %d", r->status);
 	return r->error;
 }
 
@@ -100,7 +98,9 @@ static void print_secs(struct send_report *rep, double secs)
 /* The start of the endpoint's answer. An echoing endpoint returns the
    request's X-Api-Key or Authorization, so it is masked like the URL;
    masked whole before it is cut, so a cut inside a URL's userinfo or a
-   quoted value can't leave a piece that no longer looks like one. */
+   quoted value can't leave a piece that no longer looks like one. Its
+   control characters are written out: a line break would forge a line
+   of the report, an escape sequence would drive the terminal. */
 static const char *body_start(struct send_report *rep,
 			      const struct pushcore_http_result *r)
 {
@@ -108,8 +108,9 @@ static const char *body_start(struct send_report *rep,
 							 r->body_len));
 	size_t len = strlen(body);
 
-	return pushcore_pstrndup(rep->pool, body,
+	body = pushcore_pstrndup(rep->pool, body,
 				 len < BODY_START_MAX ? len : BODY_START_MAX);
+	return pushcore_escape_controls(rep->pool, body);
 }
 
 static void report_result(const struct pushcore_driver_instance *inst,
@@ -128,7 +129,8 @@ static void report_result(const struct pushcore_driver_instance *inst,
 	print_secs(rep, r->tls_secs);
 	print_secs(rep, r->first_byte_secs);
 	print_secs(rep, r->total_secs);
-	pushadm_print(r->tls_subject != NULL ? r->tls_subject : "-");
+	pushadm_print(r->tls_subject != NULL ?
+		      pushcore_escape_controls(rep->pool, r->tls_subject) : "-");
 	pushadm_print(r->tls_expiry != NULL ? r->tls_expiry : "-");
 	pushadm_print(body_start(rep, r));
 	pushadm_print(r->outcome == PUSHCORE_HTTP_OK ? "ok" :

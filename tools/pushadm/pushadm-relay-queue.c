@@ -784,17 +784,13 @@ static void entry_retry_later(struct relay_queue *q, struct endpoint *ep,
 static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 			   struct queue_entry *qe, const struct attempt_result *r)
 {
-	char status[32];
 	bool dead = r->outcome == PUSHCORE_HTTP_TEMPFAIL &&
 		(r->status == 0 || r->status >= 500);
 
 	q->now = now_msecs();
 	qe->e.attempts++;
-	if (r->outcome != PUSHCORE_HTTP_OK) {
-		snprintf(status, sizeof(status), "HTTP %d", r->status);
-		entry_set_error(qe, r->status != 0 ? status :
-				r->error != NULL ? r->error : "failed");
-	}
+	if (r->outcome != PUSHCORE_HTTP_OK)
+		entry_set_error(qe, r->error != NULL ? r->error : "failed");
 	if (r->count || r->outcome == PUSHCORE_HTTP_OK)
 		circuit_update(q, ep, qe, dead, qe->e.last_error);
 	if (r->outcome == PUSHCORE_HTTP_OK) {

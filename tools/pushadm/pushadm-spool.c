@@ -476,11 +476,13 @@ static int cmd_spool_run(struct pushadm_ctx *ctx, int argc, char *argv[])
 
 /* --- inspection -------------------------------------------------------- */
 
+/* A kept error for the terminal: it may quote an endpoint (a Redis error
+   reply) or come from a spool file anyone who writes the spool wrote. */
 static const char *redacted(struct pushadm_ctx *ctx, struct pushcore_pool *pool,
 			    const char *value)
 {
-	return value == NULL ? "" : ctx->show_secrets ? value :
-		pushcore_redact(pool, value);
+	return value == NULL ? "" : pushcore_escape_controls(pool,
+		ctx->show_secrets ? value : pushcore_redact(pool, value));
 }
 
 static void print_time(struct pushcore_pool *pool, long long secs)
