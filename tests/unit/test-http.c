@@ -169,23 +169,12 @@ static void *server_thread(void *arg)
 static void server_start(struct server *srv, const int *statuses,
 			 unsigned int count, unsigned int delay_msecs)
 {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in sin;
-	} addr = { .sin = { .sin_family = AF_INET } };
-	socklen_t len = sizeof(addr);
-
 	memset(srv, 0, sizeof(*srv));
 	memcpy(srv->statuses, statuses, count * sizeof(*statuses));
 	srv->status_count = count;
 	srv->delay_msecs = delay_msecs;
 	pthread_mutex_init(&srv->lock, NULL);
-	addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	srv->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (bind(srv->fd, &addr.sa, sizeof(addr.sin)) < 0 ||
-	    listen(srv->fd, 16) < 0 || getsockname(srv->fd, &addr.sa, &len) < 0)
-		abort();
-	srv->port = ntohs(addr.sin.sin_port);
+	srv->fd = test_listen_loopback(16, &srv->port);
 	pthread_create(&srv->thread, NULL, server_thread, srv);
 }
 
@@ -571,22 +560,11 @@ static void *raw_thread(void *arg)
 static void raw_start(struct raw_server *srv, const char *head, bool endless,
 		      unsigned int drip_msecs)
 {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in sin;
-	} addr = { .sin = { .sin_family = AF_INET } };
-	socklen_t len = sizeof(addr);
-
 	memset(srv, 0, sizeof(*srv));
 	srv->head = head;
 	srv->endless = endless;
 	srv->drip_msecs = drip_msecs;
-	addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	srv->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (bind(srv->fd, &addr.sa, sizeof(addr.sin)) < 0 ||
-	    listen(srv->fd, 16) < 0 || getsockname(srv->fd, &addr.sa, &len) < 0)
-		abort();
-	srv->port = ntohs(addr.sin.sin_port);
+	srv->fd = test_listen_loopback(16, &srv->port);
 	pthread_create(&srv->thread, NULL, raw_thread, srv);
 }
 

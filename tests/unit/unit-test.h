@@ -29,4 +29,8 @@ extern bool test_failed;
 void test_run(const char *name, void (*test)(void));
 int test_done(void);
 
+/* A TCP socket listening on 127.0.0.1 at a port of the kernel's choice
+   (*port_r), for the tests' own endpoints; aborts on failure. */
+int test_listen_loopback(int backlog, int *port_r);
+
 #endif
