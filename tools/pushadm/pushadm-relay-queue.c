@@ -1315,6 +1315,24 @@ static int figures_cmp(const void *a, const void *b)
 	return strcmp(fa->name, fb->name);
 }
 
+/* Whether a cached oldest (created_usecs, 0: none) must be looked up
+   again by a walk: not when there is nothing (it is 0 then), nor within
+   FIGURES_WALK_MSECS of the last walk. When due, it is reset for the
+   walk to fill. */
+static bool oldest_walk_due(long long *oldest_usecs, long long *walked,
+			    bool empty, long long now)
+{
+	if (empty) {
+		*oldest_usecs = 0;
+		return false;
+	}
+	if (*oldest_usecs != 0 && now - *walked < FIGURES_WALK_MSECS)
+		return false;
+	*oldest_usecs = 0;
+	*walked = now;
+	return true;
+}
+
 void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
 			 struct relay_queue_figures *figures_r)
 {
@@ -1346,12 +1364,8 @@ void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
 	   FIGURES_WALK_MSECS, and may be that much behind; the counts are
 	   always those of now. */
 	now = pushcore_mono_msecs();
-	if (q->incoming_head == NULL)
-		q->incoming_oldest_usecs = 0;
-	else if (q->incoming_oldest_usecs == 0 ||
-		 now - q->incoming_oldest_walked >= FIGURES_WALK_MSECS) {
-		q->incoming_oldest_usecs = 0;
-		q->incoming_oldest_walked = now;
+	if (oldest_walk_due(&q->incoming_oldest_usecs, &q->incoming_oldest_walked,
+			    q->incoming_head == NULL, now)) {
 		for (qe = q->incoming_head; qe != NULL; qe = qe->next) {
 			q->work.figures_visited++;
 			oldest_of(&q->incoming_oldest_usecs, qe->e.created_usecs);
@@ -1362,12 +1376,8 @@ void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
 		row = &figures_r->endpoints[ep->counters->row];
 		row->queued += ep->entries;
 		row->in_flight += ep->in_flight;
-		if (ep->entries == 0)
-			ep->oldest_usecs = 0;
-		else if (ep->oldest_usecs == 0 ||
-			 now - ep->oldest_walked >= FIGURES_WALK_MSECS) {
-			ep->oldest_usecs = 0;
-			ep->oldest_walked = now;
+		if (oldest_walk_due(&ep->oldest_usecs, &ep->oldest_walked,
+				    ep->entries == 0, now)) {
 			for (uq = ep->uq_head; uq != NULL; uq = uq->next) {
 				for (qe = uq->head; qe != NULL; qe = qe->next) {
 					q->work.figures_visited++;
