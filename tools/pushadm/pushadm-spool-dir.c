@@ -422,7 +422,7 @@ int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 		(slice == NULL ? 0 : slice->budget_msecs);
 	struct pushadm_spool_dirs dirs;
 	struct pushcore_pool *pool;
-	const char **names, *error, *last = "";
+	const char **names, *error;
 	unsigned int looked = 0;
 	int taken = 0;
 
@@ -442,18 +442,12 @@ int pushadm_spool_takeover(struct pushadm_ctx *ctx __attribute__((unused)),
 	} else {
 		pool = pushcore_pool_new();
 		names = pushadm_spool_names(&dirs, PUSHADM_SPOOL_AREA_NEW, true, pool);
-		while (slice != NULL && *names != NULL &&
-		       strcmp(*names, slice->after) <= 0)
-			names++;
 	}
 	for (; *names != NULL && !slice_full(slice, looked, end); names++, looked++) {
 		taken += takeover_one(&dirs, *names, trust, take, context);
-		last = *names;
 	}
 	if (slice != NULL) {
 		slice->more = *names != NULL;
-		snprintf(slice->after, sizeof(slice->after), "%s",
-			 slice->more ? last : "");
 		/* the rest of the round, for the next call */
 		slice->names = slice->more ? names : NULL;
 		slice->names_pool = slice->more ? pool : NULL;

@@ -36,18 +36,14 @@ struct pushcore_spool_entry;
    with the file's st_ctime or now, whichever is earlier).
    With a slice (NULL: every file, oldest first), a caller with other work
    (the relay's loop) takes a spool of thousands, or of large files, a
-   slice at a time, and goes round: each call looks at the files after the
-   last one the previous call looked at, so files that wait (their user's
-   queue is full, the userdb does not answer) hold none behind them back
-   for good. The directory is read once per round, at its first call:
+   slice at a time, and goes round: each call looks at the round's files
+   after those the previous call looked at, so files that wait (their
+   user's queue is full, the userdb does not answer) hold none behind them
+   back for good. The directory is read once per round, at its first call:
    files that come meanwhile are looked at in the next round. */
 struct pushadm_spool_slice {
 	/* at most this many files per call, and no file after budget_msecs */
 	unsigned int max_files, budget_msecs;
-	/* in: the last name looked at ("": start with the oldest); out: the
-	   last one looked at now, or "" when the newest was (the next call
-	   starts over) */
-	char after[128];
 	/* out: files wait after it */
 	bool more;
 	/* the round's names not looked at yet (NULL: the next call reads
