@@ -198,6 +198,18 @@ static redisReply *tls_reply(struct redis_conn *conn, const char **error_r)
 	}
 }
 
+/* Whether the last plain call failed for its timeout: hiredis says
+   "Resource temporarily unavailable" then (1.0 and later: a timeout
+   error of its own), which reads as if the server refused something. */
+static bool plain_timed_out(const redisContext *ctx)
+{
+#ifdef REDIS_ERR_TIMEOUT
+	if (ctx->err == REDIS_ERR_TIMEOUT)
+		return true;
+#endif
+	return ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 redisReply *redis_conn_reply(struct redis_conn *conn, const char **error_r)
 {
 	void *reply;
@@ -209,7 +221,8 @@ redisReply *redis_conn_reply(struct redis_conn *conn, const char **error_r)
 	if (conn->ssl != NULL)
 		return tls_reply(conn, error_r);
 	if (redisGetReply(conn->ctx, &reply) != REDIS_OK) {
-		*error_r = conn_fail(conn, NULL, conn->ctx->errstr);
+		*error_r = conn_fail(conn, NULL, plain_timed_out(conn->ctx) ?
+				     "timed out" : conn->ctx->errstr);
 		return NULL;
 	}
 	return reply;

@@ -12,10 +12,10 @@ from pushtest import free_port, wait_until
 class RedisServer:
     """tls=(cert, key) adds a TLS port (clients need no certificate)."""
 
-    def __init__(self, password=None, tls=None):
+    def __init__(self, password=None, tls=None, port=None):
         self.tmp = tempfile.mkdtemp(prefix="pushtest-redis-")
         os.chmod(self.tmp, 0o755)
-        self.port = free_port()
+        self.port = port or free_port()
         self.socket_path = os.path.join(self.tmp, "redis.sock")
         self.password = password
         self.tls = tls

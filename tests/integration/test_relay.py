@@ -190,6 +190,61 @@ def test_redis_handoff_one_message_then_the_stream():
         wait_until(lambda: r.journal_rows() == [], 10, "the journal to empty")
 
 
+def test_a_stalled_redis_holds_no_hand_off_back():
+    """A Redis server that accepts and never answers (a listener nobody
+    accepts on): the relay's XADD batch waits beside its loop (up to 2 s),
+    so every delivery is still acknowledged (none falls back) and the
+    webhook's notifications leave at once; the XADDs wait in the journal
+    and reach the stream, in order, once a real Redis answers on the port.
+    Before, the loop itself waited: acks came late and deliveries fell
+    back."""
+    from redistest import RedisServer, stream_entries
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(64)
+    port = mute.getsockname()[1]
+    subjects = ["stalled %d" % i for i in range(5)]
+    with Receiver() as rcv, \
+            Dovecot(**ours({"push_notification_driver":
+                            "http:url=%s/hook events=MessageNew" % rcv.url,
+                            "push_notification_driver2":
+                            "redis:url=redis://127.0.0.1:%d stream=mail-events "
+                            "events=MessageNew" % port},
+                           mail_debug=True)) as d, relay(d) as r:
+        try:
+            for s in subjects:	# one after the other, as a queue runner would
+                deliver_session(d, [s])
+            delivered = time.monotonic()
+            reqs = rcv.wait_for(5)
+            received = time.monotonic() - delivered
+            assert [q["json"]["subject"] for q in reqs] == subjects, \
+                ([q["json"]["subject"] for q in reqs], d.log()[-3000:])
+            # the webhook did not wait for the 2 s XADD
+            assert received < 1.5, received
+            log = d.log()
+            assert "is not usable" not in log, log[-3000:]
+            handed = re.findall(r"Notification %s handed to the relay" % ID_RX, log)
+            assert len(handed) == 10, handed
+            # the batch timed out; its entries wait, none lost
+            wait_until(lambda: [row for row in r.journal_rows() if row[2] >= 1], 15,
+                       "the XADD batch's first attempt to fail")
+            assert len(r.journal_rows()) == 5, r.journal_rows()
+        finally:
+            mute.close()
+        with RedisServer(port=port) as rs:
+            result = subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"],
+                                    capture_output=True, text=True, timeout=30,
+                                    env=r.env())
+            assert result.returncode == 0, result.stderr
+            wait_until(lambda: len(stream_entries(rs, "mail-events")) >= 5, 20,
+                       "the XADDs in the stream")
+            got = [json.loads(f["json"])["subject"]
+                   for _, f in stream_entries(rs, "mail-events")]
+            assert got == subjects, got
+        wait_until(lambda: r.journal_rows() == [], 10, "the journal to empty")
+        assert "is not usable" not in d.log()
+
+
 def test_fallback_without_relay_logs_once():
     port = free_port()
     with Receiver(port=port) as rcv, \

@@ -53,9 +53,10 @@ tests_unit_test_relay_proto_LDADD = lib/libpushcore-internal.la
 # (and the redis module's XADD code, for the relay's resend batches)
 tests_unit_test_relay_queue_SOURCES = $(unit_common) tests/unit/test-relay-queue.c \
 	tools/pushadm/pushadm-relay-queue.h tools/pushadm/pushadm-relay-queue.c \
+	tools/pushadm/pushadm-relay-resend.h tools/pushadm/pushadm-relay-resend.c \
 	lib/pushcore-redis.c lib/pushcore-redis-conn.c
 tests_unit_test_relay_queue_CPPFLAGS = $(unit_cppflags) -I$(top_srcdir)/tools/pushadm
-tests_unit_test_relay_queue_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS)
+tests_unit_test_relay_queue_CFLAGS = $(AM_CFLAGS) -pthread $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS)
 tests_unit_test_relay_queue_LDADD = lib/libpushcore-internal.la $(CURL_LIBS) $(HIREDIS_LIBS) $(SSL_LIBS) -lpthread
 
 tests_unit_test_unix_SOURCES = $(unit_common) tests/unit/test-unix.c

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -251,9 +252,11 @@ static int test_resolve(void *context __attribute__((unused)),
 	return 0;
 }
 
-/* driver "redis": XADD to this Redis, "redis2" to that one; "redisdead":
-   to a socket that does not exist */
+/* driver "redis": XADD to this Redis, "redis2" to that one, "redisstall"
+   to a server that never answers; "redisdead": to a socket that does not
+   exist */
 static const char *redis_socket = NULL, *redis_socket2 = NULL;
+static const char *redis_stall_socket = NULL;
 
 /* the redis driver's resend operation, as its module has it: one
    pipeline of XADDs (the stream entry's fields in the context) */
@@ -292,6 +295,8 @@ static int redis_resolve(struct pushcore_pool *pool,
 		pushcore_psprintf(pool, "unix:%s", redis_socket) :
 		strcmp(e->driver, "redis2") == 0 ?
 		pushcore_psprintf(pool, "unix:%s", redis_socket2) :
+		strcmp(e->driver, "redisstall") == 0 ?
+		pushcore_psprintf(pool, "unix:%s", redis_stall_socket) :
 		"unix:/nonexistent/relay-test/redis.sock";
 	req_r->body = pushcore_pstrndup(pool, e->body, e->body_len);
 	req_r->body_len = e->body_len;
@@ -1122,6 +1127,62 @@ static void test_xadd_two_servers(void)
 	redis_stop(&two);
 }
 
+static bool one_sent(void *ctx __attribute__((unused)))
+{
+	return store_count(&store_log, STORE_SENT, NULL) >= 1;
+}
+
+static bool one_retry(void *ctx __attribute__((unused)))
+{
+	return store_count(&store_log, STORE_RETRY, NULL) >= 1;
+}
+
+/* A Redis server that accepts and never answers (a unix socket nobody
+   accepts on): its batch waits beside the loop. An HTTP endpoint's
+   notification leaves at once, and the batch fails after its timeout
+   (1 s), to be retried. In the loop, the HTTP one waited for it. */
+static void test_xadd_stalled(void)
+{
+	const int ok[] = { 200 };
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/relay-queue-stall.XXXXXX";
+	struct server srv;
+	struct relay_queue *q;
+	long long took;
+	int fd;
+
+	test_assert(mkdtemp(dir) != NULL);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/redis.sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	test_assert(fd >= 0 && bind(fd, (const void *)&addr, sizeof(addr)) == 0 &&
+		    listen(fd, 4) == 0);
+	redis_stall_socket = addr.sun_path;
+	server_start(&srv, ok, 1, 0);
+	servers[0] = &srv;
+	q = queue_new(&default_set);
+	add(q, "ann", "redisstall", 0, 0);
+	add(q, "bob", "srv0", 0, 0);
+	took = drive(q, one_sent, NULL, 3000);
+	test_assert(store_count(&store_log, STORE_SENT, "bob-srv0-0") == 1);
+	test_assert(took < 500);
+	/* the XADD is still on its way: no outcome yet */
+	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 0);
+	test_assert(relay_queue_pending(q) == 1);
+	took += drive(q, one_retry, NULL, 3000);
+	test_assert(store_count(&store_log, STORE_RETRY, "ann-redisstall-0") == 1);
+	test_assert_str(store_find(&store_log, STORE_RETRY, "ann-redisstall-0")->text,
+			"XADD failed: timed out");
+	test_assert(took >= 900 && took < 2500);
+	test_assert(relay_queue_pending(q) == 1);
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+	redis_stall_socket = NULL;
+	close(fd);
+	unlink(addr.sun_path);
+	rmdir(dir);
+}
+
 static void test_slow_resolver(void)
 {
 	const int ok[] = { 200 };
@@ -1445,6 +1506,8 @@ int main(int argc, char *argv[])
 	run("relay queue: XADD batches to Redis", test_xadd);
 	run("relay queue: XADD to two Redis servers, connections kept",
 	    test_xadd_two_servers);
+	run("relay queue: a stalled Redis holds no other endpoint back",
+	    test_xadd_stalled);
 	run("relay queue: a slow resolver doesn't hold the loop", test_slow_resolver);
 	run("relay queue: a changed configuration moves entries",
 	    test_configuration_changed);

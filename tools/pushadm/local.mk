@@ -21,6 +21,8 @@ tools_pushadm_pushadm_SOURCES = \
 	tools/pushadm/pushadm-relay-server.c \
 	tools/pushadm/pushadm-relay-queue.h \
 	tools/pushadm/pushadm-relay-queue.c \
+	tools/pushadm/pushadm-relay-resend.h \
+	tools/pushadm/pushadm-relay-resend.c \
 	tools/pushadm/pushadm-relay-metrics.h \
 	tools/pushadm/pushadm-relay-metrics.c \
 	tools/pushadm/pushadm-resolve.h \
@@ -36,8 +38,8 @@ tools_pushadm_pushadm_SOURCES = \
 	lib/pushcore-unix.h \
 	lib/pushcore-unix.c
 tools_pushadm_pushadm_CPPFLAGS = -I$(top_srcdir)/lib
-tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(SQLITE_CFLAGS)
-tools_pushadm_pushadm_LDADD = lib/libpushcore.la $(CONFUSE_LIBS) $(SQLITE_LIBS)
+tools_pushadm_pushadm_CFLAGS = $(AM_CFLAGS) -pthread $(CONFUSE_CFLAGS) $(SQLITE_CFLAGS)
+tools_pushadm_pushadm_LDADD = lib/libpushcore.la $(CONFUSE_LIBS) $(SQLITE_LIBS) -lpthread
 
 # the journal store measurement (docs/spool.md), built by hand
 EXTRA_DIST += bench/journal-store.c

@@ -6,6 +6,7 @@
    and other endpoints go on. An endpoint has a number of slots (requests
    in flight) and a circuit; a notification has its own backoff. */
 #include "pushadm-relay-queue.h"
+#include "pushadm-relay-resend.h"
 #include "pushadm-resolve.h"
 #include "pushcore.h"
 #include "pushcore-unix.h"
@@ -29,8 +30,8 @@
 #define MAX_IN_FLIGHT 512
 /* idle connections kept alive for reuse, all endpoints together */
 #define MAX_CACHED_CONNECTIONS 256
-/* XADDs are sent synchronously: at most one batch per run(), this big,
-   waiting at most this long, so that other endpoints keep going */
+/* XADDs go in batches of at most this many, one batch at a time beside
+   the loop (pushadm-relay-resend.h), each waiting at most this long */
 #define XADD_BATCH_MAX 100
 #define XADD_MAX_MSECS 2000
 /* a request whose driver names no timeout still gets one: a hanging
@@ -85,7 +86,7 @@ struct endpoint {
 	char *name;			/* the key with credentials hidden */
 	struct endpoint_counters *counters;
 	/* its requests carry their driver's resend operation (redis's
-	   XADD): sent in synchronous batches, not over HTTP */
+	   XADD): sent in batches beside the loop, not over HTTP */
 	bool resend;
 	/* user queues, in round-robin order */
 	struct user_queue *uq_head, *uq_tail;
@@ -138,6 +139,16 @@ struct queue_entry {
 	struct queue_entry *cprev, *cnext;	/* in the resolved list */
 };
 
+/* The XADD batch on its way: its entries keep their requests (taken out
+   of the resolved list) until it has finished. */
+struct xadd_batch {
+	struct relay_resend *resend;
+	struct endpoint *ep;
+	unsigned int count;
+	struct queue_entry *entries[XADD_BATCH_MAX];
+	const struct pushcore_http_request *reqs[XADD_BATCH_MAX];
+};
+
 struct relay_queue {
 	struct relay_queue_settings set;
 	struct relay_queue_store store;
@@ -164,9 +175,9 @@ struct relay_queue {
 	/* the figures' oldest unplaced entry, as for an endpoint's */
 	long long incoming_oldest_usecs, incoming_oldest_walked;
 	long long run_started;		/* monotonic msecs */
-	/* this run() already sent an XADD batch; something needs another
-	   run() at once */
-	bool xadd_sent, again, closing;
+	struct xadd_batch xadd;
+	/* something needs another run() at once */
+	bool again, closing;
 	/* queue figures: counters by endpoint name */
 	struct hash counters;
 	struct endpoint_counters *counter_list;
@@ -373,21 +384,27 @@ static void entry_set_error(struct queue_entry *qe, const char *error)
 	qe->e.last_error = copy;
 }
 
-static void entry_drop_request(struct queue_entry *qe)
+/* Takes qe out of the resolved list (whose requests run() drops). */
+static void entry_keep_request(struct queue_entry *qe)
 {
 	struct relay_queue *q = qe->q;
 
-	if (qe->req_pool == NULL)
-		return;
-	pushcore_pool_free(&qe->req_pool);
-	memset(&qe->req, 0, sizeof(qe->req));
 	if (qe->cprev != NULL)
 		qe->cprev->cnext = qe->cnext;
-	else
+	else if (q->resolved == qe)
 		q->resolved = qe->cnext;
 	if (qe->cnext != NULL)
 		qe->cnext->cprev = qe->cprev;
 	qe->cprev = qe->cnext = NULL;
+}
+
+static void entry_drop_request(struct queue_entry *qe)
+{
+	if (qe->req_pool == NULL)
+		return;
+	pushcore_pool_free(&qe->req_pool);
+	memset(&qe->req, 0, sizeof(qe->req));
+	entry_keep_request(qe);
 }
 
 static void entry_free(struct queue_entry *qe)
@@ -922,6 +939,9 @@ static unsigned int endpoint_slots(struct relay_queue *q, struct endpoint *ep)
 {
 	unsigned int slots;
 
+	/* one XADD batch at a time (its end wakes the loop) */
+	if (ep->resend && relay_resend_busy(q->xadd.resend))
+		return 0;
 	if (ep->hold_until > q->now)
 		return 0;
 	if (ep->circuit == CIRCUIT_OPEN) {
@@ -1000,22 +1020,53 @@ static unsigned int xadd_collect(struct relay_queue *q, struct endpoint *ep,
 	return n;
 }
 
-/* One pipelined XADD batch to ep (synchronous, bounded). */
+/* The outcome of the batch on its way, once it has finished. */
+static void xadd_finish(struct relay_queue *q)
+{
+	struct xadd_batch *b = &q->xadd;
+	struct attempt_result r = { .outcome = PUSHCORE_HTTP_OK, .count = true };
+	struct endpoint *ep = b->ep;
+	struct queue_entry *qe;
+	unsigned int i, added;
+	const char *error;
+
+	if (!relay_resend_finished(b->resend, &added, &error))
+		return;
+	ep->in_flight--;
+	q->in_flight--;
+	ep->dirty = true;
+	q->again = true;
+	for (i = 0; i < b->count; i++) {
+		qe = b->entries[i];
+		qe->in_flight = false;
+		entry_drop_request(qe);
+		if (i == added) {
+			r.outcome = PUSHCORE_HTTP_TEMPFAIL;
+			r.error = error;
+		} else if (i > added) {
+			r.count = false;	/* one failure of the batch */
+		}
+		entry_finished(q, ep, qe, &r);
+	}
+	b->count = 0;
+	b->ep = NULL;
+}
+
+/* One pipelined XADD batch to ep, sent beside the loop (bounded by the
+   smallest timeout of its requests and XADD_MAX_MSECS). */
 static void start_xadd(struct relay_queue *q, struct endpoint *ep,
 		       unsigned int slots)
 {
-	struct queue_entry *batch[XADD_BATCH_MAX], *ready[XADD_BATCH_MAX];
-	const struct pushcore_http_request *reqs[XADD_BATCH_MAX];
-	struct attempt_result r = { .outcome = PUSHCORE_HTTP_OK, .count = true };
-	unsigned int i, n, count = 0, added = 0, timeout = XADD_MAX_MSECS;
+	struct xadd_batch *b = &q->xadd;
+	struct queue_entry *batch[XADD_BATCH_MAX];
+	unsigned int i, n, timeout = XADD_MAX_MSECS;
 	struct user_queue *held = NULL, *uq;
-	const char *error = NULL;
-	char error_copy[512];
 
 	/* a probe is one XADD; else a whole batch, on the one connection */
 	n = xadd_collect(q, ep, batch, ep->circuit == CIRCUIT_PROBING ?
 			 slots : XADD_BATCH_MAX);
 	ep->dirty = n > 0;
+	b->count = 0;
 	for (i = 0; i < n; i++) {
 		/* a user's entries are side by side in the batch: once one
 		   waits, the user's later ones wait too */
@@ -1037,29 +1088,25 @@ static void start_xadd(struct relay_queue *q, struct endpoint *ep,
 				   "resend operation any more");
 			continue;
 		}
-		reqs[count] = &batch[i]->req;
 		if (batch[i]->req.timeout_msecs > 0 && batch[i]->req.timeout_msecs < timeout)
 			timeout = batch[i]->req.timeout_msecs;
-		ready[count++] = batch[i];
+		b->reqs[b->count] = &batch[i]->req;
+		b->entries[b->count++] = batch[i];
 	}
-	if (count == 0)
+	if (b->count == 0)
 		return;
-	q->xadd_sent = true;
+	for (i = 0; i < b->count; i++) {
+		entry_keep_request(b->entries[i]);
+		b->entries[i]->in_flight = true;
+	}
+	b->ep = ep;
+	ep->in_flight++;
+	q->in_flight++;
 	if (ep->circuit == CIRCUIT_PROBING)
-		ep->probe = ready[0];
-	if (pushcore_resend(reqs, count, timeout, &added, &error) < 0) {
-		snprintf(error_copy, sizeof(error_copy), "%s", error);
-		error = error_copy;
-	}
-	for (i = 0; i < count; i++) {
-		if (i == added) {
-			r.outcome = PUSHCORE_HTTP_TEMPFAIL;
-			r.error = error;
-		} else if (i > added) {
-			r.count = false;	/* one failure of the batch */
-		}
-		entry_finished(q, ep, ready[i], &r);
-	}
+		ep->probe = b->entries[0];
+	relay_resend_start(b->resend, b->reqs, b->count, timeout);
+	/* sent in the loop after all (no thread): its outcome now */
+	xadd_finish(q);
 }
 
 static void start_due(struct relay_queue *q)
@@ -1075,10 +1122,8 @@ static void start_due(struct relay_queue *q)
 			continue;
 		if (!ep->resend)
 			start_due_http(q, ep, slots);
-		else if (!q->xadd_sent)
-			start_xadd(q, ep, slots);
 		else
-			q->again = true;	/* one XADD batch per run() */
+			start_xadd(q, ep, slots);
 	}
 }
 
@@ -1244,7 +1289,7 @@ unsigned int relay_queue_run(struct relay_queue *q)
 	q->now = now_msecs();
 	q->run_started = pushcore_mono_msecs();
 	q->again = false;
-	q->xadd_sent = false;
+	xadd_finish(q);
 	place_incoming(q);
 	if (q->now >= q->next_sweep)
 		sweep(q);
@@ -1263,20 +1308,26 @@ int relay_queue_wait(struct relay_queue *q, struct pollfd *fds,
 		     unsigned int nfds, unsigned int timeout_msecs)
 {
 	struct pollfd stack[128], *all = stack;
-	unsigned int i, extra;
+	unsigned int i, extra = 0, count;
 	int ret;
 
-	if (q->extra.max == 0)
-		return pushcore_http_poll(fds, nfds, timeout_msecs);
-	/* the extra descriptors after the caller's (on the stack when few:
-	   this is every turn of the relay's loop) */
-	if (nfds + q->extra.max > sizeof(stack) / sizeof(stack[0]))
-		all = pushcore_xmalloc(sizeof(*all) * (nfds + q->extra.max));
-	memcpy(all, fds, sizeof(*all) * nfds);
-	extra = q->extra.add(q->extra.context, all + nfds, q->extra.max);
-	ret = pushcore_http_poll(all, nfds + extra, timeout_msecs);
+	/* the extra descriptors and the XADD batch's after the caller's (on
+	   the stack when few: this is every turn of the relay's loop) */
+	if (nfds + q->extra.max + 1 > sizeof(stack) / sizeof(stack[0]))
+		all = pushcore_xmalloc(sizeof(*all) * (nfds + q->extra.max + 1));
+	if (nfds > 0)
+		memcpy(all, fds, sizeof(*all) * nfds);
+	if (q->extra.max > 0)
+		extra = q->extra.add(q->extra.context, all + nfds, q->extra.max);
+	count = nfds + extra;
+	/* its end is seen by the next run() */
+	if (relay_resend_busy(q->xadd.resend))
+		all[count++] = (struct pollfd){
+			.fd = relay_resend_fd(q->xadd.resend), .events = POLLIN };
+	ret = pushcore_http_poll(all, count, timeout_msecs);
 	if (ret > 0) {
-		q->extra.ready(q->extra.context, all + nfds, extra);
+		if (extra > 0)
+			q->extra.ready(q->extra.context, all + nfds, extra);
 		/* what the caller hears of: its own descriptors */
 		ret = 0;
 		for (i = 0; i < nfds; i++) {
@@ -1524,6 +1575,7 @@ relay_queue_new_with_resolver(const struct relay_queue_settings *set,
 	q->resolve = resolve;
 	q->resolve_ctx = context;
 	q->next_expiry = LLONG_MAX;
+	q->xadd.resend = relay_resend_new();
 	hash_init(&q->endpoints);
 	hash_init(&q->user_queues);
 	hash_init(&q->user_loads);
@@ -1558,9 +1610,13 @@ void relay_queue_free(struct relay_queue **_q)
 	if (q == NULL)
 		return;
 	*_q = NULL;
-	/* what is on the wire stays in the journal and is sent again */
+	/* what is on the wire stays in the journal and is sent again; an
+	   XADD batch is waited for (bounded by its timeout) */
 	q->closing = true;
 	pushcore_http_abort_all("the relay is stopping");
+	relay_resend_free(&q->xadd.resend);
+	while (q->xadd.count > 0)
+		q->xadd.entries[--q->xadd.count]->in_flight = false;
 	while ((qe = q->incoming_head) != NULL) {
 		q->incoming_head = qe->next;
 		entry_free(qe);
