@@ -130,7 +130,8 @@ static const struct pushcore_resend redis_resend = {
 /* The XADD as a request: method XADD, the Redis URL, the document, and
    the stream entry's other fields in the resend context. The delivery's
    spool entry and the relay's rebuild both make it here, from the
-   settings. */
+   settings, copied into pool: the relay's batch outlives them (its
+   resolver frees a user's settings when they are too old). */
 static void redis_request(struct pushcore_driver_instance *inst,
 			  struct pushcore_pool *pool, const char *user,
 			  const char *event, const char *id, const void *body,
@@ -139,15 +140,16 @@ static void redis_request(struct pushcore_driver_instance *inst,
 	struct redis_config *cfg = pushcore_inst_context(inst);
 	struct redis_resend_ctx *ctx = pushcore_palloc(pool, sizeof(*ctx));
 
-	ctx->stream = cfg->stream;
+	ctx->stream = pushcore_pstrdup(pool, cfg->stream);
 	ctx->maxlen = cfg->maxlen;
 	ctx->user = pushcore_pstrdup(pool, user);
 	ctx->event = event;
 	ctx->id = pushcore_pstrdup(pool, id);
 	memset(req, 0, sizeof(*req));
 	req->method = "XADD";
-	req->url = cfg->url;
-	req->tls_ca_file = cfg->tls_ca_file;
+	req->url = pushcore_pstrdup(pool, cfg->url);
+	req->tls_ca_file = cfg->tls_ca_file == NULL ? NULL :
+		pushcore_pstrdup(pool, cfg->tls_ca_file);
 	req->body = body;
 	req->body_len = body_len;
 	req->timeout_msecs = cfg->timeout_msecs;

@@ -67,7 +67,9 @@ struct pushcore_http_request {
 	   made the request in its rebuild hook: method names the transport,
 	   url its server, body is the record's, and resend_ctx holds what
 	   the driver's resend operation needs beside them. The relay and the
-	   dispatcher send it with pushcore_resend(), never over HTTP. */
+	   dispatcher send it with pushcore_resend(), never over HTTP. All it
+	   points to lives in the rebuild's pool or the record: the relay
+	   sends it beside its loop, when the driver's instance may be gone. */
 	const struct pushcore_resend *resend;
 	const void *resend_ctx;
 };

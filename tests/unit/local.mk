@@ -50,11 +50,11 @@ tests_unit_test_relay_proto_CPPFLAGS = $(unit_cppflags)
 tests_unit_test_relay_proto_LDADD = lib/libpushcore-internal.la
 
 # the relay's sending engine, with a resolver of its own
-# (and the redis module's XADD code, for the relay's resend batches)
+# (and the redis module, for the relay's resend batches)
 tests_unit_test_relay_queue_SOURCES = $(unit_common) tests/unit/test-relay-queue.c \
 	tools/pushadm/pushadm-relay-queue.h tools/pushadm/pushadm-relay-queue.c \
 	tools/pushadm/pushadm-relay-resend.h tools/pushadm/pushadm-relay-resend.c \
-	lib/pushcore-redis.c lib/pushcore-redis-conn.c
+	lib/push-driver-redis.c lib/pushcore-redis.c lib/pushcore-redis-conn.c
 tests_unit_test_relay_queue_CPPFLAGS = $(unit_cppflags) -I$(top_srcdir)/tools/pushadm
 tests_unit_test_relay_queue_CFLAGS = $(AM_CFLAGS) -pthread $(CURL_CFLAGS) $(HIREDIS_CFLAGS) $(SSL_CFLAGS)
 tests_unit_test_relay_queue_LDADD = lib/libpushcore-internal.la $(CURL_LIBS) $(HIREDIS_LIBS) $(SSL_LIBS) -lpthread

@@ -10,6 +10,7 @@
 #include "pushadm-relay-queue.h"
 #include "pushadm-resolve.h"
 #include "pushcore-redis.h"
+#include "pushcore-driver.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -1053,6 +1054,23 @@ static void redis_stream(const char *socket_path, char *out, size_t size)
 	pclose(f);
 }
 
+/* The stream relaytest's entries' fields and values, a line each. */
+static void redis_xrange(const char *socket_path, char *out, size_t size)
+{
+	char cmd[512];
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "redis-cli -s %s --raw XRANGE relaytest - + "
+		 "| grep -v -E '^[0-9]+-[0-9]+$'", socket_path);
+	out[0] = '\0';
+	if ((f = popen(cmd, "r")) == NULL)
+		return;
+	while (len + 1 < size && fgets(out + len, (int)(size - len), f) != NULL)
+		len += strlen(out + len);
+	pclose(f);
+}
+
 static void test_xadd(void)
 {
 	const int ok[] = { 200 };
@@ -1125,6 +1143,64 @@ static void test_xadd_two_servers(void)
 	redis_socket = redis_socket2 = NULL;
 	redis_stop(&one);
 	redis_stop(&two);
+}
+
+/* the redis module's entry (push-driver-redis.c, linked in) */
+extern const struct pushcore_driver_module pushcore_driver_module;
+
+/* The redis driver's rebuilt XADD (what a relay batch holds) outlives
+   the user's settings: the resolver frees them when its cache entry is
+   too old or makes room, while the batch may still be on its way beside
+   the loop. */
+static void test_xadd_outlives_settings(void)
+{
+	static const char body[] = "{\"event\":\"MessageNew\",\"user\":\"ann\"}";
+	struct pushcore_spool_entry e;
+	struct pushcore_http_request req;
+	const struct pushcore_http_request *reqs[1] = { &req };
+	struct pushcore_user *user;
+	struct pushcore_pool *pool;
+	struct redis redis;
+	char spec[512], stream[1024], *junk[256];
+	const char *error = NULL;
+	unsigned int i, added = 0;
+
+	if (!redis_start(&redis)) {
+		printf("  (no redis-server: XADD not tested)\n");
+		return;
+	}
+	pushcore_driver_register(pushcore_driver_module.drivers[0]);
+	user = pushcore_user_new("ann", NULL, NULL);
+	snprintf(spec, sizeof(spec), "redis:url=unix:%s stream=relaytest",
+		 redis.socket_path);
+	test_assert(pushcore_user_add_driver(user, "push_notification_driver",
+					     spec, &error) == 0);
+	memset(&e, 0, sizeof(e));
+	snprintf(e.id, sizeof(e.id), "rebuilt-0");
+	e.user = "ann";
+	e.driver = "push_notification_driver";
+	e.method = "XADD";
+	e.body = body;
+	e.body_len = sizeof(body) - 1;
+	pool = pushcore_pool_new();
+	test_assert(pushcore_driver_rebuild(pushcore_user_find_driver(user,
+		"push_notification_driver"), pool, &e, &req, &error) == 0);
+	pushcore_user_free(&user);
+	/* what was freed is written over (ASan: any read of it fails) */
+	for (i = 0; i < 256; i++) {
+		junk[i] = malloc(16u << (i % 10));
+		memset(junk[i], 'X', 16u << (i % 10));
+	}
+	test_assert(pushcore_resend(reqs, 1, 1000, &added, &error) == 0 && added == 1);
+	/* the entry as added to the stream the settings named */
+	redis_xrange(redis.socket_path, stream, sizeof(stream));
+	test_assert_str(stream, "user\nann\nevent\nMessageNew\n"
+			"json\n{\"event\":\"MessageNew\",\"user\":\"ann\"}\n");
+	for (i = 0; i < 256; i++)
+		free(junk[i]);
+	pushcore_pool_free(&pool);
+	pushcore_driver_unregister(pushcore_driver_module.drivers[0]);
+	redis_stop(&redis);
 }
 
 static bool one_sent(void *ctx __attribute__((unused)))
@@ -1508,6 +1584,8 @@ int main(int argc, char *argv[])
 	    test_xadd_two_servers);
 	run("relay queue: a stalled Redis holds no other endpoint back",
 	    test_xadd_stalled);
+	run("relay queue: a rebuilt XADD outlives its user's settings",
+	    test_xadd_outlives_settings);
 	run("relay queue: a slow resolver doesn't hold the loop", test_slow_resolver);
 	run("relay queue: a changed configuration moves entries",
 	    test_configuration_changed);
