@@ -194,8 +194,9 @@ def test_a_stalled_redis_holds_no_hand_off_back():
     """A Redis server that accepts and never answers (a listener nobody
     accepts on): the relay's XADD batch waits beside its loop (up to 2 s),
     so every delivery is still acknowledged (none falls back) and the
-    webhook's notifications leave at once; the XADDs wait in the journal
-    and reach the stream, in order, once a real Redis answers on the port.
+    webhook's notifications leave at once; SIGTERM still stops the relay
+    within the batch's bound; the XADDs wait in the journal and reach the
+    stream, in order, once a real Redis answers on the port.
     Before, the loop itself waited: acks came late and deliveries fell
     back."""
     from redistest import RedisServer, stream_entries
@@ -225,7 +226,13 @@ def test_a_stalled_redis_holds_no_hand_off_back():
             assert "is not usable" not in log, log[-3000:]
             handed = re.findall(r"Notification %s handed to the relay" % ID_RX, log)
             assert len(handed) == 10, handed
-            # the batch timed out; its entries wait, none lost
+            # SIGTERM with a batch on its way: the relay waits for it
+            # (its bound, 2 s) and stops; the XADDs stay in the journal
+            code, secs = r.stop()
+            assert code == 0 and secs < 3.0, (code, secs, r.log()[-2000:])
+            assert len(r.journal_rows()) == 5, r.journal_rows()
+            r.start()
+            # the batch times out; its entries wait, none lost
             wait_until(lambda: [row for row in r.journal_rows() if row[2] >= 1], 15,
                        "the XADD batch's first attempt to fail")
             assert len(r.journal_rows()) == 5, r.journal_rows()
