@@ -1035,17 +1035,12 @@ static long redis_info(const struct redis *r, const char *field)
 	return value;
 }
 
-/* The stream's entries as "user json" lines, through redis-cli. */
-static void redis_stream(const char *socket_path, char *out, size_t size)
+/* What a shell command prints (up to size - 1 bytes). */
+static void command_output(const char *cmd, char *out, size_t size)
 {
-	char cmd[512];
 	size_t len = 0;
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "redis-cli -s %s --no-raw XRANGE relaytest - + "
-		 "| grep -A1 -E '\\) \"(user|json)\"' | grep -v -E "
-		 "'\"(user|json)\"|^--' | sed 's/.*\"\\(.*\\)\"/\\1/' "
-		 "| paste -d' ' - -", socket_path);
 	out[0] = '\0';
 	if ((f = popen(cmd, "r")) == NULL)
 		return;
@@ -1054,21 +1049,26 @@ static void redis_stream(const char *socket_path, char *out, size_t size)
 	pclose(f);
 }
 
+/* The stream's entries as "user json" lines, through redis-cli. */
+static void redis_stream(const char *socket_path, char *out, size_t size)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "redis-cli -s %s --no-raw XRANGE relaytest - + "
+		 "| grep -A1 -E '\\) \"(user|json)\"' | grep -v -E "
+		 "'\"(user|json)\"|^--' | sed 's/.*\"\\(.*\\)\"/\\1/' "
+		 "| paste -d' ' - -", socket_path);
+	command_output(cmd, out, size);
+}
+
 /* The stream relaytest's entries' fields and values, a line each. */
 static void redis_xrange(const char *socket_path, char *out, size_t size)
 {
 	char cmd[512];
-	size_t len = 0;
-	FILE *f;
 
 	snprintf(cmd, sizeof(cmd), "redis-cli -s %s --raw XRANGE relaytest - + "
 		 "| grep -v -E '^[0-9]+-[0-9]+$'", socket_path);
-	out[0] = '\0';
-	if ((f = popen(cmd, "r")) == NULL)
-		return;
-	while (len + 1 < size && fgets(out + len, (int)(size - len), f) != NULL)
-		len += strlen(out + len);
-	pclose(f);
+	command_output(cmd, out, size);
 }
 
 static void test_xadd(void)
