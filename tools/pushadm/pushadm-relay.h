@@ -77,6 +77,12 @@ void relay_conf_free(struct relay_conf *conf);
 struct relay_journal;
 struct relay_journal *relay_journal_open(const char *path, bool sync_full,
 					 const char **error_r);
+/* The same, for the relay's start: the whole file is checked, and a
+   damaged one (SQLite: corrupt, not a database) is moved aside to
+   PATH.damaged-TIME with its WAL, logged, and replaced by a new journal
+   holding the entries that could still be read. */
+struct relay_journal *relay_journal_open_repairing(const char *path, bool sync_full,
+						   const char **error_r);
 void relay_journal_close(struct relay_journal **j);
 /* One transaction: everything between begin and commit is on disk (as
    the sync policy says) when commit returns 0. */
