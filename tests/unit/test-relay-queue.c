@@ -854,6 +854,91 @@ static void test_max_age(void)
 	server_stop(&srv);
 }
 
+static bool one_sent(void *ctx);
+
+/* the wall clock the queue sees in test_clock_steps: stepped at will */
+static long long wall_step_msecs = 0;
+
+static long long stepped_wall_msecs(void)
+{
+	return now_msecs() + wall_step_msecs;
+}
+
+static unsigned int retries_seen = 0;
+
+static bool retry_seen(void *ctx __attribute__((unused)))
+{
+	return store_count(&store_log, STORE_RETRY, NULL) > retries_seen;
+}
+
+/* The last retry the journal was told of. */
+static const struct store_event *last_retry(void)
+{
+	for (unsigned int i = store_log.count; i > 0; i--) {
+		if (store_log.events[i - 1].kind == STORE_RETRY)
+			return &store_log.events[i - 1];
+	}
+	return NULL;
+}
+
+/* A step of the wall clock (NTP's first sync at boot, date -s) moves no
+   due time and ages no entry. On the wall clock, the step back held the
+   retry for an hour, and the step forward expired it. */
+static void test_clock_steps(void)
+{
+	const int flaky[] = { 503, 503, 200 };
+	struct relay_queue_settings set = default_set;
+	const struct store_event *ev;
+	struct server srv;
+	struct relay_queue *q;
+	long long took;
+
+	set.max_age_secs = 60;
+	set.circuit_failures = 0;
+	set.wall_msecs = stepped_wall_msecs;
+	/* back an hour between two attempts */
+	wall_step_msecs = 0;
+	server_start(&srv, flaky, 3, 0);
+	servers[0] = &srv;
+	q = queue_new(&set);
+	add(q, "ann", "srv0", 0, 0);
+	retries_seen = 0;
+	drive(q, retry_seen, NULL, 3000);
+	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 1);
+	wall_step_msecs = -3600 * 1000;
+	retries_seen = 1;
+	took = drive(q, retry_seen, NULL, 4000);
+	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 2);
+	test_assert(took < 2500);
+	/* the journal's next attempt is a wall-clock time: the stepped one */
+	ev = last_retry();
+	test_assert(ev != NULL && ev->next_attempt * 1000 >= stepped_wall_msecs() &&
+		    ev->next_attempt * 1000 <= stepped_wall_msecs() + 3000);
+	took = drive(q, one_sent, NULL, 4000);
+	test_assert(store_count(&store_log, STORE_SENT, "ann-srv0-0") == 1);
+	test_assert(took < 2500);
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+
+	/* forward two days (max_age is a minute) while it waits */
+	wall_step_msecs = 0;
+	server_start(&srv, flaky, 3, 0);
+	servers[0] = &srv;
+	q = queue_new(&set);
+	add(q, "bob", "srv0", 0, 0);
+	retries_seen = 0;
+	drive(q, retry_seen, NULL, 3000);
+	wall_step_msecs = 2 * 86400 * 1000LL;
+	drive(q, one_sent, NULL, 6000);
+	test_assert(store_count(&store_log, STORE_FAILED, NULL) == 0);
+	test_assert(store_count(&store_log, STORE_SENT, "bob-srv0-0") == 1);
+	relay_queue_free(&q);
+	servers[0] = NULL;
+	server_stop(&srv);
+	wall_step_msecs = 0;
+}
+
 static void test_backoff(void)
 {
 	const int failing[] = { 500, 500, 500, 200 };
@@ -1575,6 +1660,7 @@ int main(int argc, char *argv[])
 	run("relay queue: permanent failures fail once", test_permanent_failures);
 	run("relay queue: maximum age", test_max_age);
 	run("relay queue: backoff with jitter", test_backoff);
+	run("relay queue: a step of the wall clock", test_clock_steps);
 	run("relay queue: figures (depth, oldest, sends by result)", test_figures);
 	run("relay queue: retry now", test_retry_now);
 	run("relay queue: configuration unreadable for a while",

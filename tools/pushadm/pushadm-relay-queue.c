@@ -98,8 +98,9 @@ struct endpoint {
 	/* the earliest due head; valid while !dirty */
 	long long next_due;
 	bool dirty;
-	/* for the figures: the oldest entry's created_usecs when its
-	   entries were last walked (0: not walked), and when (monotonic) */
+	/* for the figures: the oldest entry's birth (usecs on the queue's
+	   clock) when its entries were last walked (0: not walked), and
+	   when (monotonic) */
 	long long oldest_usecs, oldest_walked;
 };
 
@@ -128,6 +129,8 @@ struct queue_entry {
 	   -2); tried again at resolve_due, after resolve_failures backoffs */
 	long long resolve_due;
 	unsigned int resolve_failures;
+	/* when it was made, on the queue's clock (msecs): its age */
+	long long born;
 	bool in_flight;
 	/* trusted fields only; strings malloc()ed */
 	struct pushcore_spool_entry e;
@@ -183,19 +186,51 @@ struct relay_queue {
 	struct endpoint_counters *counter_list;
 	struct relay_queue_extra_fds extra;
 	struct relay_queue_work work;
+	/* the queue's clock: clock_base when the boot clock said boot_base;
+	   skew: the queue's clock minus the wall clock, as of q->now */
+	long long clock_base, boot_base, skew;
 };
 
 /* --- small helpers ------------------------------------------------------ */
 
-/* The wall clock in milliseconds (q->now): entries' ages are measured from
-   their created_usecs, a wall-clock time that outlives the process. The
-   resolve budget of one run is monotonic (pushcore_mono_msecs()). */
-static long long now_msecs(void)
+static long long clock_msecs(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long wall_msecs(const struct relay_queue *q)
+{
+	return q->set.wall_msecs != NULL ? q->set.wall_msecs() :
+		clock_msecs(CLOCK_REALTIME);
+}
+
+/* The queue's clock (q->now, msecs): the wall clock when the queue was
+   made, advanced by the boot clock since, so that a step of the wall
+   clock (NTP's first sync after boot, an administrator's date -s) moves
+   no due time and ages no entry. On the wall clock, a step back of an
+   hour held every retry for an hour, and one forward past max_age failed
+   every waiting notification. The times records carry (created, next
+   attempt) are wall-clock times: translated with q->skew as they come
+   in and as they go to the journal. The resolve budget of one run is
+   monotonic (pushcore_mono_msecs()). */
+static void clock_update(struct relay_queue *q)
+{
+	q->now = q->clock_base + (clock_msecs(CLOCK_BOOTTIME) - q->boot_base);
+	q->skew = q->now - wall_msecs(q);
+}
+
+/* A wall-clock time (msecs) on the queue's clock, and back. */
+static long long from_wall(const struct relay_queue *q, long long msecs)
+{
+	return msecs + q->skew;
+}
+
+static long long to_wall(const struct relay_queue *q, long long msecs)
+{
+	return msecs - q->skew;
 }
 
 static char *xstrdup_or_null(const char *s)
@@ -343,8 +378,7 @@ static struct queue_entry *entry_copy(struct relay_queue *q,
 				      const struct pushcore_spool_entry *src)
 {
 	struct queue_entry *qe = pushcore_xmalloc(sizeof(*qe));
-	long long now = now_msecs();
-	long long latest = now + (long long)q->set.max_backoff_secs * 1000;
+	long long now, latest, due;
 	char *body;
 
 	memset(qe, 0, sizeof(*qe));
@@ -369,10 +403,17 @@ static struct queue_entry *entry_copy(struct relay_queue *q,
 	/* a record dated in the future (a spool file says what it likes)
 	   would hold back its user's later notifications for good: it is
 	   due within the longest backoff, and ages from now */
-	qe->due = src->next_attempt > latest / 1000 ? latest :
-		src->next_attempt * 1000;
-	if (qe->e.created_usecs > now * 1000)
-		qe->e.created_usecs = now * 1000;
+	clock_update(q);
+	now = q->now;
+	latest = now + (long long)q->set.max_backoff_secs * 1000;
+	due = src->next_attempt > to_wall(q, latest) / 1000 ? latest :
+		from_wall(q, src->next_attempt * 1000);
+	qe->due = due;
+	qe->born = from_wall(q, qe->e.created_usecs / 1000);
+	if (qe->born > now)
+		qe->born = now;
+	if (qe->e.created_usecs > to_wall(q, now) * 1000)
+		qe->e.created_usecs = to_wall(q, now) * 1000;
 	return qe;
 }
 
@@ -423,7 +464,7 @@ static long long entry_expiry(const struct relay_queue *q,
 			      const struct queue_entry *qe)
 {
 	return q->set.max_age_secs == 0 ? LLONG_MAX :
-		qe->e.created_usecs / 1000 + (long long)q->set.max_age_secs * 1000;
+		qe->born + (long long)q->set.max_age_secs * 1000;
 }
 
 static bool entry_expired(const struct relay_queue *q,
@@ -787,7 +828,7 @@ static void entry_retry_later(struct relay_queue *q, struct endpoint *ep,
 			ep->hold_until = q->now + ra;
 	}
 	qe->due = q->now + delay;
-	qe->e.next_attempt = (qe->due + 999) / 1000;
+	qe->e.next_attempt = (to_wall(q, qe->due) + 999) / 1000;
 	ep->counters->sends[RELAY_SEND_RETRY]++;
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
 		     "(%s) to %s failed: %s (attempt %u); next attempt in %llds",
@@ -804,7 +845,7 @@ static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 	bool dead = r->outcome == PUSHCORE_HTTP_TEMPFAIL &&
 		(r->status == 0 || r->status >= 500);
 
-	q->now = now_msecs();
+	clock_update(q);
 	qe->e.attempts++;
 	if (r->outcome != PUSHCORE_HTTP_OK)
 		entry_set_error(qe, r->error != NULL ? r->error : "failed");
@@ -1148,7 +1189,7 @@ static void incoming_later(struct relay_queue *q, struct queue_entry *qe)
 	long long delay = relay_queue_backoff_msecs(&q->set, ++qe->resolve_failures);
 
 	qe->resolve_due = q->now + delay;
-	qe->e.next_attempt = (qe->resolve_due + 999) / 1000;
+	qe->e.next_attempt = (to_wall(q, qe->resolve_due) + 999) / 1000;
 	count_send(q, UNRESOLVED, RELAY_SEND_RETRY);
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
 		     "(%s) waits: %s; next try in %llds", qe->e.id, qe->e.user,
@@ -1286,7 +1327,7 @@ static unsigned int next_wake(struct relay_queue *q)
 
 unsigned int relay_queue_run(struct relay_queue *q)
 {
-	q->now = now_msecs();
+	clock_update(q);
 	q->run_started = pushcore_mono_msecs();
 	q->again = false;
 	xadd_finish(q);
@@ -1294,13 +1335,13 @@ unsigned int relay_queue_run(struct relay_queue *q)
 	if (q->now >= q->next_sweep)
 		sweep(q);
 	pushcore_http_perform();
-	q->now = now_msecs();
+	clock_update(q);
 	start_due(q);
 	/* sends what was just started; finishes what completed meanwhile */
 	pushcore_http_perform();
 	while (q->resolved != NULL)
 		entry_drop_request(q->resolved);
-	q->now = now_msecs();
+	clock_update(q);
 	return next_wake(q);
 }
 
@@ -1419,7 +1460,7 @@ void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
 			    q->incoming_head == NULL, now)) {
 		for (qe = q->incoming_head; qe != NULL; qe = qe->next) {
 			q->work.figures_visited++;
-			oldest_of(&q->incoming_oldest_usecs, qe->e.created_usecs);
+			oldest_of(&q->incoming_oldest_usecs, qe->born * 1000);
 		}
 	}
 	oldest_of(&figures_r->oldest_created_usecs, q->incoming_oldest_usecs);
@@ -1432,13 +1473,21 @@ void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
 			for (uq = ep->uq_head; uq != NULL; uq = uq->next) {
 				for (qe = uq->head; qe != NULL; qe = qe->next) {
 					q->work.figures_visited++;
-					oldest_of(&ep->oldest_usecs, qe->e.created_usecs);
+					oldest_of(&ep->oldest_usecs, qe->born * 1000);
 				}
 			}
 		}
 		oldest_of(&row->oldest_created_usecs, ep->oldest_usecs);
 		oldest_of(&figures_r->oldest_created_usecs, row->oldest_created_usecs);
 	}
+	/* the ages are the queue's; the times reported, wall-clock ones */
+	clock_update(q);
+	for (unsigned int i = 0; i < n; i++) {
+		if (figures_r->endpoints[i].oldest_created_usecs != 0)
+			figures_r->endpoints[i].oldest_created_usecs -= q->skew * 1000;
+	}
+	if (figures_r->oldest_created_usecs != 0)
+		figures_r->oldest_created_usecs -= q->skew * 1000;
 	qsort(figures_r->endpoints, n, sizeof(*row), figures_cmp);
 }
 
@@ -1481,12 +1530,14 @@ unsigned int relay_queue_retry(struct relay_queue *q, const char *const *id_list
 	struct user_queue *uq;
 	struct queue_entry *qe;
 	unsigned int count = 0, before;
-	long long now = now_msecs();
 	struct hash id_hash, *ids = NULL;
+	long long now;
 
 	/* Every entry is looked up among the ids: in a hash, not compared
 	   with each (pushadm relay retry of 1000 ids with 100000 waiting
 	   took 1.15 s, nearly all of it in this loop; 0.3 s with the hash). */
+	clock_update(q);
+	now = q->now;
 	if (id_list != NULL) {
 		hash_init(&id_hash);
 		for (; *id_list != NULL; id_list++)
@@ -1575,6 +1626,9 @@ relay_queue_new_with_resolver(const struct relay_queue_settings *set,
 	q->resolve = resolve;
 	q->resolve_ctx = context;
 	q->next_expiry = LLONG_MAX;
+	q->clock_base = wall_msecs(q);
+	q->boot_base = clock_msecs(CLOCK_BOOTTIME);
+	clock_update(q);
 	q->xadd.resend = relay_resend_new();
 	hash_init(&q->endpoints);
 	hash_init(&q->user_queues);

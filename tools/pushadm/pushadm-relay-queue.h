@@ -36,6 +36,8 @@ struct relay_queue_settings {
 	   transaction. Off, they are not even formatted (their formatting
 	   and redaction showed in the relay's profile). */
 	bool debug;
+	/* tests: the wall clock in msecs (NULL: CLOCK_REALTIME) */
+	long long (*wall_msecs)(void);
 };
 /* What the queue tells the journal, once per outcome. An entry is
    named by its id and its driver together: every driver's notification of
