@@ -49,6 +49,10 @@ def test_endpoint_down_then_up_nothing_lost():
         for name in spooled(d):
             mode = os.stat(os.path.join(d.spool_dir, "new", name)).st_mode
             assert stat.S_IMODE(mode) == 0o600, oct(mode)
+        # Dovecot's log process writes the lines after the files exist
+        wait_until(lambda: len([l for l in d.log_lines()
+                                if "spooled; the dispatcher" in l]) == 5,
+                   10, "five 'spooled' log lines")
         assert len([l for l in d.log_lines() if "spooled; the dispatcher" in l]) == 5
         imap = d.imap("alice")
         assert int(imap.select("INBOX")[1][0]) == 5
