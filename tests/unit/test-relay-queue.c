@@ -881,31 +881,51 @@ static const struct store_event *last_retry(void)
 	return NULL;
 }
 
+/* user's notification to a flaky endpoint, after its first failure, with
+   the wall clock then stepped by step_msecs */
+static struct relay_queue *clock_step_after_a_retry(struct server *srv,
+						    const char *user,
+						    long long step_msecs)
+{
+	static const int flaky[] = { 503, 503, 200 };
+	struct relay_queue_settings set = default_set;
+	struct relay_queue *q;
+
+	set.max_age_secs = 60;
+	set.circuit_failures = 0;
+	set.wall_msecs = stepped_wall_msecs;
+	wall_step_msecs = 0;
+	server_start(srv, flaky, 3, 0);
+	servers[0] = srv;
+	q = queue_new(&set);
+	add(q, user, "srv0", 0, 0);
+	retries_seen = 0;
+	drive(q, retry_seen, NULL, 3000);
+	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 1);
+	wall_step_msecs = step_msecs;
+	return q;
+}
+
+static void clock_step_end(struct server *srv, struct relay_queue **q)
+{
+	relay_queue_free(q);
+	servers[0] = NULL;
+	server_stop(srv);
+	wall_step_msecs = 0;
+}
+
 /* A step of the wall clock (NTP's first sync at boot, date -s) moves no
    due time and ages no entry. On the wall clock, the step back held the
    retry for an hour, and the step forward expired it. */
 static void test_clock_steps(void)
 {
-	const int flaky[] = { 503, 503, 200 };
-	struct relay_queue_settings set = default_set;
 	const struct store_event *ev;
 	struct server srv;
 	struct relay_queue *q;
 	long long took;
 
-	set.max_age_secs = 60;
-	set.circuit_failures = 0;
-	set.wall_msecs = stepped_wall_msecs;
 	/* back an hour between two attempts */
-	wall_step_msecs = 0;
-	server_start(&srv, flaky, 3, 0);
-	servers[0] = &srv;
-	q = queue_new(&set);
-	add(q, "ann", "srv0", 0, 0);
-	retries_seen = 0;
-	drive(q, retry_seen, NULL, 3000);
-	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 1);
-	wall_step_msecs = -3600 * 1000;
+	q = clock_step_after_a_retry(&srv, "ann", -3600 * 1000LL);
 	retries_seen = 1;
 	took = drive(q, retry_seen, NULL, 4000);
 	test_assert(store_count(&store_log, STORE_RETRY, NULL) == 2);
@@ -917,26 +937,14 @@ static void test_clock_steps(void)
 	took = drive(q, one_sent, NULL, 4000);
 	test_assert(store_count(&store_log, STORE_SENT, "ann-srv0-0") == 1);
 	test_assert(took < 2500);
-	relay_queue_free(&q);
-	servers[0] = NULL;
-	server_stop(&srv);
+	clock_step_end(&srv, &q);
 
 	/* forward two days (max_age is a minute) while it waits */
-	wall_step_msecs = 0;
-	server_start(&srv, flaky, 3, 0);
-	servers[0] = &srv;
-	q = queue_new(&set);
-	add(q, "bob", "srv0", 0, 0);
-	retries_seen = 0;
-	drive(q, retry_seen, NULL, 3000);
-	wall_step_msecs = 2 * 86400 * 1000LL;
+	q = clock_step_after_a_retry(&srv, "bob", 2 * 86400 * 1000LL);
 	drive(q, one_sent, NULL, 6000);
 	test_assert(store_count(&store_log, STORE_FAILED, NULL) == 0);
 	test_assert(store_count(&store_log, STORE_SENT, "bob-srv0-0") == 1);
-	relay_queue_free(&q);
-	servers[0] = NULL;
-	server_stop(&srv);
-	wall_step_msecs = 0;
+	clock_step_end(&srv, &q);
 }
 
 static void test_backoff(void)
