@@ -69,12 +69,9 @@ static bool journal_check(struct relay_journal *j, bool *damaged_r)
 	const char *result = NULL;
 	bool ok = false;
 
-	if (sqlite3_prepare_v2(j->db, "PRAGMA quick_check", -1, &stmt, NULL) != SQLITE_OK) {
-		*damaged_r = damaged_code(sqlite3_errcode(j->db));
-		journal_error(j, "check");
-		return false;
-	}
-	if (sqlite3_step(stmt) != SQLITE_ROW) {
+	/* (a failed prepare leaves stmt NULL, which finalize ignores) */
+	if (sqlite3_prepare_v2(j->db, "PRAGMA quick_check", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
 		*damaged_r = damaged_code(sqlite3_errcode(j->db));
 		journal_error(j, "check");
 	} else if ((result = (const char *)sqlite3_column_text(stmt, 0)) == NULL ||

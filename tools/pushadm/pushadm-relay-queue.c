@@ -1407,7 +1407,7 @@ static int figures_cmp(const void *a, const void *b)
 	return strcmp(fa->name, fb->name);
 }
 
-/* Whether a cached oldest (created_usecs, 0: none) must be looked up
+/* Whether a cached oldest (a birth in usecs, 0: none) must be looked up
    again by a walk: not when there is nothing (it is 0 then), nor within
    FIGURES_WALK_MSECS of the last walk. When due, it is reset for the
    walk to fill. */
