@@ -428,6 +428,11 @@ def one_round(a):
             ours({"push_notification_driver": hook % fast.url}),
             a.mails, a.connections, fast, relay_conf=quick)
     with Endpoint() as fast:
+        row("relay (send_first = 0): http, fast endpoint",
+            ours({"push_notification_driver": hook % fast.url}),
+            a.mails, a.connections, fast,
+            relay_conf=quick + ['send_first = 0'])
+    with Endpoint() as fast:
         row("relay (sync = normal): http, fast endpoint",
             ours({"push_notification_driver": hook % fast.url}),
             a.mails, a.connections, fast,

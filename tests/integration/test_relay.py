@@ -510,7 +510,9 @@ def test_relay_conf_bad_value_names_file_line_setting():
                                    ('max_queued_bytes_per_user = "2048T"',
                                     "max_queued_bytes_per_user", 1),
                                    ('max_queued = 100000001', "max_queued", 1),
-                                   ('max_queued_bytes = "1"', "max_queued_bytes", 1)):
+                                   ('max_queued_bytes = "1"', "max_queued_bytes", 1),
+                                   ('send_first = "51ms"', "send_first", 1),
+                                   ('send_first = "soon"', "send_first", 1)):
             with open(conf, "w") as f:
                 f.write(bad + "\n")
             result = subprocess.run([PUSHADM, "-c", d.config, "relay", "run", "--config",
@@ -666,7 +668,7 @@ def test_group_commit_one_transaction_for_concurrent_submissions():
     each."""
     ids = ["0a6e1f0e-2f8e-4d2b-9d3a-1b2c3d4e5f6%d" % i for i in range(3)]
     with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
-            relay(d, debug=True) as r:
+            relay(d, conf_lines=["send_first = 0"], debug=True) as r:
         conns = relay_connections(d, 3)
         # accepted before it stops: else the first accept takes one round
         wait_until(lambda: accepted_count(r.proc.pid, d.relay_socket) == 3, 10,
@@ -740,8 +742,11 @@ def test_every_ack_follows_the_disk_sync_of_its_message():
     after the journal's write-ahead log holding it was synced: strace sees,
     for each client, its message read, then an fdatasync() of the WAL, then
     the acknowledgement. 3 connections x 10 messages, shared syncs allowed
-    (group commit), every one acknowledged."""
-    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, relay(d) as r:
+    (group commit), every one acknowledged. (send_first = 0: these records,
+    dated 1970, would otherwise expire before the journal, kept aside in
+    failed/ and acknowledged.)"""
+    with Dovecot(**ours(hook("http://127.0.0.1:9/hook"))) as d, \
+            relay(d, conf_lines=["send_first = 0"]) as r:
         trace = os.path.join(d.tmp, "relay.strace")
         with strace(r, "read,sendto,write,fsync,fdatasync", trace):
             conns = relay_connections(d, 3)
@@ -758,6 +763,74 @@ def test_every_ack_follows_the_disk_sync_of_its_message():
         acks, syncs = check_acks_after_sync(trace)
     assert acks == 30, acks
     assert 1 <= syncs <= 30, syncs
+
+
+def test_a_hand_off_its_endpoint_takes_at_once_is_never_journaled():
+    """relay.conf send_first: the relay sends a hand-off before journaling
+    it, and when the endpoint takes it within send_first it acknowledges
+    without writing the journal at all. strace sees no write to the
+    journal's WAL and no sync; each notification reached the endpoint
+    before its delivery's LMTP reply (the acknowledgement came after the
+    endpoint's answer), with the delivery's id and document."""
+    with Receiver() as rcv, \
+            Dovecot(**ours(hook(rcv.url + "/hook"), mail_debug=True)) as d, \
+            relay(d, conf_lines=["send_first = 50ms"], debug=True) as r:
+        trace = os.path.join(d.tmp, "relay.strace")
+        replies = []
+        with strace(r, "write,pwrite64,fsync,fdatasync", trace):
+            with smtplib.LMTP("127.0.0.1", d.lmtp_port, timeout=60) as lmtp:
+                for n in range(5):
+                    assert not lmtp.sendmail("sender@example.org", ["alice"],
+                                             make_message(subject="first %d" % n))
+                    replies.append(time.time())
+            rcv.wait_for(5)
+            wait_until(lambda: r.log().count("before the journal; acknowledged") == 5,
+                       10, "five acknowledgements without the journal")
+        reqs = rcv.requests
+        assert [q["json"]["subject"] for q in reqs] == ["first %d" % n for n in range(5)]
+        for q, reply in zip(reqs, replies):
+            assert q["time"] < reply, (q["time"], reply)
+        ids = re.findall(r"Notification (%s) handed to the relay" % ID_RX, d.log())
+        assert ids == [q["json"]["id"] for q in reqs], (ids, reqs)
+        assert "is not usable" not in d.log() and "spooled" not in d.log(), d.log()[-2000:]
+        log = r.log()
+        assert log.count("relay: 1 notifications taken by their endpoints before "
+                         "the journal; acknowledged") == 5, log[-3000:]
+        assert not re.search(r"one transaction: [1-9]", log), log[-3000:]
+        with open(trace) as f:
+            journal_io = [line for line in f if "journal.db" in line or "sync" in line]
+        assert journal_io == [], journal_io[:5]
+        assert r.journal_rows() == []
+
+
+def test_a_slow_endpoints_hand_off_is_journaled_not_waited_for():
+    """An endpoint that answers in 1 s: the first hand-off waits send_first
+    (an endpoint's first answer is not known), then is journaled and
+    acknowledged; once the endpoint is known slow, hand-offs are journaled
+    at once. No delivery falls back (the plugin waits 250 ms at most) and
+    every notification arrives."""
+    with Receiver() as rcv, \
+            Dovecot(**ours(hook(rcv.url + "/hook"))) as d, \
+            relay(d, conf_lines=["send_first = 50ms"], debug=True) as r:
+        rcv.respond(200, delay=1.0)
+        deliver_session(d, ["slow 0"])
+        r.wait_log(r"one transaction: 1 notifications of 1 messages")
+        rcv.wait_for(1)
+        wait_until(lambda: r.journal_rows() == [], 10, "the first to be sent")
+        start = time.monotonic()
+        deliver_session(d, ["slow 1", "slow 2"])
+        took = time.monotonic() - start
+        rcv.wait_for(3, timeout=20)
+        assert sorted(q["json"]["subject"] for q in rcv.requests) == \
+            ["slow 0", "slow 1", "slow 2"]
+        # journaled at once: not after the endpoint's answer (1 s each)
+        assert took < 1.0, took
+        log = r.log()
+        assert len(re.findall(r"one transaction: 1 notifications of 1 messages",
+                              log)) == 3, log[-3000:]
+        assert "taken by their endpoints before the journal" not in log, log[-3000:]
+        assert "is not usable" not in d.log() and "spooled" not in d.log(), d.log()[-2000:]
+        wait_until(lambda: r.journal_rows() == [], 10, "the journal to empty")
 
 
 def endpoint_back(d, r, port, count):
@@ -1045,7 +1118,9 @@ def test_a_full_disk_under_the_journal_falls_back_and_recovers():
     hand-off is answered with a refusal naming the journal, the delivery
     sends its notification itself, the relay logs the cause and keeps
     serving; once there is room, the next delivery is handed off again.
-    Every notification arrives once."""
+    Every notification arrives once. (send_first = 0: else the endpoint,
+    which answers at once, takes each hand-off before the journal is
+    needed, and a full disk costs nothing.)"""
     with Receiver() as real, \
             Dovecot(**ours(hook(real.url + "/hook"), mail_debug=True)) as d:
         fs = os.path.join(d.tmp, "journal-fs")
@@ -1055,7 +1130,7 @@ def test_a_full_disk_under_the_journal_falls_back_and_recovers():
         try:
             conf = os.path.join(d.tmp, "relay-on-a-small-fs.conf")
             with open(conf, "w") as f:
-                f.write('journal = "%s"\n' % os.path.join(fs, "journal.db"))
+                f.write('journal = "%s"\nsend_first = 0\n' % os.path.join(fs, "journal.db"))
             with relay(d, conf_path=conf) as r:
                 deliver_session(d, ["before"])
                 real.wait_for(1)

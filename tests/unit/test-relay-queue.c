@@ -320,11 +320,12 @@ int pushadm_resolve(struct pushadm_resolver *r __attribute__((unused)),
 
 /* --- the store: what the journal would be told --------------------------- */
 
-enum store_kind { STORE_SENT, STORE_RETRY, STORE_FAILED };
+enum store_kind { STORE_SENT, STORE_RETRY, STORE_FAILED, STORE_WAITS };
 
 struct store_event {
 	enum store_kind kind;
 	char id[37];
+	unsigned long long tag;
 	unsigned int attempts;
 	long long next_attempt, msecs;
 	char text[128];		/* last error or reason */
@@ -350,29 +351,38 @@ static struct store_event *store_add(struct store_log *log, enum store_kind kind
 	return ev;
 }
 
-static void store_sent(void *ctx, const struct pushcore_spool_entry *e)
+static void store_sent(void *ctx, const struct pushcore_spool_entry *e,
+		       unsigned long long tag)
 {
-	store_add(ctx, STORE_SENT, e->id);
+	store_add(ctx, STORE_SENT, e->id)->tag = tag;
 }
 
 static void store_retry(void *ctx, const struct pushcore_spool_entry *e,
-			unsigned int attempts, long long next_attempt,
-			const char *last_error)
+			unsigned long long tag, unsigned int attempts,
+			long long next_attempt, const char *last_error)
 {
 	struct store_event *ev = store_add(ctx, STORE_RETRY, e->id);
 
+	ev->tag = tag;
 	ev->attempts = attempts;
 	ev->next_attempt = next_attempt;
 	snprintf(ev->text, sizeof(ev->text), "%s", last_error);
 }
 
 static void store_failed(void *ctx, const struct pushcore_spool_entry *e,
-			 const char *reason)
+			 unsigned long long tag, const char *reason)
 {
 	struct store_event *ev = store_add(ctx, STORE_FAILED, e->id);
 
+	ev->tag = tag;
 	ev->attempts = e->attempts;
 	snprintf(ev->text, sizeof(ev->text), "%s", reason);
+}
+
+static void store_waits(void *ctx, const struct pushcore_spool_entry *e,
+			unsigned long long tag)
+{
+	store_add(ctx, STORE_WAITS, e->id)->tag = tag;
 }
 
 static unsigned int store_count(const struct store_log *log, enum store_kind kind,
@@ -410,7 +420,7 @@ static struct relay_queue *queue_new(const struct relay_queue_settings *set)
 {
 	const struct relay_queue_store store = {
 		.sent = store_sent, .retry = store_retry, .failed = store_failed,
-		.ctx = &store_log,
+		.waits = store_waits, .ctx = &store_log,
 	};
 
 	memset(&store_log, 0, sizeof(store_log));
@@ -418,9 +428,11 @@ static struct relay_queue *queue_new(const struct relay_queue_settings *set)
 }
 
 /* An entry of user for driver, body "user:n", made age_secs ago (a
-   negative age: in the future), due at next_attempt. */
-static void add_at(struct relay_queue *q, const char *user, const char *driver,
-		   unsigned int n, int age_secs, long long next_attempt)
+   negative age: in the future), due at next_attempt; not journaled yet
+   when tag is not 0 (relay_queue_add_first()). */
+static void add_tagged(struct relay_queue *q, const char *user,
+		       const char *driver, unsigned int n, int age_secs,
+		       long long next_attempt, unsigned long long tag)
 {
 	struct pushcore_spool_entry e;
 	char body[64];
@@ -437,7 +449,16 @@ static void add_at(struct relay_queue *q, const char *user, const char *driver,
 	e.body = body;
 	e.body_len = strlen(body);
 	e.next_attempt = next_attempt;
-	relay_queue_add(q, &e);
+	if (tag == 0)
+		relay_queue_add(q, &e);
+	else
+		relay_queue_add_first(q, &e, tag);
+}
+
+static void add_at(struct relay_queue *q, const char *user, const char *driver,
+		   unsigned int n, int age_secs, long long next_attempt)
+{
+	add_tagged(q, user, driver, n, age_secs, next_attempt, 0);
 }
 
 static void add(struct relay_queue *q, const char *user, const char *driver,
@@ -515,6 +536,13 @@ static void test_order_under_retries(void)
 
 static struct server *hanging_server;
 
+/* each of the three first ones has its outcome */
+static bool fast_done_or_all(void *ctx __attribute__((unused)))
+{
+	return store_count(&store_log, STORE_SENT, NULL) +
+		store_count(&store_log, STORE_RETRY, NULL) >= 3;
+}
+
 /* the fast endpoint's three were answered, and the hanging one has its
    two */
 static bool fast_done(void *ctx __attribute__((unused)))
@@ -564,6 +592,68 @@ static void test_endpoint_independence(void)
 	servers[0] = servers[1] = NULL;
 	server_stop(&dead);
 	server_stop(&fast);
+}
+
+static bool sent_count_is_6(void *ctx __attribute__((unused)))
+{
+	return store_count(&store_log, STORE_SENT, NULL) +
+		store_count(&store_log, STORE_RETRY, NULL) >= 6;
+}
+
+/* The queue's side of relay.conf send_first: an entry not journaled yet
+   is sent at once, and the journal is asked for it (waits) only when its
+   endpoint's last answer was slow or failed. */
+static void test_send_first(void)
+{
+	const int ok[] = { 200 }, down[] = { 503 };
+	struct relay_queue_settings set = default_set;
+	struct server fast, slow, failing;
+	struct relay_queue *q;
+	long long start;
+
+	server_start(&fast, ok, 1, 0);
+	server_start(&slow, ok, 1, 300);
+	server_start(&failing, down, 1, 0);
+	servers[0] = &fast;
+	servers[1] = &slow;
+	servers[2] = &failing;
+	set.send_first_msecs = 100;
+	q = queue_new(&set);
+	/* first ones: no answer known yet, so none waits */
+	add_tagged(q, "ann", "srv0", 0, 0, 0, 10);
+	add_tagged(q, "ann", "srv1", 0, 0, 0, 20);
+	add_tagged(q, "ann", "srv2", 0, 0, 0, 30);
+	start = now_msecs();
+	drive(q, fast_done_or_all, NULL, 3000);
+	test_assert(store_count(&store_log, STORE_WAITS, NULL) == 0);
+	test_assert(store_find(&store_log, STORE_SENT, "ann-srv0-0")->tag == 10);
+	test_assert(store_find(&store_log, STORE_SENT, "ann-srv1-0")->tag == 20);
+	test_assert(store_find(&store_log, STORE_RETRY, "ann-srv2-0")->tag == 30);
+	/* the fast one's answer came well within send_first, the slow one's
+	   not (300 ms) */
+	test_assert(fast.records[0].msecs - start < 100);
+	/* second ones: the fast endpoint's goes as its first did; the slow
+	   and the failing ones' are given to the journal when placed */
+	add_tagged(q, "bob", "srv0", 1, 0, 0, 11);
+	add_tagged(q, "bob", "srv1", 1, 0, 0, 21);
+	add_tagged(q, "bob", "srv2", 1, 0, 0, 31);
+	(void)relay_queue_run(q);
+	test_assert(store_count(&store_log, STORE_WAITS, NULL) == 2);
+	test_assert(store_find(&store_log, STORE_WAITS, "bob-srv1-1")->tag == 21);
+	test_assert(store_find(&store_log, STORE_WAITS, "bob-srv2-1")->tag == 31);
+	drive(q, sent_count_is_6, NULL, 3000);
+	test_assert(store_find(&store_log, STORE_SENT, "bob-srv0-1")->tag == 11);
+	test_assert(store_find(&store_log, STORE_SENT, "bob-srv1-1")->tag == 21);
+	test_assert(store_count(&store_log, STORE_WAITS, NULL) == 2);
+	/* entries of relay_queue_add() carry no tag and never wait */
+	add(q, "cy", "srv1", 2, 0);
+	(void)relay_queue_run(q);
+	test_assert(store_count(&store_log, STORE_WAITS, NULL) == 2);
+	relay_queue_free(&q);
+	servers[0] = servers[1] = servers[2] = NULL;
+	server_stop(&fast);
+	server_stop(&slow);
+	server_stop(&failing);
 }
 
 static void test_concurrency_and_keepalive(void)
@@ -1659,6 +1749,8 @@ int main(int argc, char *argv[])
 		 test_order_under_retries);
 	run("relay queue: a hanging endpoint delays no other",
 		 test_endpoint_independence);
+	run("relay queue: entries sent before the journal; slow endpoints' wait",
+	    test_send_first);
 	run("relay queue: concurrency per endpoint, kept-alive connections",
 		 test_concurrency_and_keepalive);
 	run("relay queue: circuit", test_circuit);

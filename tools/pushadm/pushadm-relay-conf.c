@@ -30,6 +30,9 @@ static cfg_opt_t relay_opts[] = {
 	CFG_INT("circuit_failures", 5, CFGF_NONE),
 	CFG_STR("circuit_time", "30s", CFGF_NONE),
 	CFG_STR("sync", "full", CFGF_NONE),
+	/* how long a hand-off may wait for its endpoints before it is
+	   journaled (0: journaled at once); docs/spool.md */
+	CFG_STR("send_first", "5ms", CFGF_NONE),
 	CFG_STR("journal", RELAY_JOURNAL_DEFAULT_PATH, CFGF_NONE),
 	CFG_STR("client_timeout", "10s", CFGF_NONE),
 	CFG_INT("max_clients", 1024, CFGF_NONE),
@@ -149,6 +152,24 @@ static int validate_sync(cfg_t *cfg, cfg_opt_t *opt)
 	if (strcmp(value, "full") != 0 && strcmp(value, "normal") != 0) {
 		cfg_error(cfg, "invalid %s = \"%s\" (expected full or normal)",
 			  opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* It delays the acknowledgement a delivery waits for: far below the
+   plugin's relay timeout (250 ms by default). */
+#define SEND_FIRST_MAX_MSECS 50
+static int validate_send_first(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *value = cfg_opt_getnstr(opt, 0);
+	unsigned int msecs;
+
+	if (!pushcore_parse_time_msecs(value, 1, &msecs) ||
+	    msecs > SEND_FIRST_MAX_MSECS) {
+		cfg_error(cfg, "invalid %s = \"%s\" (expected a time of 0 to "
+			  "%ums, such as 5ms; 0 journals every notification "
+			  "at once)", opt->name, value, SEND_FIRST_MAX_MSECS);
 		return -1;
 	}
 	return 0;
@@ -274,6 +295,8 @@ static void conf_fill(cfg_t *cfg, struct relay_conf *conf)
 	conf->queue.circuit_failures = (unsigned int)cfg_getint(cfg, "circuit_failures");
 	conf->queue.circuit_secs = conf_secs(cfg, "circuit_time");
 	conf->sync_full = strcmp(cfg_getstr(cfg, "sync"), "full") == 0;
+	(void)pushcore_parse_time_msecs(cfg_getstr(cfg, "send_first"), 1,
+					&conf->queue.send_first_msecs);
 	conf->journal = pushcore_xstrdup(cfg_getstr(cfg, "journal"));
 	conf->client_timeout_secs = conf_secs(cfg, "client_timeout");
 	conf->max_clients = (unsigned int)cfg_getint(cfg, "max_clients");
@@ -383,6 +406,7 @@ int relay_conf_read(const char *path, struct relay_conf *conf_r)
 	cfg_set_validate_func(cfg, "socket_group", validate_owner);
 	cfg_set_validate_func(cfg, "allowed_uids", validate_uids);
 	cfg_set_validate_func(cfg, "sync", validate_sync);
+	cfg_set_validate_func(cfg, "send_first", validate_send_first);
 	cfg_set_validate_func(cfg, "max_queued_bytes_per_user", validate_size);
 	cfg_set_validate_func(cfg, "max_queued_bytes", validate_size);
 	conf_path = path;

@@ -38,6 +38,10 @@
    endpoint must give its slot back */
 #define HTTP_DEFAULT_TIMEOUT_MSECS 5000
 #define HASH_INITIAL_SIZE 64
+/* an endpoint's answer time before its first answer (taken as quick: a
+   new endpoint gets one chance), and after a failed attempt */
+#define ANSWER_UNKNOWN 0
+#define ANSWER_FAILED LLONG_MAX
 /* an empty endpoint's open circuit is remembered this long */
 #define ENDPOINT_FORGET_MSECS (10 * 60 * 1000)
 /* resolving may ask doveconf and the userdb (cached per user): a run()
@@ -98,6 +102,10 @@ struct endpoint {
 	/* the earliest due head; valid while !dirty */
 	long long next_due;
 	bool dirty;
+	/* how long its last answer took (msecs; ANSWER_UNKNOWN before the
+	   first, ANSWER_FAILED after a failure): whether an entry not
+	   journaled yet may wait for it (relay_queue_add_first()) */
+	long long answer_msecs;
 	/* for the figures: the oldest entry's birth (usecs on the queue's
 	   clock) when its entries were last walked (0: not walked), and
 	   when (monotonic) */
@@ -132,6 +140,10 @@ struct queue_entry {
 	/* when it was made, on the queue's clock (msecs): its age */
 	long long born;
 	bool in_flight;
+	/* relay_queue_add_first()'s tag (0: none); when its attempt
+	   started (monotonic msecs), for the endpoint's answer time */
+	unsigned long long tag;
+	long long started;
 	/* trusted fields only; strings malloc()ed */
 	struct pushcore_spool_entry e;
 	/* the request resolved in this run() (NULL otherwise): not kept
@@ -523,6 +535,7 @@ static struct endpoint *endpoint_get(struct relay_queue *q, const char *key,
 		return ep;
 	ep = pushcore_xmalloc(sizeof(*ep));
 	memset(ep, 0, sizeof(*ep));
+	ep->answer_msecs = ANSWER_UNKNOWN;
 	ep->key = pushcore_xstrdup(key);
 	pool = pushcore_pool_new();
 	ep->name = pushcore_xstrdup(pushcore_redact(pool, key));
@@ -741,7 +754,7 @@ static void entry_fail_as(struct relay_queue *q, struct queue_entry *qe,
 		     "(%s) to %s failed for good after %u attempts: %s; kept "
 		     "aside in failed/", qe->e.id, qe->e.user, qe->e.driver,
 		     endpoint, qe->e.attempts, qe->e.last_error);
-	q->store.failed(q->store.ctx, &qe->e, qe->e.last_error);
+	q->store.failed(q->store.ctx, &qe->e, qe->tag, qe->e.last_error);
 	entry_done(q, qe);
 }
 
@@ -834,7 +847,7 @@ static void entry_retry_later(struct relay_queue *q, struct endpoint *ep,
 		     "(%s) to %s failed: %s (attempt %u); next attempt in %llds",
 		     qe->e.id, qe->e.user, qe->e.driver, ep->name,
 		     qe->e.last_error, qe->e.attempts, (delay + 999) / 1000);
-	q->store.retry(q->store.ctx, &qe->e, qe->e.attempts,
+	q->store.retry(q->store.ctx, &qe->e, qe->tag, qe->e.attempts,
 		       qe->e.next_attempt, qe->e.last_error);
 }
 
@@ -859,7 +872,7 @@ static bool entry_finished(struct relay_queue *q, struct endpoint *ep,
 				     qe->e.attempts);
 		}
 		ep->counters->sends[RELAY_SEND_SENT]++;
-		q->store.sent(q->store.ctx, &qe->e);
+		q->store.sent(q->store.ctx, &qe->e, qe->tag);
 		entry_done(q, qe);
 		return false;
 	}
@@ -885,6 +898,8 @@ static void http_done(const struct pushcore_http_result *result, void *context)
 		.error = result->error, .count = true,
 	};
 
+	ep->answer_msecs = result->outcome != PUSHCORE_HTTP_OK ? ANSWER_FAILED :
+		pushcore_mono_msecs() - qe->started;
 	qe->in_flight = false;
 	qe->uq->busy = false;
 	ep->in_flight--;
@@ -966,6 +981,7 @@ static bool start_http(struct relay_queue *q, struct endpoint *ep,
 	}
 	/* the request was copied */
 	entry_drop_request(qe);
+	qe->started = pushcore_mono_msecs();
 	qe->in_flight = true;
 	qe->uq->busy = true;
 	ep->in_flight++;
@@ -1194,8 +1210,25 @@ static void incoming_later(struct relay_queue *q, struct queue_entry *qe)
 	pushcore_log(PUSHCORE_LOG_WARNING, NULL, "relay: notification %s for %s "
 		     "(%s) waits: %s; next try in %llds", qe->e.id, qe->e.user,
 		     qe->e.driver, qe->e.last_error, (delay + 999) / 1000);
-	q->store.retry(q->store.ctx, &qe->e, qe->e.attempts,
+	q->store.retry(q->store.ctx, &qe->e, qe->tag, qe->e.attempts,
 		       qe->e.next_attempt, qe->e.last_error);
+}
+
+/* Whether ep is likely to take an entry within send_first_msecs. XADD
+   batches go beside the loop, one at a time: never. */
+static bool endpoint_quick(const struct relay_queue *q, const struct endpoint *ep)
+{
+	return !ep->resend && ep->circuit == CIRCUIT_CLOSED &&
+		ep->hold_until <= q->now &&
+		ep->answer_msecs <= (long long)q->set.send_first_msecs;
+}
+
+static void entry_place(struct relay_queue *q, struct endpoint *ep,
+			struct queue_entry *qe)
+{
+	uq_insert(q, ep, qe);
+	if (qe->tag != 0 && !endpoint_quick(q, ep))
+		q->store.waits(q->store.ctx, &qe->e, qe->tag);
 }
 
 /* New entries find their endpoint, in order. */
@@ -1239,7 +1272,7 @@ static void place_incoming(struct relay_queue *q)
 		if (ret < 0)
 			entry_fail(q, qe, UNRESOLVED, error);
 		else
-			uq_insert(q, endpoint_get(q, key, qe->req.resend != NULL), qe);
+			entry_place(q, endpoint_get(q, key, qe->req.resend != NULL), qe);
 	}
 	hash_deinit(&waiting_users);
 }
@@ -1495,8 +1528,16 @@ void relay_queue_figures(struct relay_queue *q, struct pushcore_pool *pool,
 
 void relay_queue_add(struct relay_queue *q, const struct pushcore_spool_entry *e)
 {
+	relay_queue_add_first(q, e, 0);
+}
+
+void relay_queue_add_first(struct relay_queue *q,
+			   const struct pushcore_spool_entry *e,
+			   unsigned long long tag)
+{
 	struct queue_entry *qe = entry_copy(q, e);
 
+	qe->tag = tag;
 	qe->seq = ++q->seq;
 	if (q->incoming_tail != NULL)
 		q->incoming_tail->next = qe;

@@ -36,20 +36,29 @@ struct relay_queue_settings {
 	   transaction. Off, they are not even formatted (their formatting
 	   and redaction showed in the relay's profile). */
 	bool debug;
+	/* an entry added with relay_queue_add_first() is quick to send when
+	   its endpoint's last answer came within this long (0: none is) */
+	unsigned int send_first_msecs;
 	/* tests: the wall clock in msecs (NULL: CLOCK_REALTIME) */
 	long long (*wall_msecs)(void);
 };
 /* What the queue tells the journal, once per outcome. An entry is
    named by its id and its driver together: every driver's notification of
-   one event carries the event's id. */
+   one event carries the event's id. tag is relay_queue_add_first()'s
+   (0: the entry came with relay_queue_add()). */
 struct relay_queue_store {
-	void (*sent)(void *ctx, const struct pushcore_spool_entry *e);
+	void (*sent)(void *ctx, const struct pushcore_spool_entry *e,
+		     unsigned long long tag);
 	void (*retry)(void *ctx, const struct pushcore_spool_entry *e,
-		      unsigned int attempts, long long next_attempt,
-		      const char *last_error);
+		      unsigned long long tag, unsigned int attempts,
+		      long long next_attempt, const char *last_error);
 	/* permanent failure or expired: keep aside for inspection */
 	void (*failed)(void *ctx, const struct pushcore_spool_entry *e,
-		       const char *reason);
+		       unsigned long long tag, const char *reason);
+	/* an entry of relay_queue_add_first() that will not be quick (its
+	   endpoint is slow, failing or held): journal it without waiting */
+	void (*waits)(void *ctx, const struct pushcore_spool_entry *e,
+		      unsigned long long tag);
 	void *ctx;
 };
 struct relay_queue *relay_queue_new(const struct relay_queue_settings *set,
@@ -57,6 +66,12 @@ struct relay_queue *relay_queue_new(const struct relay_queue_settings *set,
 				    const struct relay_queue_store *store);
 /* An entry already durable in the journal (copied). */
 void relay_queue_add(struct relay_queue *q, const struct pushcore_spool_entry *e);
+/* An entry not in the journal yet, sent at once (copied): its outcome,
+   or waits(), comes with tag (not 0), so the caller can acknowledge a
+   hand-off its endpoints took without ever journaling it. */
+void relay_queue_add_first(struct relay_queue *q,
+			   const struct pushcore_spool_entry *e,
+			   unsigned long long tag);
 /* The bound that leaves no room: its relay.conf setting, and whether it
    is one user's or the whole relay's. */
 struct relay_queue_bound {

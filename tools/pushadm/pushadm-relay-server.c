@@ -37,18 +37,39 @@ struct relay_client {
 	int fd;
 	uid_t uid;
 	pid_t pid;
+	/* its messages not acknowledged yet: a dead client is freed only
+	   when none is left (they point at it) */
+	unsigned int pending;
 	struct pushcore_buf in, out;
 	/* when the unfinished input or the unsent output began (0: none) */
 	time_t in_since, out_since;
 	bool dead;
 };
 
-/* one SUBMIT read this round */
+/* A message's entries sent before they are journaled (send_first) carry
+   a tag: the message's serial, then the entry's index in these bits. */
+#define TAG_INDEX_BITS 10
+#if PUSHCORE_RELAY_MAX_ENTRIES > (1 << TAG_INDEX_BITS)
+#  error "a message's entries outnumber the tag's index bits"
+#endif
+
+/* one SUBMIT not acknowledged yet */
 struct relay_pending {
 	struct relay_pending *next;
 	struct relay_client *client;
 	struct pushcore_pool *pool;
 	struct pushcore_relay_msg msg;
+	/* send_first: its entries went to the queue when it was read; those
+	   their endpoints took (or failed for good) are settled. It is
+	   acknowledged once all are, or journaled (the unsettled ones) at
+	   its deadline (monotonic msecs) or once one of them must wait. */
+	bool first, journal_now;
+	unsigned long long serial;
+	long long deadline;
+	bool *settled;
+	unsigned int unsettled;
+	/* in the transaction being committed */
+	bool due;
 };
 
 int relay_listen(struct relay_server *srv, const char **error_r)
@@ -282,6 +303,55 @@ static void relay_retry_msg(struct relay_server *srv, struct relay_client *c,
 	client_ack(c, msg->seq, PUSHCORE_RELAY_OK, count, NULL);
 }
 
+/* The entries go to the queue now, before the journal: an endpoint that
+   answers within send_first_msecs takes them before a disk flush would
+   have ended, and a hand-off its endpoints took needs no journal. Until
+   the acknowledgement the sender keeps them, so a crash loses nothing
+   (it sends them itself: at most once more, with the same ids). */
+static void pending_send_first(struct relay_server *srv, struct relay_pending *p)
+{
+	unsigned int i;
+
+	p->first = true;
+	p->serial = ++srv->pending_serial;
+	p->deadline = pushcore_mono_msecs() + srv->conf.queue.send_first_msecs;
+	p->settled = pushcore_palloc(p->pool, sizeof(*p->settled) *
+				     (p->msg.count + 1));
+	memset(p->settled, 0, sizeof(*p->settled) * (p->msg.count + 1));
+	p->unsettled = p->msg.count;
+	for (i = 0; i < p->msg.count; i++) {
+		relay_queue_add_first(srv->queue, p->msg.entries[i],
+				      (p->serial << TAG_INDEX_BITS) | i);
+	}
+}
+
+bool relay_pending_settle(struct relay_server *srv, unsigned long long tag,
+			  bool done)
+{
+	unsigned long long serial = tag >> TAG_INDEX_BITS;
+	unsigned int i = (unsigned int)(tag & ((1U << TAG_INDEX_BITS) - 1));
+	struct relay_pending *p;
+
+	if (tag == 0)
+		return false;
+	for (p = srv->pending; p != NULL; p = p->next) {
+		if (p->serial == serial)
+			break;
+	}
+	/* journaled (or refused) since: an entry like any other */
+	if (p == NULL || i >= p->msg.count)
+		return false;
+	if (!done) {
+		p->journal_now = true;
+		return false;
+	}
+	if (!p->settled[i]) {
+		p->settled[i] = true;
+		p->unsettled--;
+	}
+	return true;
+}
+
 /* Handles one complete frame; false when the client must go. */
 static bool relay_handle_frame(struct relay_server *srv, struct relay_client *c,
 			       const void *frame, size_t size)
@@ -320,12 +390,16 @@ static bool relay_handle_frame(struct relay_server *srv, struct relay_client *c,
 		return true;
 	}
 	p = pushcore_palloc(pool, sizeof(*p));
+	memset(p, 0, sizeof(*p));
 	p->client = c;
 	p->pool = pool;
 	p->msg = msg;
 	*srv->pending_tail = p;
 	srv->pending_tail = &p->next;
 	srv->pending_count++;
+	c->pending++;
+	if (srv->conf.queue.send_first_msecs > 0)
+		pending_send_first(srv, p);
 	return true;
 }
 
@@ -436,7 +510,8 @@ static void outcomes_clear(struct relay_server *srv)
 	srv->outcome_count = 0;
 }
 
-/* Journals the pending messages; which entries were new goes to is_new. */
+/* Journals the messages due; which entries were new goes to is_new. Of
+   those sent first, the settled ones are not journaled. */
 static int journal_pending(struct relay_server *srv, bool *is_new,
 			   const char **error_r)
 {
@@ -445,7 +520,11 @@ static int journal_pending(struct relay_server *srv, bool *is_new,
 	int ret;
 
 	for (p = srv->pending; p != NULL; p = p->next) {
-		for (i = 0; i < p->msg.count; i++) {
+		for (i = 0; p->due && i < p->msg.count; i++) {
+			if (p->first && p->settled[i]) {
+				is_new[n++] = false;
+				continue;
+			}
 			ret = relay_journal_add(srv->journal, p->msg.entries[i], error_r);
 			if (ret < 0)
 				return -1;
@@ -465,22 +544,81 @@ static bool outcomes_due(const struct relay_server *srv)
 		pushcore_mono_msecs() - srv->outcomes_since >= RELAY_OUTCOME_WAIT_MSECS;
 }
 
+/* Acknowledges p (with its status) and forgets it; *pp points at it. */
+static void pending_done(struct relay_server *srv, struct relay_pending **pp,
+			 bool ok)
+{
+	struct relay_pending *p = *pp;
+
+	client_ack(p->client, p->msg.seq, ok ? PUSHCORE_RELAY_OK :
+		   PUSHCORE_RELAY_FAILED, ok ? p->msg.count : 0,
+		   ok ? NULL : "the relay's journal failed");
+	*pp = p->next;
+	if (srv->pending_tail == &p->next)
+		srv->pending_tail = pp;
+	srv->pending_count--;
+	p->client->pending--;
+	pushcore_pool_free(&p->pool);
+}
+
+/* Messages sent first whose entries are all settled: taken by their
+   endpoints (or failed for good, kept aside), so acknowledged without
+   the journal. */
+static void pending_ack_settled(struct relay_server *srv)
+{
+	struct relay_pending **pp = &srv->pending;
+
+	while (*pp != NULL) {
+		if (!(*pp)->first || (*pp)->unsettled > 0) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		if (srv->conf.queue.debug) {
+			pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: %u "
+				     "notifications taken by their endpoints "
+				     "before the journal; acknowledged",
+				     (*pp)->msg.count);
+		}
+		pending_done(srv, pp, true);
+	}
+}
+
+/* Marks the messages the journal takes now; returns how many
+   notifications they hold, *count_r how many messages. */
+static unsigned int pending_mark_due(struct relay_server *srv, bool force,
+				     unsigned int *count_r)
+{
+	long long now = pushcore_mono_msecs();
+	unsigned int total = 0, count = 0;
+	struct relay_pending *p;
+
+	for (p = srv->pending; p != NULL; p = p->next) {
+		p->due = force || !p->first || p->journal_now || now >= p->deadline;
+		if (p->due) {
+			total += p->msg.count;
+			count++;
+		}
+	}
+	*count_r = count;
+	return total;
+}
+
 void relay_commit(struct relay_server *srv, bool force)
 {
 	/* a full disk fails every commit until there is room */
 	static struct relay_log_limit journal_limit;
-	struct relay_pending *p, *next;
-	unsigned int i, n = 0, total = 0, held;
+	struct relay_pending **pp;
+	unsigned int i, n = 0, total, due, held;
 	const char *error = NULL;
 	bool *is_new, ok;
 
-	if (srv->pending_count == 0 &&
+	pending_ack_settled(srv);
+	total = pending_mark_due(srv, force, &due);
+	if (due == 0 &&
 	    (srv->outcome_count == 0 || (!force && !outcomes_due(srv))))
 		return;
-	for (p = srv->pending; p != NULL; p = p->next)
-		total += p->msg.count;
 	is_new = pushcore_xmalloc(sizeof(*is_new) * (total + 1));
-	ok = relay_journal_begin(srv->journal, srv->pending_count > 0, &error) == 0 &&
+	ok = relay_journal_begin(srv->journal, due > 0, &error) == 0 &&
 		journal_pending(srv, is_new, &error) == 0 &&
 		apply_outcomes(srv, &error) == 0 &&
 		relay_journal_commit(srv->journal, &error) == 0;
@@ -490,7 +628,7 @@ void relay_commit(struct relay_server *srv, bool force)
 			pushcore_log(PUSHCORE_LOG_ERROR, NULL, "relay: %s; %u messages "
 				     "not accepted (their senders send them "
 				     "themselves; %u more failed commits since the "
-				     "last such line)", error, srv->pending_count, held);
+				     "last such line)", error, due, held);
 		}
 		/* the outcomes are kept: tried again in a while, not at once
 		   (a journal that keeps failing must not spin the loop) */
@@ -500,27 +638,28 @@ void relay_commit(struct relay_server *srv, bool force)
 		if (srv->conf.queue.debug) {
 			pushcore_log(PUSHCORE_LOG_DEBUG, NULL, "relay: one "
 				     "transaction: %u notifications of %u "
-				     "messages, %u outcomes", total,
-				     srv->pending_count, srv->outcome_count);
+				     "messages, %u outcomes", total, due,
+				     srv->outcome_count);
 		}
 		outcomes_clear(srv);
 	}
-	/* on disk now: the acks, then the queue */
-	for (p = srv->pending; p != NULL; p = next) {
-		next = p->next;
-		client_ack(p->client, p->msg.seq, ok ? PUSHCORE_RELAY_OK :
-			   PUSHCORE_RELAY_FAILED, ok ? p->msg.count : 0,
-			   ok ? NULL : "the relay's journal failed");
+	/* on disk now: the acks, then the queue (entries sent first are in
+	   it already; after a failed commit they are still sent, and their
+	   senders send them too: at most once more, with the same ids) */
+	for (pp = &srv->pending; *pp != NULL;) {
+		struct relay_pending *p = *pp;
+
+		if (!p->due) {
+			pp = &p->next;
+			continue;
+		}
 		for (i = 0; i < p->msg.count; i++, n++) {
-			if (ok && is_new[n])
+			if (ok && is_new[n] && !p->first)
 				relay_queue_add(srv->queue, p->msg.entries[i]);
 		}
-		pushcore_pool_free(&p->pool);
+		pending_done(srv, pp, ok);
 	}
 	free(is_new);
-	srv->pending = NULL;
-	srv->pending_tail = &srv->pending;
-	srv->pending_count = 0;
 }
 
 static void client_free(struct relay_client *c)
@@ -546,7 +685,7 @@ static void relay_sweep_clients(struct relay_server *srv)
 			client_close(c, "it stalled in the middle of a message");
 		if (!c->dead && c->out_since != 0 && now - c->out_since >= limit)
 			client_close(c, "it does not read its acknowledgements");
-		if (c->dead)
+		if (c->dead && c->pending == 0)
 			client_free(c);
 		else
 			srv->clients[kept++] = c;
@@ -557,6 +696,7 @@ static void relay_sweep_clients(struct relay_server *srv)
 void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 {
 	unsigned int i, n = 0, timeout = relay_queue_run(srv->queue);
+	struct relay_pending *p;
 	struct relay_client *c;
 	struct pollfd *fds;
 
@@ -576,6 +716,13 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 		c = srv->clients[i];
 		fds[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN |
 			(c->out.len > 0 ? POLLOUT : 0) };
+	}
+	/* messages sent first are journaled at their deadline */
+	for (p = srv->pending; p != NULL; p = p->next) {
+		long long left = p->deadline - pushcore_mono_msecs();
+
+		if (p->first && timeout > left)
+			timeout = left < 0 ? 0 : (unsigned int)left;
 	}
 	/* outcomes wait for the next transaction: not long */
 	if (srv->outcome_count > 0) {

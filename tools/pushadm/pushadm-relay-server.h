@@ -47,9 +47,11 @@ struct relay_server {
 	   when they outnumber it and kept (no allocation every turn) */
 	struct pollfd *poll_fds;
 	unsigned int poll_size;
-	/* messages read in this round, waiting for the group commit */
+	/* messages not acknowledged yet: read in this round, waiting for
+	   the group commit, or sent first (relay.conf send_first) */
 	struct relay_pending *pending, **pending_tail;
 	unsigned int pending_count;
+	unsigned long long pending_serial;
 	/* what the queue reported, for the next transaction */
 	struct relay_outcome *outcomes;
 	unsigned int outcome_count, outcome_size;
@@ -69,6 +71,14 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs);
    acknowledged transaction. */
 void relay_commit(struct relay_server *srv, bool force);
 void relay_close_all(struct relay_server *srv);
+
+/* An outcome of an entry sent first (tag: relay_queue_add_first()'s; 0:
+   none). done: sent or failed for good, so it needs no journal; else it
+   must wait, and its message is journaled in this round. Returns whether
+   the entry was settled without the journal (false: it is, or will be,
+   journaled, and its outcome is one like any other). */
+bool relay_pending_settle(struct relay_server *srv, unsigned long long tag,
+			  bool done);
 
 /* A queue outcome for the next transaction; e (FAILED only) is written to
    the spool's failed area at once. */

@@ -110,24 +110,36 @@ static const char *relay_conf_path(const char *given)
 
 /* --- the queue's outcomes, applied in the loop's next transaction ----- */
 
-static void store_sent(void *context, const struct pushcore_spool_entry *e)
+static void store_sent(void *context, const struct pushcore_spool_entry *e,
+		       unsigned long long tag)
 {
-	relay_outcome_add(context, RELAY_OUTCOME_SENT, e, 0, 0, NULL);
+	if (!relay_pending_settle(context, tag, true))
+		relay_outcome_add(context, RELAY_OUTCOME_SENT, e, 0, 0, NULL);
 }
 
 static void store_retry(void *context, const struct pushcore_spool_entry *e,
-			unsigned int attempts, long long next_attempt,
-			const char *last_error)
+			unsigned long long tag, unsigned int attempts,
+			long long next_attempt, const char *last_error)
 {
+	(void)relay_pending_settle(context, tag, false);
 	relay_outcome_add(context, RELAY_OUTCOME_RETRY, e, attempts,
 			  next_attempt, last_error);
 }
 
 static void store_failed(void *context, const struct pushcore_spool_entry *e,
-			 const char *reason)
+			 unsigned long long tag, const char *reason)
 {
+	/* kept aside in failed/ either way */
+	(void)relay_pending_settle(context, tag, true);
 	relay_outcome_add(context, RELAY_OUTCOME_FAILED, e, e->attempts,
 			  e->next_attempt, reason);
+}
+
+static void store_waits(void *context,
+			const struct pushcore_spool_entry *e __attribute__((unused)),
+			unsigned long long tag)
+{
+	(void)relay_pending_settle(context, tag, false);
 }
 
 /* --- start and stop ---------------------------------------------------- */
@@ -178,7 +190,8 @@ static void metrics_fds_ready(void *context, const struct pollfd *fds,
 static int relay_start(struct pushadm_ctx *ctx, struct relay_server *srv)
 {
 	struct relay_queue_store store = {
-		store_sent, store_retry, store_failed, srv
+		.sent = store_sent, .retry = store_retry,
+		.failed = store_failed, .waits = store_waits, .ctx = srv,
 	};
 	struct pushadm_spool_dirs dirs;
 	const char *error;
