@@ -717,10 +717,14 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 		fds[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN |
 			(c->out.len > 0 ? POLLOUT : 0) };
 	}
-	/* messages sent first are journaled at their deadline */
+	/* messages sent first are journaled at their deadline; those the
+	   queue settled, or said must wait, in this round (relay_queue_run()
+	   above told of it: no wait for the deadline) */
 	for (p = srv->pending; p != NULL; p = p->next) {
 		long long left = p->deadline - pushcore_mono_msecs();
 
+		if (p->first && (p->unsettled == 0 || p->journal_now))
+			left = 0;
 		if (p->first && timeout > left)
 			timeout = left < 0 ? 0 : (unsigned int)left;
 	}

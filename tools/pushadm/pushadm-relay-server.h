@@ -65,10 +65,12 @@ int relay_listen(struct relay_server *srv, const char **error_r);
 /* One round of the loop: the queue, the wait (at most max_wait_msecs),
    accepting, reading, the group commit, acks. */
 void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs);
-/* The group commit: journals what was read, applies the queue's
-   outcomes, then acknowledges and queues. Unless force, outcomes alone
-   wait (RELAY_OUTCOME_WAIT_MSECS at most) to ride with the next
-   acknowledged transaction. */
+/* The group commit: acknowledges the messages sent first whose entries
+   their endpoints took (no journal), journals those due (all others, and
+   those sent first whose deadline came or that must wait; force: all),
+   applies the queue's outcomes, then acknowledges and queues. Unless
+   force, outcomes alone wait (RELAY_OUTCOME_WAIT_MSECS at most) to ride
+   with the next acknowledged transaction. */
 void relay_commit(struct relay_server *srv, bool force);
 void relay_close_all(struct relay_server *srv);
 

@@ -4,7 +4,10 @@
    sockets or ours, accept and read what every ready client sent, write
    all of it to the journal in ONE transaction (group commit), then
    acknowledge each message and hand its entries to the queue. Nothing is
-   acknowledged before the transaction holding it is on disk. */
+   acknowledged before the transaction holding it is on disk, or its
+   endpoints took it: with relay.conf send_first, a message's entries go
+   to the queue when it is read, and its journaling waits that long for
+   them (pushadm-relay-server.c). */
 #include "pushadm.h"
 #include "pushadm-relay.h"
 #include "pushadm-relay-metrics.h"
