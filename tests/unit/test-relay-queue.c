@@ -605,18 +605,20 @@ static bool sent_count_is_6(void *ctx __attribute__((unused)))
    endpoint's last answer was slow or failed. */
 static void test_send_first(void)
 {
-	const int ok[] = { 200 }, down[] = { 503 };
+	const int ok[] = { 200 }, down[] = { 503 }, hang[] = { HANG };
 	struct relay_queue_settings set = default_set;
-	struct server fast, slow, failing;
+	struct server fast, slow, failing, hanging;
 	struct relay_queue *q;
 	long long start;
 
 	server_start(&fast, ok, 1, 0);
 	server_start(&slow, ok, 1, 300);
 	server_start(&failing, down, 1, 0);
+	server_start(&hanging, hang, 1, 0);
 	servers[0] = &fast;
 	servers[1] = &slow;
 	servers[2] = &failing;
+	servers[3] = &hanging;
 	set.send_first_msecs = 100;
 	q = queue_new(&set);
 	/* first ones: no answer known yet, so none waits */
@@ -649,11 +651,22 @@ static void test_send_first(void)
 	add(q, "cy", "srv1", 2, 0);
 	(void)relay_queue_run(q);
 	test_assert(store_count(&store_log, STORE_WAITS, NULL) == 2);
+	/* an endpoint that hangs: its first answer never comes, but once it
+	   has been silent longer than send_first, the next one waits */
+	add_tagged(q, "dan", "srv3", 0, 0, 0, 40);
+	drive(q, NULL, NULL, 150);
+	test_assert(server_count(&hanging, NULL) == 1);
+	test_assert(store_count(&store_log, STORE_WAITS, NULL) == 2);
+	add_tagged(q, "eve", "srv3", 1, 0, 0, 41);
+	(void)relay_queue_run(q);
+	test_assert(store_find(&store_log, STORE_WAITS, "eve-srv3-1")->tag == 41);
+	test_assert(store_count(&store_log, STORE_WAITS, NULL) == 3);
 	relay_queue_free(&q);
-	servers[0] = servers[1] = servers[2] = NULL;
+	servers[0] = servers[1] = servers[2] = servers[3] = NULL;
 	server_stop(&fast);
 	server_stop(&slow);
 	server_stop(&failing);
+	server_stop(&hanging);
 }
 
 static void test_concurrency_and_keepalive(void)

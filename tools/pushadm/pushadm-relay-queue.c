@@ -106,6 +106,10 @@ struct endpoint {
 	   first, ANSWER_FAILED after a failure): whether an entry not
 	   journaled yet may wait for it (relay_queue_add_first()) */
 	long long answer_msecs;
+	/* since when its requests in flight have had no answer (monotonic
+	   msecs; 0: none in flight): a hanging endpoint is slow before its
+	   first timeout tells */
+	long long silent_since;
 	/* for the figures: the oldest entry's birth (usecs on the queue's
 	   clock) when its entries were last walked (0: not walked), and
 	   when (monotonic) */
@@ -903,6 +907,7 @@ static void http_done(const struct pushcore_http_result *result, void *context)
 	qe->in_flight = false;
 	qe->uq->busy = false;
 	ep->in_flight--;
+	ep->silent_since = ep->in_flight > 0 ? pushcore_mono_msecs() : 0;
 	q->in_flight--;
 	ep->dirty = true;
 	q->again = true;
@@ -982,6 +987,8 @@ static bool start_http(struct relay_queue *q, struct endpoint *ep,
 	/* the request was copied */
 	entry_drop_request(qe);
 	qe->started = pushcore_mono_msecs();
+	if (ep->in_flight == 0)
+		ep->silent_since = qe->started;
 	qe->in_flight = true;
 	qe->uq->busy = true;
 	ep->in_flight++;
@@ -1214,13 +1221,17 @@ static void incoming_later(struct relay_queue *q, struct queue_entry *qe)
 		       qe->e.next_attempt, qe->e.last_error);
 }
 
-/* Whether ep is likely to take an entry within send_first_msecs. XADD
-   batches go beside the loop, one at a time: never. */
+/* Whether ep is likely to take an entry within send_first_msecs: its
+   last answer came as quick, and it has not kept silent longer since.
+   XADD batches go beside the loop, one at a time: never. */
 static bool endpoint_quick(const struct relay_queue *q, const struct endpoint *ep)
 {
+	long long bound = q->set.send_first_msecs;
+
 	return !ep->resend && ep->circuit == CIRCUIT_CLOSED &&
-		ep->hold_until <= q->now &&
-		ep->answer_msecs <= (long long)q->set.send_first_msecs;
+		ep->hold_until <= q->now && ep->answer_msecs <= bound &&
+		(ep->silent_since == 0 ||
+		 pushcore_mono_msecs() - ep->silent_since <= bound);
 }
 
 static void entry_place(struct relay_queue *q, struct endpoint *ep,
