@@ -129,8 +129,11 @@ system_config_ok() {
 	in_root doveconf -n >/dev/null
 }
 install_debs() {
+	# what an administrator installs: not the -dbgsym packages, whose
+	# exact-version dependencies would keep this build's libraries
+	# installed through purge_debs
 	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--allow-downgrades ./pkg/*.deb' && system_config_ok &&
+		--allow-downgrades $(ls ./pkg/*.deb | grep -v -- -dbgsym_)' && system_config_ok &&
 	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify = yes" &&
 	in_root doveconf -f protocol=lmtp -h mail_plugins | grep -x "push_notify_lua = yes" &&
 	grep -q "^#push_notify webhook {" "$root/etc/dovecot/push-notify.d/settings-2.4.conf" &&
@@ -155,12 +158,23 @@ remove_debs() {
 settings_dir=$root/etc/dovecot/push-notify.d
 # dpkg: apt refuses to purge a package it does not know (the Lua one is
 # already gone, -dev never came)
+# Everything of ours goes (a chroot kept from an earlier run may hold the
+# -dbgsym packages, which depend on the exact versions): a purge that
+# leaves a package behind fails the check that called it, instead of
+# letting apt keep an older build of the same version.
 purge_debs() {
-	in_root dpkg --purge dovecot-push-notify-lua dovecot-push-notify-redis dovecot-push-notify \
-		push-notify-tools libpushcore-dev libpushcore0 >/dev/null 2>&1
+	local left
+	in_root dpkg --purge libpushcore0-dbgsym push-notify-tools-dbgsym \
+		dovecot-push-notify-dbgsym dovecot-push-notify-lua-dbgsym \
+		dovecot-push-notify-redis-dbgsym dovecot-push-notify-lua \
+		dovecot-push-notify-redis dovecot-push-notify push-notify-tools \
+		libpushcore-dev libpushcore0 >/dev/null 2>&1
+	left=$(in_root dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 2>/dev/null |
+		grep -E ' (libpushcore|push-notify-tools|dovecot-push-notify)' | grep -vE '^.n')
+	[ -z "$left" ] || { echo "not purged: $left"; return 1; }
 }
 install_with_23() {
-	purge_debs
+	purge_debs || return 1
 	mkdir -p "$settings_dir"
 	printf 'plugin {\n  push_notification_driver = http:url=http://127.0.0.1:9/hook\n%s\n}\n' \
 		"$1" >"$settings_dir/settings-2.3.conf"
