@@ -662,6 +662,12 @@ def accepted_count(pid, path):
     return count
 
 
+def stopped(pid):
+    """Whether pid is stopped (SIGSTOP has taken effect)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(") ", 1)[1][0] == "T"
+
+
 def test_group_commit_one_transaction_for_concurrent_submissions():
     """Three connections submit while the relay is stopped (SIGSTOP): when
     it runs again it journals all three in one transaction, then acks
@@ -675,6 +681,9 @@ def test_group_commit_one_transaction_for_concurrent_submissions():
                    "the relay to accept the three connections")
         os.kill(r.proc.pid, signal.SIGSTOP)
         try:
+            # a stop is delivered asynchronously: a message sent before it
+            # took effect would be read alone (failed once in CI so)
+            wait_until(lambda: stopped(r.proc.pid), 10, "the relay to stop")
             for i, c in enumerate(conns):
                 c.sendall(submit_frame(ids[i], 40 + i))
         finally:
