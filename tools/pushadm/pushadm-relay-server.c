@@ -697,6 +697,7 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 {
 	unsigned int i, n = 0, timeout = relay_queue_run(srv->queue);
 	struct relay_pending *p;
+	long long now;
 	struct relay_client *c;
 	struct pollfd *fds;
 
@@ -720,18 +721,18 @@ void relay_iteration(struct relay_server *srv, unsigned int max_wait_msecs)
 	/* messages sent first are journaled at their deadline; those the
 	   queue settled, or said must wait, in this round (relay_queue_run()
 	   above told of it: no wait for the deadline) */
-	for (p = srv->pending; p != NULL; p = p->next) {
-		long long left = p->deadline - pushcore_mono_msecs();
-
-		if (p->first && (p->unsettled == 0 || p->journal_now))
-			left = 0;
-		if (p->first && timeout > left)
-			timeout = left < 0 ? 0 : (unsigned int)left;
+	now = pushcore_mono_msecs();
+	for (p = srv->pending; p != NULL && timeout > 0; p = p->next) {
+		if (!p->first)
+			continue;
+		if (p->unsettled == 0 || p->journal_now || p->deadline <= now)
+			timeout = 0;
+		else if (timeout > p->deadline - now)
+			timeout = (unsigned int)(p->deadline - now);
 	}
 	/* outcomes wait for the next transaction: not long */
 	if (srv->outcome_count > 0) {
-		long long left = srv->outcomes_since + RELAY_OUTCOME_WAIT_MSECS -
-			pushcore_mono_msecs();
+		long long left = srv->outcomes_since + RELAY_OUTCOME_WAIT_MSECS - now;
 
 		left = left < 0 ? 0 : left;
 		if (timeout > left)
